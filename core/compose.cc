@@ -1,0 +1,103 @@
+#include "core/compose.h"
+
+#include <ATen/Dispatch.h>
+#include <ATen/Parallel.h>
+#include <torch/csrc/autograd/custom_function.h>
+
+namespace wave {
+namespace {
+
+// out[i*p + r, j*q + c] = sum_t s[t, i, j] * tp[t, r, c]. Each output row
+// segment of length q stays in L1 while the N templates accumulate into it,
+// so W leaves the core once.
+template <typename T>
+void ComposeRows(const T* s, const T* tp, T* out, int64_t n, int64_t a, int64_t b, int64_t p,
+                 int64_t q) {
+  const int64_t rows = a * p, cols = b * q;
+  at::parallel_for(0, rows, 16, [&](int64_t begin, int64_t end) {
+    for (int64_t row = begin; row < end; ++row) {
+      const int64_t i = row / p, r = row % p;
+      T* out_row = out + row * cols;
+      for (int64_t j = 0; j < b; ++j) {
+        T* seg = out_row + j * q;
+        const T s0 = s[i * b + j];
+        const T* t0 = tp + r * q;
+        for (int64_t c = 0; c < q; ++c) seg[c] = s0 * t0[c];
+        for (int64_t t = 1; t < n; ++t) {
+          const T st = s[(t * a + i) * b + j];
+          const T* tt = tp + (t * p + r) * q;
+          for (int64_t c = 0; c < q; ++c) seg[c] += st * tt[c];
+        }
+      }
+    }
+  });
+}
+
+at::Tensor ComposeForward(const at::Tensor& scalers, const at::Tensor& templates) {
+  const int64_t n = scalers.size(0), a = scalers.size(1), b = scalers.size(2);
+  const int64_t p = templates.size(1), q = templates.size(2);
+  const bool fast = scalers.device().is_cpu() && templates.device().is_cpu() &&
+                    scalers.scalar_type() == templates.scalar_type() &&
+                    (scalers.scalar_type() == at::kFloat || scalers.scalar_type() == at::kDouble);
+  if (!fast) {
+    // GEMM [a*b, N] x [N, p*q], then permute the blocks into place.
+    at::Tensor blocks = at::matmul(scalers.reshape({n, a * b}).t(), templates.reshape({n, p * q}));
+    return blocks.view({a, b, p, q}).permute({0, 2, 1, 3}).reshape({a * p, b * q});
+  }
+  at::Tensor s = scalers.contiguous(), t = templates.contiguous();
+  at::Tensor out = at::empty({a * p, b * q}, s.options());
+  AT_DISPATCH_FLOATING_TYPES(s.scalar_type(), "KroneckerSum", [&] {
+    ComposeRows<scalar_t>(s.data_ptr<scalar_t>(), t.data_ptr<scalar_t>(),
+                          out.data_ptr<scalar_t>(), n, a, b, p, q);
+  });
+  return out;
+}
+
+class KroneckerSumFunction : public torch::autograd::Function<KroneckerSumFunction> {
+ public:
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& scalers,
+                            const at::Tensor& templates) {
+    ctx->save_for_backward({scalers, templates});
+    at::AutoDispatchBelowADInplaceOrView guard;
+    return ComposeForward(scalers, templates);
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    auto saved = ctx->get_saved_variables();
+    const at::Tensor& s = saved[0];
+    const at::Tensor& t = saved[1];
+    const int64_t n = s.size(0), a = s.size(1), b = s.size(2), p = t.size(1), q = t.size(2);
+    // g4[i, r, j, c] is W[i*p + r, j*q + c].
+    at::Tensor g4 = grads[0].contiguous().view({a, p, b, q});
+    at::Tensor grad_s, grad_t;
+    if (ctx->needs_input_grad(0)) {
+      // dS[t, i, j] = sum_{r,c} g4[i, r, j, c] * P[t, r, c]
+      at::Tensor g_blocks = g4.permute({0, 2, 1, 3}).reshape({a * b, p * q});
+      grad_s = at::matmul(t.reshape({n, p * q}), g_blocks.t()).view({n, a, b});
+    }
+    if (ctx->needs_input_grad(1)) {
+      // dP[t, r, c] = sum_{i,j} S[t, i, j] * g4[i, r, j, c]
+      at::Tensor g_blocks = g4.permute({0, 2, 1, 3}).reshape({a * b, p * q});
+      grad_t = at::matmul(s.reshape({n, a * b}), g_blocks).view({n, p, q});
+    }
+    return {grad_s, grad_t};
+  }
+};
+
+}  // namespace
+
+at::Tensor KroneckerSum(const at::Tensor& scalers, const at::Tensor& templates) {
+  TORCH_CHECK(scalers.dim() == 3 && templates.dim() == 3 &&
+                  scalers.size(0) == templates.size(0),
+              "KroneckerSum: scalers [N, a, b] and templates [N, p, q] expected");
+  return KroneckerSumFunction::apply(scalers, templates);
+}
+
+at::Tensor KroneckerSumReference(const at::Tensor& scalers, const at::Tensor& templates) {
+  at::Tensor out = at::kron(scalers[0], templates[0]);
+  for (int64_t t = 1; t < scalers.size(0); ++t) out = out + at::kron(scalers[t], templates[t]);
+  return out;
+}
+
+}  // namespace wave

@@ -1,0 +1,117 @@
+#include "core/train_loop.h"
+
+#include <torch/optim/adamw.h>
+#include <torch/serialize.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+
+#include "absl/strings/str_cat.h"
+#include "core/vit.h"
+
+namespace wave {
+
+double ScheduledLr(int64_t step, int64_t total, int64_t warmup, double base, double min_ratio) {
+  if (warmup > 0 && step < warmup) return base * (step + 1) / static_cast<double>(warmup);
+  const double span = std::max<int64_t>(1, total - warmup);
+  const double progress = std::min(1.0, (step - warmup) / span);
+  const double cosine = 0.5 * (1.0 + std::cos(M_PI * progress));
+  return base * (min_ratio + (1.0 - min_ratio) * cosine);
+}
+
+absl::Status SaveOptimizer(torch::optim::Optimizer& optimizer, const std::string& path) {
+  try {
+    const std::string tmp = path + ".tmp";
+    torch::save(optimizer, tmp);
+    if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+      return absl::PermissionDeniedError(absl::StrCat("cannot rename into '", path, "'"));
+    }
+  } catch (const std::exception& e) {
+    return absl::InternalError(absl::StrCat("saving optimizer state: ", e.what()));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status TrainLoop(const std::vector<at::Tensor>& params, const Dataset& train,
+                       const LossFn& loss_fn, const TrainLoopOptions& o,
+                       const EpochHook& on_epoch) {
+  if (train.size() == 0) return absl::InvalidArgumentError("training set is empty");
+  if (o.batch <= 0 || o.epochs < 0 || !(o.lr > 0)) {
+    return absl::InvalidArgumentError("batch and lr must be positive, epochs non-negative");
+  }
+  torch::optim::AdamW optimizer(
+      params, torch::optim::AdamWOptions(o.lr).weight_decay(o.weight_decay));
+  if (!o.optimizer_state.empty()) {
+    try {
+      torch::load(optimizer, o.optimizer_state);
+    } catch (const std::exception& e) {
+      return absl::DataLossError(absl::StrCat("cannot resume optimizer from '",
+                                              o.optimizer_state, "': ", e.what()));
+    }
+  }
+  const int64_t n = train.size();
+  const int64_t steps_per_epoch = (n + o.batch - 1) / o.batch;
+  const int64_t total = steps_per_epoch * o.epochs;
+  const int64_t warmup = static_cast<int64_t>(o.warmup_epochs * steps_per_epoch);
+  const auto started = std::chrono::steady_clock::now();
+  int64_t images_seen = 0;
+  for (int64_t epoch = o.start_epoch; epoch < o.epochs; ++epoch) {
+    // Seeded by epoch, so a resumed run sees the same order as an unbroken one.
+    at::Generator gen = MakeGenerator(o.seed * 1000003 + epoch);
+    at::Tensor order = at::randperm(n, gen, at::kLong);
+    double loss_sum = 0;
+    for (int64_t s = 0; s < steps_per_epoch; ++s) {
+      const int64_t step = epoch * steps_per_epoch + s;
+      const double lr = ScheduledLr(step, total, warmup, o.lr, o.min_lr_ratio);
+      for (auto& group : optimizer.param_groups()) group.options().set_lr(lr);
+      at::Tensor idx = order.slice(0, s * o.batch, std::min(n, (s + 1) * o.batch));
+      at::Tensor images = train.images.index_select(0, idx);
+      if (o.augment_pad > 0) images = Augment(images, o.augment_pad, gen);
+      at::Tensor x = Normalize(images, o.mean, o.std);
+      at::Tensor y = train.labels.index_select(0, idx);
+      optimizer.zero_grad();
+      at::Tensor loss = loss_fn(x, y);
+      loss.backward();
+      optimizer.step();
+      const double value = loss.item<double>();
+      if (!std::isfinite(value)) {
+        return absl::InternalError(absl::StrCat("loss became ", value, " at epoch ", epoch,
+                                                " step ", s, "; lower the learning rate"));
+      }
+      loss_sum += value;
+      images_seen += idx.size(0);
+      if (o.log_every > 0 && (s % o.log_every == 0 || s + 1 == steps_per_epoch)) {
+        const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() -
+                                                          started).count();
+        const double per_step = secs / (step - o.start_epoch * steps_per_epoch + 1);
+        const double left = per_step * (total - step - 1);
+        std::printf("[%s] epoch %lld/%lld step %lld/%lld loss %.4f lr %.2e %.0f img/s eta %.0fs\n",
+                    o.log_prefix.c_str(), static_cast<long long>(epoch + 1),
+                    static_cast<long long>(o.epochs), static_cast<long long>(s + 1),
+                    static_cast<long long>(steps_per_epoch), value, lr, images_seen / secs,
+                    left);
+        std::fflush(stdout);
+      }
+    }
+    if (on_epoch) {
+      absl::Status status = on_epoch(epoch, loss_sum / steps_per_epoch, optimizer);
+      if (!status.ok()) return status;
+    }
+  }
+  return absl::OkStatus();
+}
+
+double Accuracy(const std::function<at::Tensor(const at::Tensor&)>& forward, const Dataset& data,
+                double mean, double std, int64_t batch) {
+  at::NoGradGuard no_grad;
+  int64_t correct = 0;
+  for (int64_t b = 0; b < data.size(); b += batch) {
+    Dataset part = Slice(data, b, std::min(data.size(), b + batch));
+    at::Tensor logits = forward(Normalize(part.images, mean, std));
+    correct += logits.argmax(1).eq(part.labels).sum().item<int64_t>();
+  }
+  return data.size() ? 100.0 * correct / data.size() : 0.0;
+}
+
+}  // namespace wave

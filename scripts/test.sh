@@ -1,0 +1,7 @@
+#!/usr/bin/env bash
+# The README's test command: builds, then runs every test through ctest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/build.sh
+cd "${BUILD_DIR:-build}"
+ctest --output-on-failure --timeout 900 -j "$(nproc)"

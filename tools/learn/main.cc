@@ -1,0 +1,221 @@
+// wave-learn: builds a template bank from an ancestry ViT by
+// Kronecker-constrained distillation (DESIGN.md section 2).
+#include <ATen/Parallel.h>
+
+#include <chrono>
+#include <cstdio>
+#include <sys/stat.h>
+#include <thread>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/strings/str_split.h"
+#include "core/dataset.h"
+#include "core/learn.h"
+#include "core/status_macros.h"
+#include "core/vit.h"
+
+ABSL_FLAG(std::string, data_dir, wave::kFashionMnistDir,
+          "Folder with Fashion-MNIST's gzipped IDX files (train-* and t10k-*).");
+ABSL_FLAG(std::string, out, "", "Bank file to write (safetensors). Required.");
+ABSL_FLAG(std::string, work_dir, "",
+          "Folder for checkpoints (default: <out>.work). A rerun resumes from it.");
+ABSL_FLAG(std::string, name, "fashion-mnist-vit", "Bank name.");
+ABSL_FLAG(std::string, version, "1", "Bank version.");
+ABSL_FLAG(std::string, ancestry_in, "",
+          "Ancestry safetensors file with timm names; empty: train one from scratch.");
+ABSL_FLAG(std::string, ancestry, "6x128", "Ancestry size, DEPTHxWIDTH.");
+ABSL_FLAG(int64_t, ancestry_epochs, 15, "Epochs of ancestry training.");
+ABSL_FLAG(double, ancestry_lr, 1e-3, "Peak learning rate of ancestry training.");
+ABSL_FLAG(double, ancestry_weight_decay, 0.05, "AdamW weight decay of ancestry training.");
+ABSL_FLAG(std::string, auxiliaries, "",
+          "Auxiliary sizes DEPTHxWIDTH, comma-separated (default: the ancestry's).");
+ABSL_FLAG(int64_t, tile, 32, "Template tile width w.");
+ABSL_FLAG(int64_t, head_dim, 32, "Attention head dimension d_h.");
+ABSL_FLAG(int64_t, mlp_ratio, 4, "MLP hidden width over model width.");
+ABSL_FLAG(int64_t, patch, 7, "Patch side.");
+ABSL_FLAG(int64_t, templates, 8, "Templates per kind (N).");
+ABSL_FLAG(std::string, template_init, "svd",
+          "svd: nearest Kronecker sum of the ancestry; random: from scratch.");
+ABSL_FLAG(int64_t, distill_epochs, 8, "Epochs of distillation.");
+ABSL_FLAG(double, distill_lr, 5e-4, "Peak learning rate of distillation.");
+ABSL_FLAG(double, distill_weight_decay, 0.0, "AdamW weight decay of distillation.");
+ABSL_FLAG(double, temperature, 2.0, "Distillation temperature tau.");
+ABSL_FLAG(double, kl_weight, 1.0, "Weight of tau^2 * KL against the cross-entropy.");
+ABSL_FLAG(int64_t, batch, 128, "Mini-batch size.");
+ABSL_FLAG(int64_t, augment_pad, 2,
+          "Random-crop padding with random horizontal flips; 0 turns augmentation off.");
+ABSL_FLAG(int64_t, train_samples, 0, "Use only this many training images (0: all 60k).");
+ABSL_FLAG(int64_t, test_samples, 0, "Use only this many test images (0: all 10k).");
+ABSL_FLAG(uint64_t, seed, 1, "Seed of every random choice.");
+ABSL_FLAG(int32_t, threads, 0, "LibTorch intra-op threads (0: all cores).");
+
+namespace wave {
+namespace {
+
+absl::StatusOr<ViTConfig> ParseSize(const std::string& text, const BankGeometry& g) {
+  std::vector<std::string> parts = absl::StrSplit(text, 'x');
+  ViTConfig c;
+  if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], &c.depth) ||
+      !absl::SimpleAtoi(parts[1], &c.width)) {
+    return absl::InvalidArgumentError(absl::StrCat("size '", text, "' is not DEPTHxWIDTH"));
+  }
+  c.heads = 0;
+  c.mlp_ratio = 0;
+  c.patch = 0;
+  c.channels = 0;
+  c.image_size = 0;
+  return CompleteTarget(c, g);
+}
+
+absl::Status CheckPositive(const char* flag, double value) {
+  if (!(value > 0)) return absl::InvalidArgumentError(absl::StrCat("--", flag, " must be > 0"));
+  return absl::OkStatus();
+}
+
+absl::Status Run(int argc, char** argv) {
+  const std::string out = absl::GetFlag(FLAGS_out);
+  if (out.empty()) return absl::InvalidArgumentError("--out is required");
+  const std::string work_dir =
+      absl::GetFlag(FLAGS_work_dir).empty() ? out + ".work" : absl::GetFlag(FLAGS_work_dir);
+
+  BankGeometry geometry;
+  geometry.tile = absl::GetFlag(FLAGS_tile);
+  geometry.head_dim = absl::GetFlag(FLAGS_head_dim);
+  geometry.mlp_ratio = absl::GetFlag(FLAGS_mlp_ratio);
+  geometry.patch = absl::GetFlag(FLAGS_patch);
+  RETURN_IF_ERROR(ValidateGeometry(geometry));
+  ASSIGN_OR_RETURN(ViTConfig ancestry_config, ParseSize(absl::GetFlag(FLAGS_ancestry), geometry));
+  std::vector<ViTConfig> auxiliaries;
+  std::string aux_text = absl::GetFlag(FLAGS_auxiliaries);
+  if (aux_text.empty()) aux_text = absl::GetFlag(FLAGS_ancestry);
+  for (const auto& part : absl::StrSplit(aux_text, ',')) {
+    ASSIGN_OR_RETURN(ViTConfig aux, ParseSize(std::string(part), geometry));
+    auxiliaries.push_back(aux);
+  }
+  const std::string init = absl::GetFlag(FLAGS_template_init);
+  if (init != "svd" && init != "random") {
+    return absl::InvalidArgumentError("--template_init must be 'svd' or 'random'");
+  }
+  RETURN_IF_ERROR(CheckPositive("ancestry_lr", absl::GetFlag(FLAGS_ancestry_lr)));
+  RETURN_IF_ERROR(CheckPositive("distill_lr", absl::GetFlag(FLAGS_distill_lr)));
+  RETURN_IF_ERROR(CheckPositive("temperature", absl::GetFlag(FLAGS_temperature)));
+  RETURN_IF_ERROR(CheckPositive("batch", absl::GetFlag(FLAGS_batch)));
+  if (absl::GetFlag(FLAGS_templates) < 1) {
+    return absl::InvalidArgumentError("--templates must be at least 1");
+  }
+  if (absl::GetFlag(FLAGS_ancestry_epochs) < 0 || absl::GetFlag(FLAGS_distill_epochs) < 0 ||
+      absl::GetFlag(FLAGS_augment_pad) < 0 || absl::GetFlag(FLAGS_kl_weight) < 0) {
+    return absl::InvalidArgumentError("epochs, augment_pad and kl_weight must be >= 0");
+  }
+
+  int threads = absl::GetFlag(FLAGS_threads);
+  if (threads <= 0) threads = static_cast<int>(std::thread::hardware_concurrency());
+  at::set_num_threads(threads);
+
+  const std::string data_dir = absl::GetFlag(FLAGS_data_dir);
+  ASSIGN_OR_RETURN(Dataset train, LoadFashionMnist("train", data_dir));
+  ASSIGN_OR_RETURN(Dataset test, LoadFashionMnist("t10k", data_dir));
+  if (int64_t n = absl::GetFlag(FLAGS_train_samples); n > 0 && n < train.size()) {
+    train = StratifiedSubset(train, n, 10, absl::GetFlag(FLAGS_seed));
+  }
+  if (int64_t n = absl::GetFlag(FLAGS_test_samples); n > 0 && n < test.size()) {
+    test = Slice(test, 0, n);
+  }
+  mkdir(work_dir.c_str(), 0755);
+  const auto started = std::chrono::steady_clock::now();
+
+  TrainLoopOptions loop;
+  loop.batch = absl::GetFlag(FLAGS_batch);
+  loop.seed = absl::GetFlag(FLAGS_seed);
+  loop.mean = geometry.mean;
+  loop.std = geometry.std;
+  loop.augment_pad = absl::GetFlag(FLAGS_augment_pad);
+
+  TensorMap ancestry;
+  const std::string ancestry_in = absl::GetFlag(FLAGS_ancestry_in);
+  if (!ancestry_in.empty()) {
+    ASSIGN_OR_RETURN(ancestry, LoadAncestry(ancestry_in, ancestry_config));
+  } else {
+    AncestryOptions a;
+    a.config = ancestry_config;
+    a.loop = loop;
+    a.loop.epochs = absl::GetFlag(FLAGS_ancestry_epochs);
+    a.loop.lr = absl::GetFlag(FLAGS_ancestry_lr);
+    a.loop.weight_decay = absl::GetFlag(FLAGS_ancestry_weight_decay);
+    a.loop.log_prefix = "ancestry";
+    a.checkpoint_dir = work_dir;
+    ASSIGN_OR_RETURN(ancestry, TrainAncestry(a, train, test));
+  }
+  const double ancestry_acc = Accuracy(
+      [&](const at::Tensor& x) { return VitForward(ancestry_config, ancestry, x); }, test,
+      geometry.mean, geometry.std);
+  std::printf("[wave-learn] ancestry %s test accuracy %.2f%%\n",
+              ancestry_config.ShortName().c_str(), ancestry_acc);
+  const double ancestry_secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+
+  DistillOptions d;
+  d.geometry = geometry;
+  d.auxiliaries = auxiliaries;
+  d.templates_per_kind = absl::GetFlag(FLAGS_templates);
+  d.init = init == "svd" ? TemplateInit::kSvd : TemplateInit::kRandom;
+  d.temperature = absl::GetFlag(FLAGS_temperature);
+  d.kl_weight = absl::GetFlag(FLAGS_kl_weight);
+  d.loop = loop;
+  d.loop.epochs = absl::GetFlag(FLAGS_distill_epochs);
+  d.loop.lr = absl::GetFlag(FLAGS_distill_lr);
+  d.loop.weight_decay = absl::GetFlag(FLAGS_distill_weight_decay);
+  d.checkpoint_dir = work_dir;
+  ASSIGN_OR_RETURN(TemplateBank bank, DistillTemplates(d, ancestry, ancestry_config, train, test));
+  const double total_secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+
+  bank.name = absl::GetFlag(FLAGS_name);
+  bank.version = absl::GetFlag(FLAGS_version);
+  std::vector<std::string> args(argv, argv + argc);
+  bank.provenance = {
+      {"command", absl::StrJoin(args, " ")},
+      {"data", absl::StrCat("fashion-mnist (", data_dir, "), ", train.size(), " train / ",
+                            test.size(), " test images")},
+      {"ancestry", ancestry_in.empty() ? "trained from scratch" : ancestry_in},
+      {"ancestry_test_accuracy", absl::StrCat(ancestry_acc)},
+      {"ancestry_epochs", absl::StrCat(absl::GetFlag(FLAGS_ancestry_epochs))},
+      {"distill_epochs", absl::StrCat(absl::GetFlag(FLAGS_distill_epochs))},
+      {"seed", absl::StrCat(absl::GetFlag(FLAGS_seed))},
+      {"threads", absl::StrCat(threads)},
+      {"template_init", init},
+      {"seconds_ancestry", absl::StrCat(static_cast<int64_t>(ancestry_secs))},
+      {"seconds_total", absl::StrCat(static_cast<int64_t>(total_secs))},
+  };
+  for (size_t i = 0; i < bank.auxiliaries.size(); ++i) {
+    bank.provenance[absl::StrCat("auxiliary_", bank.auxiliaries[i].config.ShortName(),
+                                 "_test_accuracy")] = absl::StrCat(bank.auxiliaries[i].accuracy);
+  }
+  RETURN_IF_ERROR(SaveBank(bank, out));
+  std::printf("[wave-learn] wrote %s: %lld template parameters, ancestry %.2f%%, "
+              "auxiliary %.2f%%, %.0f s\n",
+              out.c_str(), static_cast<long long>(bank.TemplateParamCount()), ancestry_acc,
+              bank.auxiliaries[0].accuracy, total_secs);
+  return absl::OkStatus();
+}
+
+}  // namespace
+}  // namespace wave
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(
+      "Builds a WAVE template bank from Fashion-MNIST.\n"
+      "  wave-learn --out=models/bank.safetensors [flags]");
+  absl::ParseCommandLine(argc, argv);
+  absl::Status status = wave::Run(argc, argv);
+  if (!status.ok()) {
+    std::fprintf(stderr, "wave-learn: %s\n", std::string(status.message()).c_str());
+    return 1;
+  }
+  return 0;
+}
