@@ -312,6 +312,8 @@ absl::StatusOr<TemplateBank> DistillTemplates(const DistillOptions& o, const Ten
     for (const auto& p : TemplatedParams(aux.config, o.geometry)) {
       aux.scalers[p.name] = final_state.at(prefix + p.name);
     }
+    aux.head["head.weight"] = final_state.at(prefix + "head.weight");
+    aux.head["head.bias"] = final_state.at(prefix + "head.bias");
     bank.auxiliaries.push_back(std::move(aux));
   }
   return bank;

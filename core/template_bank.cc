@@ -78,6 +78,17 @@ absl::Status ValidateBank(const TemplateBank& bank) {
     const AuxiliaryModel& aux = bank.auxiliaries[i];
     RETURN_IF_ERROR(ValidateTarget(aux.config, bank.geometry));
     auto params = TemplatedParams(aux.config, bank.geometry);
+    for (const auto& [name, shape] :
+         {std::pair<std::string, std::vector<int64_t>>{"head.weight",
+                                                       {aux.config.classes, aux.config.width}},
+          {"head.bias", {aux.config.classes}}}) {
+      auto it = aux.head.find(name);
+      if (it == aux.head.end() || it->second.sizes().vec() != shape ||
+          it->second.scalar_type() != at::kFloat) {
+        return Corrupt(absl::StrCat("auxiliary ", i, " lacks a float '", name, "' of shape [",
+                                    absl::StrJoin(shape, ", "), "]"));
+      }
+    }
     if (aux.scalers.size() != params.size()) {
       return Corrupt(absl::StrCat("auxiliary ", i, " has ", aux.scalers.size(),
                                   " scaler tensors, expected ", params.size()));
@@ -108,6 +119,7 @@ absl::Status SaveBank(const TemplateBank& bank, const std::string& path) {
   for (size_t i = 0; i < bank.auxiliaries.size(); ++i) {
     const auto& aux = bank.auxiliaries[i];
     for (const auto& [name, s] : aux.scalers) all[AuxPrefix(i) + name] = s;
+    for (const auto& [name, h] : aux.head) all[AuxPrefix(i) + name] = h;
     aux_json.push_back({{"config", json::parse(ConfigToJson(aux.config))},
                         {"accuracy", aux.accuracy}});
   }
@@ -187,7 +199,10 @@ absl::StatusOr<TemplateBank> ParseBank(std::string bytes) {
     for (size_t i = 0; i < bank.auxiliaries.size() && !placed; ++i) {
       const std::string prefix = AuxPrefix(i);
       if (absl::StartsWith(name, prefix)) {
-        bank.auxiliaries[i].scalers[name.substr(prefix.size())] = t;
+        const std::string param = name.substr(prefix.size());
+        auto& dest = absl::StartsWith(param, "head.") ? bank.auxiliaries[i].head
+                                                      : bank.auxiliaries[i].scalers;
+        dest[param] = t;
         placed = true;
       }
     }

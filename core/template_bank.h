@@ -20,6 +20,7 @@ inline constexpr char kBankFormat[] = "wave-bank/1";
 struct AuxiliaryModel {
   ViTConfig config;
   TensorMap scalers;  // by timm parameter name (head excluded), [N, a, b]
+  TensorMap head;     // "head.weight" [classes, width], "head.bias" [classes]
   double accuracy = 0;  // test accuracy of the composed model, percent
 };
 

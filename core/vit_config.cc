@@ -99,6 +99,14 @@ absl::Status ValidateGeometry(const BankGeometry& g) {
 }
 
 absl::Status ValidateTarget(const ViTConfig& c, const BankGeometry& g) {
+  // The width rule first: a width off the grid is the root cause of most
+  // other complaints (heads not dividing it, say).
+  if (auto s = CheckRange("width", c.width, 1); !s.ok()) return s;
+  if (g.width_step() > 0 && c.width % g.width_step() != 0) {
+    return Invalid("width", absl::StrCat("must be a multiple of lcm(tile ", g.tile,
+                                         ", head_dim ", g.head_dim, ") = ", g.width_step(),
+                                         ", got ", c.width));
+  }
   if (auto s = ValidateConfig(c); !s.ok()) return s;
   if (c.image_size != g.image_size) {
     return Invalid("image_size", absl::StrCat("the bank's templates fix it to ", g.image_size,
