@@ -1,0 +1,181 @@
+#include "core/initialize.h"
+
+#include <torch/optim/adamw.h>
+
+#include <chrono>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "core/status_macros.h"
+#include "core/train_loop.h"
+#include "core/vit.h"
+
+namespace wave {
+namespace {
+
+double Seconds(std::chrono::steady_clock::time_point since) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
+}
+
+TensorMap FreshHead(const ViTConfig& target, uint64_t seed) {
+  TensorMap all = DirectInit(target, seed);
+  return {{"head.weight", all["head.weight"]}, {"head.bias", all["head.bias"]}};
+}
+
+}  // namespace
+
+absl::Status ValidateFewShot(const Dataset& data, const ViTConfig& target) {
+  if (!data.images.defined() || !data.labels.defined()) {
+    return absl::InvalidArgumentError("images/labels: missing");
+  }
+  const auto shape = data.images.sizes().vec();
+  const std::vector<int64_t> want = {target.channels, target.image_size, target.image_size};
+  if (shape.size() != 4 || std::vector<int64_t>(shape.begin() + 1, shape.end()) != want) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("images: shape [", absl::StrJoin(shape, ", "), "] is not [N, ",
+                     absl::StrJoin(want, ", "), "]"));
+  }
+  if (data.images.scalar_type() != at::kByte && data.images.scalar_type() != at::kFloat) {
+    return absl::InvalidArgumentError("images: dtype must be uint8 or float32");
+  }
+  if (data.labels.dim() != 1 || data.labels.scalar_type() != at::kLong) {
+    return absl::InvalidArgumentError("labels: must be int64 [N]");
+  }
+  if (data.labels.size(0) != shape[0]) {
+    return absl::InvalidArgumentError(absl::StrCat("labels: ", data.labels.size(0),
+                                                   " labels for ", shape[0], " images"));
+  }
+  if (shape[0] == 0) return absl::InvalidArgumentError("images: no samples");
+  const int64_t lo = data.labels.min().item<int64_t>(), hi = data.labels.max().item<int64_t>();
+  if (lo < 0 || hi >= target.classes) {
+    return absl::InvalidArgumentError(absl::StrCat("labels: values must be in [0, ",
+                                                   target.classes, "), found ",
+                                                   lo < 0 ? lo : hi));
+  }
+  if (data.images.scalar_type() == at::kFloat &&
+      !at::isfinite(data.images).all().item<bool>()) {
+    return absl::InvalidArgumentError("images: contain NaN or infinite values");
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateFitOptions(const FitOptions& o) {
+  if (o.steps < 0) return absl::InvalidArgumentError("fit.steps: must be >= 0");
+  if (o.batch < 1) return absl::InvalidArgumentError("fit.batch: must be >= 1");
+  if (!(o.lr > 0) || !std::isfinite(o.lr) || !(o.head_lr > 0) || !std::isfinite(o.head_lr)) {
+    return absl::InvalidArgumentError("fit.lr: learning rates must be positive and finite");
+  }
+  if (!(o.weight_decay >= 0) || !std::isfinite(o.weight_decay)) {
+    return absl::InvalidArgumentError("fit.weight_decay: must be >= 0");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<InitResult> InitializeTarget(const TemplateBank& bank, const ViTConfig& target,
+                                            const Dataset& few_shot, const FitOptions& o,
+                                            const ProgressFn& progress, const CheckFn& check) {
+  RETURN_IF_ERROR(ValidateTarget(target, bank.geometry));
+  RETURN_IF_ERROR(ValidateFitOptions(o));
+  if (o.steps > 0 || few_shot.size() > 0) RETURN_IF_ERROR(ValidateFewShot(few_shot, target));
+
+  InitResult result;
+  FitReport& report = result.report;
+  auto t0 = std::chrono::steady_clock::now();
+  ASSIGN_OR_RETURN(TensorMap scalers, ResampleScalers(bank, target, o.scaler_init));
+  const AuxiliaryModel& aux = NearestAuxiliary(bank, target);
+  TensorMap head = o.head_from_bank && aux.config.classes == target.classes
+                       ? ResampleHead(aux, target)
+                       : FreshHead(target, o.seed);
+  report.seconds_scaler_init = Seconds(t0);
+  report.scaler_count = ScalerCount(target, bank.geometry, bank);
+  report.trainable_params = report.scaler_count + target.classes * (target.width + 1);
+  report.model_params = target.ParamCount();
+
+  // Templates move with the scalers' device and stay frozen.
+  TensorMap templates;
+  for (const auto& [kind, t] : bank.templates) templates[kind] = t.detach();
+
+  auto t1 = std::chrono::steady_clock::now();
+  if (o.steps > 0) {
+    // Hold out a stratified few for an honest accuracy.
+    const int64_t n = few_shot.size();
+    const int64_t held = o.held_out >= 0 ? std::min(o.held_out, n - 1)
+                                         : std::min<int64_t>(100, n / 10);
+    auto [fit_set, eval_set] = SplitHeldOut(few_shot, std::max<int64_t>(held, 0),
+                                            target.classes, o.seed);
+    report.held_out = eval_set.size();
+    const at::Tensor x_all = Normalize(fit_set.images, bank.geometry.mean, bank.geometry.std);
+    std::vector<at::Tensor> scaler_params, head_params;
+    for (auto& [name, s] : scalers) scaler_params.push_back(s.set_requires_grad(true));
+    for (auto& [name, h] : head) head_params.push_back(h.set_requires_grad(true));
+    std::vector<torch::optim::OptimizerParamGroup> groups;
+    groups.emplace_back(scaler_params,
+                        std::make_unique<torch::optim::AdamWOptions>(
+                            torch::optim::AdamWOptions(o.lr).weight_decay(o.weight_decay)));
+    groups.emplace_back(head_params,
+                        std::make_unique<torch::optim::AdamWOptions>(
+                            torch::optim::AdamWOptions(o.head_lr).weight_decay(o.weight_decay)));
+    torch::optim::AdamW optimizer(std::move(groups));
+    at::Generator gen = MakeGenerator(o.seed + 1);
+    const int64_t m = fit_set.size();
+    const int64_t batch = std::min(o.batch, m);
+    at::Tensor order = at::randperm(m, gen, at::kLong);
+    int64_t cursor = 0;
+    for (int64_t step = 0; step < o.steps; ++step) {
+      if (check) RETURN_IF_ERROR(check());
+      if (cursor + batch > m) {
+        order = at::randperm(m, gen, at::kLong);
+        cursor = 0;
+      }
+      at::Tensor idx = order.slice(0, cursor, cursor + batch);
+      cursor += batch;
+      // Cosine decay over the fit.
+      const double scale = 0.5 * (1 + std::cos(M_PI * step / double(o.steps)));
+      optimizer.param_groups()[0].options().set_lr(o.lr * scale);
+      optimizer.param_groups()[1].options().set_lr(o.head_lr * scale);
+      TensorMap params = ComposeWeights(templates, scalers, target, bank.geometry);
+      params.insert(head.begin(), head.end());
+      at::Tensor logits = VitForward(target, params, x_all.index_select(0, idx));
+      at::Tensor y = fit_set.labels.index_select(0, idx);
+      at::Tensor loss = at::cross_entropy_loss(logits, y);
+      optimizer.zero_grad();
+      loss.backward();
+      optimizer.step();
+      FitProgress p;
+      p.step = step + 1;
+      p.total = o.steps;
+      p.loss = loss.item<double>();
+      p.accuracy = 100.0 * logits.argmax(1).eq(y).sum().item<int64_t>() / double(batch);
+      if (!std::isfinite(p.loss)) {
+        return absl::InternalError(absl::StrCat("fit diverged at step ", step + 1,
+                                                "; lower fit.lr"));
+      }
+      report.steps.push_back(p);
+      if (progress && (p.step % o.progress_every == 0 || p.step == o.steps)) progress(p);
+    }
+    for (auto& [name, s] : scalers) s = s.detach();
+    for (auto& [name, h] : head) h = h.detach();
+    if (eval_set.size() > 0) {
+      at::NoGradGuard no_grad;
+      TensorMap params = ComposeWeights(templates, scalers, target, bank.geometry);
+      params.insert(head.begin(), head.end());
+      report.held_out_accuracy = Accuracy(
+          [&](const at::Tensor& x) { return VitForward(target, params, x); }, eval_set,
+          bank.geometry.mean, bank.geometry.std, 256);
+    }
+  }
+  report.seconds_fit = Seconds(t1);
+
+  auto t2 = std::chrono::steady_clock::now();
+  {
+    at::NoGradGuard no_grad;
+    result.weights = ComposeWeights(templates, scalers, target, bank.geometry);
+    for (auto& [name, w] : result.weights) w = w.detach();
+    for (auto& [name, h] : head) result.weights[name] = h.detach().contiguous();
+  }
+  result.scalers = std::move(scalers);
+  report.seconds_compose = Seconds(t2);
+  return result;
+}
+
+}  // namespace wave

@@ -1,0 +1,73 @@
+// Initializing a target size from a bank: scaler resampling, a few-shot fit
+// of scalers and head with the templates frozen, and composition of the full
+// weights (DESIGN.md section 2, "Initializing a new size").
+#ifndef WAVE_CORE_INITIALIZE_H_
+#define WAVE_CORE_INITIALIZE_H_
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/dataset.h"
+#include "core/scaler_init.h"
+#include "core/template_bank.h"
+
+namespace wave {
+
+struct FitOptions {
+  int64_t steps = 200;
+  int64_t batch = 64;
+  double lr = 2e-3;       // scalers
+  double head_lr = 5e-3;  // the task head
+  double weight_decay = 0.0;
+  uint64_t seed = 0;
+  // Samples kept out of the fit to report accuracy on; -1: 10% up to 100.
+  int64_t held_out = -1;
+  ScalerInit scaler_init = ScalerInit::kStructured;
+  // Start the head from the bank's auxiliary head (same classes only);
+  // otherwise a fresh timm-initialized head.
+  bool head_from_bank = false;
+  int64_t progress_every = 1;  // steps between progress callbacks
+};
+
+struct FitProgress {
+  int64_t step = 0, total = 0;
+  double loss = 0;
+  double accuracy = 0;  // on the batch, percent
+};
+
+struct FitReport {
+  std::vector<FitProgress> steps;
+  double held_out_accuracy = -1;  // percent; -1 when nothing was held out
+  int64_t held_out = 0;
+  int64_t trainable_params = 0;  // scalers + head
+  int64_t scaler_count = 0;
+  int64_t model_params = 0;
+  double seconds_scaler_init = 0, seconds_fit = 0, seconds_compose = 0;
+};
+
+struct InitResult {
+  TensorMap weights;  // every timm parameter, head included
+  TensorMap scalers;  // fitted scalers by parameter name, [N, a, b]
+  FitReport report;
+};
+
+using ProgressFn = std::function<void(const FitProgress&)>;
+// Checked between steps; a non-OK status stops the fit and is returned.
+using CheckFn = std::function<absl::Status()>;
+
+// Checks images ([N, C, s, s] uint8 or finite float32) and labels (int64 [N]
+// in [0, classes)) against the target. Messages name the field.
+absl::Status ValidateFewShot(const Dataset& data, const ViTConfig& target);
+absl::Status ValidateFitOptions(const FitOptions& options);
+
+absl::StatusOr<InitResult> InitializeTarget(const TemplateBank& bank, const ViTConfig& target,
+                                            const Dataset& few_shot, const FitOptions& options,
+                                            const ProgressFn& progress = nullptr,
+                                            const CheckFn& check = nullptr);
+
+}  // namespace wave
+
+#endif  // WAVE_CORE_INITIALIZE_H_

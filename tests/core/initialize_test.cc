@@ -1,0 +1,175 @@
+#include "core/initialize.h"
+
+#include <ATen/Parallel.h>
+
+#include "core/kinds.h"
+#include "core/scaler_init.h"
+#include "core/vit.h"
+#include "tests/core/bank_fixture.h"
+#include "tests/status_matchers.h"
+
+namespace wave {
+namespace {
+
+using ::absl::StatusCode;
+using testing::TinyBank;
+using testing::TinyConfig;
+
+class InitializeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    at::set_num_threads(1);
+    auto train = LoadFashionMnist("t10k");
+    ASSERT_OK(train);
+    data_ = StratifiedSubset(*train, 300, 10, 5);
+    bank_ = TinyBank(4);
+  }
+  FitOptions Options(int64_t steps) {
+    FitOptions o;
+    o.steps = steps;
+    o.batch = 32;
+    o.lr = 1e-2;
+    o.head_lr = 1e-2;
+    o.held_out = 50;
+    return o;
+  }
+  Dataset data_;
+  TemplateBank bank_;
+};
+
+TEST_F(InitializeTest, FittingLowersTheLoss) {
+  ViTConfig target = TinyConfig(3, 48);
+  auto r = InitializeTarget(bank_, target, data_, Options(40));
+  ASSERT_OK(r);
+  const auto& steps = r->report.steps;
+  ASSERT_EQ(steps.size(), 40u);
+  double first = 0, last = 0;
+  for (int i = 0; i < 5; ++i) first += steps[i].loss, last += steps[steps.size() - 1 - i].loss;
+  EXPECT_LT(last, 0.8 * first);
+  EXPECT_EQ(r->report.held_out, 50);
+  EXPECT_GE(r->report.held_out_accuracy, 0);
+  EXPECT_LT(r->report.trainable_params * 4, r->report.model_params);
+}
+
+TEST_F(InitializeTest, ReturnedWeightsReproduceTheFittedLogits) {
+  ViTConfig target = TinyConfig(3, 48);
+  auto r = InitializeTarget(bank_, target, data_, Options(5));
+  ASSERT_OK(r);
+  ASSERT_OK(ValidateParams(target, r->weights));
+  // Recompose from the returned scalers: the same weights.
+  TensorMap again = ComposeWeights(bank_.templates, r->scalers, target, bank_.geometry);
+  for (const auto& [name, w] : again) EXPECT_TRUE(w.equal(r->weights.at(name))) << name;
+  // Held-out accuracy is reproducible from the returned file's weights.
+  at::Tensor x = Normalize(data_.images.slice(0, 0, 8), 0.286, 0.353);
+  at::Tensor a = VitForward(target, r->weights, x);
+  EXPECT_TRUE(a.isfinite().all().item<bool>());
+}
+
+TEST_F(InitializeTest, SameSeedSameBytes) {
+  ViTConfig target = TinyConfig(2, 64);
+  auto a = InitializeTarget(bank_, target, data_, Options(6));
+  auto b = InitializeTarget(bank_, target, data_, Options(6));
+  ASSERT_OK(a);
+  ASSERT_OK(b);
+  for (const auto& [name, w] : a->weights) EXPECT_TRUE(w.equal(b->weights.at(name))) << name;
+  FitOptions other = Options(6);
+  other.seed = 99;
+  auto c = InitializeTarget(bank_, target, data_, other);
+  ASSERT_OK(c);
+  EXPECT_FALSE(c->weights.at("head.weight").equal(a->weights.at("head.weight")));
+}
+
+TEST_F(InitializeTest, ZeroStepsNeedsNoData) {
+  auto r = InitializeTarget(bank_, TinyConfig(4, 32), Dataset{}, Options(0));
+  ASSERT_OK(r);
+  EXPECT_TRUE(r->report.steps.empty());
+  EXPECT_EQ(r->report.held_out_accuracy, -1);
+}
+
+TEST_F(InitializeTest, CheckStopsTheFitWithItsStatus) {
+  int calls = 0;
+  auto r = InitializeTarget(bank_, TinyConfig(), data_, Options(50), nullptr, [&] {
+    return ++calls > 3 ? absl::CancelledError("client cancelled") : absl::OkStatus();
+  });
+  EXPECT_STATUS(r, StatusCode::kCancelled, "client cancelled");
+  EXPECT_EQ(calls, 4);
+}
+
+TEST_F(InitializeTest, RejectsBadInput) {
+  const ViTConfig target = TinyConfig();
+  Dataset d = data_;
+  d.labels = d.labels.clone();
+  d.labels[3] = 10;
+  EXPECT_STATUS(InitializeTarget(bank_, target, d, Options(1)), StatusCode::kInvalidArgument,
+                "labels: values must be in [0, 10), found 10");
+  d = data_;
+  d.labels = d.labels.slice(0, 0, 10);
+  EXPECT_STATUS(InitializeTarget(bank_, target, d, Options(1)), StatusCode::kInvalidArgument,
+                "labels: 10 labels for 300 images");
+  d = data_;
+  d.images = Normalize(d.images, 0, 1);
+  d.images[0][0][0][0] = NAN;
+  EXPECT_STATUS(InitializeTarget(bank_, target, d, Options(1)), StatusCode::kInvalidArgument,
+                "images: contain NaN or infinite");
+  d = data_;
+  d.images = d.images.slice(2, 0, 20);
+  EXPECT_STATUS(InitializeTarget(bank_, target, d, Options(1)), StatusCode::kInvalidArgument,
+                "images: shape [300, 1, 20, 28] is not [N, 1, 28, 28]");
+  d = data_;
+  d.images = at::zeros({300, 3, 28, 28}, at::kByte);
+  EXPECT_STATUS(InitializeTarget(bank_, target, d, Options(1)), StatusCode::kInvalidArgument,
+                "images: shape [300, 3, 28, 28]");
+  EXPECT_STATUS(InitializeTarget(bank_, TinyConfig(2, 40), data_, Options(1)),
+                StatusCode::kInvalidArgument, "width: must be a multiple of");
+  d = data_;
+  d.labels = at::zeros({0}, at::kLong);
+  d.images = at::zeros({0, 1, 28, 28}, at::kByte);
+  EXPECT_STATUS(InitializeTarget(bank_, target, d, Options(1)), StatusCode::kInvalidArgument,
+                "images: no samples");
+  FitOptions bad = Options(1);
+  bad.lr = -1;
+  EXPECT_STATUS(InitializeTarget(bank_, target, data_, bad), StatusCode::kInvalidArgument,
+                "fit.lr");
+}
+
+TEST(ScalerInitTest, AtTheAuxiliarySizeBothSchemesGiveTheAuxiliary) {
+  TemplateBank bank = TinyBank(4);
+  for (ScalerInit scheme : {ScalerInit::kStructured, ScalerInit::kNaive}) {
+    auto s = ResampleScalers(bank, bank.ancestry, scheme);
+    ASSERT_OK(s);
+    for (const auto& [name, t] : bank.auxiliaries[0].scalers) {
+      EXPECT_TRUE(at::allclose(s->at(name), t)) << name;
+    }
+  }
+}
+
+TEST(ScalerInitTest, StructuredKeepsQueryKeyValueApart) {
+  // Aux 2x32 (2 heads). Target 2x64 (4 heads): q rows of the target must
+  // come only from q rows of the source.
+  TemplateBank bank = TinyBank(4);
+  AuxiliaryModel& aux = bank.auxiliaries[0];
+  at::Tensor& qkv = aux.scalers.at("blocks.0.attn.qkv.weight");  // [4, 6, 2]
+  qkv.zero_();
+  qkv.slice(1, 0, 2).fill_(1.0);  // q rows only
+  auto s = ResampleScalers(bank, TinyConfig(2, 64), ScalerInit::kStructured);
+  ASSERT_OK(s);
+  at::Tensor out = s->at("blocks.0.attn.qkv.weight");  // [4, 12, 4]
+  EXPECT_GT(out.slice(1, 0, 4).abs().min().item<double>(), 0.1);
+  EXPECT_EQ(out.slice(1, 4, 12).abs().max().item<double>(), 0.0);
+  // The naive scheme blends across the q/k boundary.
+  auto naive = ResampleScalers(bank, TinyConfig(2, 64), ScalerInit::kNaive);
+  ASSERT_OK(naive);
+  EXPECT_GT(naive->at("blocks.0.attn.qkv.weight").slice(1, 4, 12).abs().max().item<double>(),
+            0.0);
+}
+
+TEST(ScalerInitTest, InterpolationMatrixKeepsEndPointsAndRowsSumToOne) {
+  at::Tensor r = InterpolationMatrix(5, 3);
+  EXPECT_FLOAT_EQ(r[0][0].item<float>(), 1.0f);
+  EXPECT_FLOAT_EQ(r[4][2].item<float>(), 1.0f);
+  EXPECT_TRUE(at::allclose(r.sum(1), at::ones({5})));
+  EXPECT_STATUS(ParseScalerInit("cubic"), StatusCode::kInvalidArgument, "scaler_init");
+}
+
+}  // namespace
+}  // namespace wave
