@@ -60,6 +60,9 @@ absl::Status ValidateFewShot(const Dataset& data, const ViTConfig& target) {
 }
 
 absl::Status ValidateFitOptions(const FitOptions& o) {
+  if (o.device != "cpu" && o.device != "cuda") {
+    return absl::InvalidArgumentError("fit.device: must be 'cpu' or 'cuda'");
+  }
   if (o.steps < 0) return absl::InvalidArgumentError("fit.steps: must be >= 0");
   if (o.batch < 1) return absl::InvalidArgumentError("fit.batch: must be >= 1");
   if (!(o.lr > 0) || !std::isfinite(o.lr) || !(o.head_lr > 0) || !std::isfinite(o.head_lr)) {
@@ -92,8 +95,11 @@ absl::StatusOr<InitResult> InitializeTarget(const TemplateBank& bank, const ViTC
   report.model_params = target.ParamCount();
 
   // Templates move with the scalers' device and stay frozen.
+  const at::Device device(o.device);
   TensorMap templates;
-  for (const auto& [kind, t] : bank.templates) templates[kind] = t.detach();
+  for (const auto& [kind, t] : bank.templates) templates[kind] = t.detach().to(device);
+  for (auto& [name, s] : scalers) s = s.to(device);
+  for (auto& [name, h] : head) h = h.to(device);
 
   auto t1 = std::chrono::steady_clock::now();
   if (o.steps > 0) {
@@ -104,7 +110,11 @@ absl::StatusOr<InitResult> InitializeTarget(const TemplateBank& bank, const ViTC
     auto [fit_set, eval_set] = SplitHeldOut(few_shot, std::max<int64_t>(held, 0),
                                             target.classes, o.seed);
     report.held_out = eval_set.size();
-    const at::Tensor x_all = Normalize(fit_set.images, bank.geometry.mean, bank.geometry.std);
+    const at::Tensor x_all =
+        Normalize(fit_set.images, bank.geometry.mean, bank.geometry.std).to(device);
+    fit_set.labels = fit_set.labels.to(device);
+    eval_set.images = eval_set.images.to(device);
+    eval_set.labels = eval_set.labels.to(device);
     std::vector<at::Tensor> scaler_params, head_params;
     for (auto& [name, s] : scalers) scaler_params.push_back(s.set_requires_grad(true));
     for (auto& [name, h] : head) head_params.push_back(h.set_requires_grad(true));
@@ -127,7 +137,7 @@ absl::StatusOr<InitResult> InitializeTarget(const TemplateBank& bank, const ViTC
         order = at::randperm(m, gen, at::kLong);
         cursor = 0;
       }
-      at::Tensor idx = order.slice(0, cursor, cursor + batch);
+      at::Tensor idx = order.slice(0, cursor, cursor + batch).to(device);
       cursor += batch;
       // Cosine decay over the fit.
       const double scale = 0.5 * (1 + std::cos(M_PI * step / double(o.steps)));

@@ -30,6 +30,7 @@ struct FitOptions {
   // otherwise a fresh timm-initialized head.
   bool head_from_bank = false;
   int64_t progress_every = 1;  // steps between progress callbacks
+  std::string device = "cpu";  // where the fit runs ("cpu", "cuda")
 };
 
 struct FitProgress {

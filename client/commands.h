@@ -1,0 +1,30 @@
+// wave-client's subcommands. Each returns the process exit code.
+#ifndef WAVE_CLIENT_COMMANDS_H_
+#define WAVE_CLIENT_COMMANDS_H_
+
+#include <string>
+
+#include "client/connection.h"
+#include "wave/v1/wave.pb.h"
+
+namespace wave {
+
+int RunHealth(const ConnectionOptions& connection, const std::string& service);
+int RunBanks(const ConnectionOptions& connection);
+int RunDescribe(const ConnectionOptions& connection, const std::string& bank);
+
+struct InitCommand {
+  v1::InitializeHeader header;
+  std::string images, labels;  // IDX files
+  std::string data;            // or a safetensors file
+  int64_t samples = 0;         // 0: all
+  uint64_t sample_seed = 0;
+  std::string out = "model.safetensors";
+  std::string scalers_out;
+  bool json = false;
+};
+int RunInit(const ConnectionOptions& connection, const InitCommand& command);
+
+}  // namespace wave
+
+#endif  // WAVE_CLIENT_COMMANDS_H_

@@ -1,0 +1,94 @@
+// health, banks, describe.
+#include <cstdio>
+
+#include "client/commands.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "wave/v1/wave.grpc.pb.h"
+
+namespace wave {
+namespace {
+
+int Fail(const grpc::Status& status) {
+  std::fprintf(stderr, "wave-client: %s (code %d)\n", status.error_message().c_str(),
+               static_cast<int>(status.error_code()));
+  return 1;
+}
+
+void PrintBank(const v1::BankInfo& b) {
+  std::printf("bank %s (version %s)%s\n", b.name().c_str(), b.version().c_str(),
+              b.is_default() ? " [default]" : "");
+  std::printf("  sha256        %s\n", b.sha256().c_str());
+  std::printf("  geometry      image %lldx%lld x%lld channels, patch %lld, tile %lld, "
+              "head dim %lld, mlp ratio %lld\n",
+              (long long)b.image_size(), (long long)b.image_size(), (long long)b.channels(),
+              (long long)b.patch(), (long long)b.tile(), (long long)b.head_dim(),
+              (long long)b.mlp_ratio());
+  std::printf("  templates     %lld per kind, %lld parameters\n",
+              (long long)b.templates_per_kind(), (long long)b.template_params());
+  std::printf("  ancestry      depth %lld width %lld\n", (long long)b.ancestry().depth(),
+              (long long)b.ancestry().width());
+  for (const auto& a : b.auxiliaries()) {
+    std::printf("  auxiliary     depth %lld width %lld\n", (long long)a.depth(),
+                (long long)a.width());
+  }
+  std::printf("  valid targets width a multiple of %lld up to %lld, depth 1..%lld, "
+              "at most %lld parameters\n",
+              (long long)b.width_step(), (long long)b.max_width(), (long long)b.max_depth(),
+              (long long)b.max_params());
+  std::printf("  device        %s\n", b.device().c_str());
+  for (const auto& [k, v] : b.provenance()) std::printf("  %-13s %s\n", k.c_str(), v.c_str());
+}
+
+}  // namespace
+
+int RunHealth(const ConnectionOptions& connection, const std::string& service) {
+  auto channel = Connect(connection);
+  if (!channel.ok()) {
+    std::fprintf(stderr, "wave-client: %s\n", std::string(channel.status().message()).c_str());
+    return 1;
+  }
+  auto stub = grpc::health::v1::Health::NewStub(*channel);
+  grpc::ClientContext context;
+  ConnectionOptions quick = connection;
+  if (quick.deadline_s <= 0) quick.deadline_s = 5;
+  quick.token.clear();  // health needs no token, like a Kubernetes probe
+  Prepare(quick, &context);
+  grpc::health::v1::HealthCheckRequest request;
+  request.set_service(service);
+  grpc::health::v1::HealthCheckResponse response;
+  grpc::Status status = stub->Check(&context, request, &response);
+  if (!status.ok()) return Fail(status);
+  const bool serving = response.status() == grpc::health::v1::HealthCheckResponse::SERVING;
+  std::printf("%s\n", serving ? "SERVING" : "NOT_SERVING");
+  return serving ? 0 : 2;
+}
+
+int RunBanks(const ConnectionOptions& connection) {
+  auto channel = Connect(connection);
+  if (!channel.ok()) return 1;
+  auto stub = v1::WaveInit::NewStub(*channel);
+  grpc::ClientContext context;
+  Prepare(connection, &context);
+  v1::ListBanksResponse response;
+  grpc::Status status = stub->ListBanks(&context, v1::ListBanksRequest(), &response);
+  if (!status.ok()) return Fail(status);
+  for (const auto& bank : response.banks()) PrintBank(bank);
+  return 0;
+}
+
+int RunDescribe(const ConnectionOptions& connection, const std::string& bank) {
+  auto channel = Connect(connection);
+  if (!channel.ok()) return 1;
+  auto stub = v1::WaveInit::NewStub(*channel);
+  grpc::ClientContext context;
+  Prepare(connection, &context);
+  v1::DescribeBankRequest request;
+  request.set_name(bank);
+  v1::BankInfo response;
+  grpc::Status status = stub->DescribeBank(&context, request, &response);
+  if (!status.ok()) return Fail(status);
+  PrintBank(response);
+  return 0;
+}
+
+}  // namespace wave

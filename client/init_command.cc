@@ -1,0 +1,192 @@
+// init: upload few-shot data, follow the fit, download and verify the files.
+#include <cstdio>
+#include <fstream>
+#include <memory>
+
+#include "absl/strings/str_cat.h"
+#include "client/commands.h"
+#include "client/few_shot_data.h"
+#include "client/progress.h"
+#include "core/sha256.h"
+#include "google/protobuf/util/json_util.h"
+#include "wave/v1/wave.grpc.pb.h"
+
+namespace wave {
+namespace {
+
+constexpr int64_t kUploadChunkBytes = 1 << 20;
+
+// A download into "<path>.part", renamed into place only when its sha256
+// matches the server's; removed otherwise.
+class Download {
+ public:
+  explicit Download(std::string path) : path_(std::move(path)), part_(path_ + ".part") {}
+  ~Download() {
+    if (!committed_) std::remove(part_.c_str());
+  }
+  bool Append(const v1::FileChunk& chunk) {
+    if (!out_.is_open()) out_.open(part_, std::ios::binary | std::ios::trunc);
+    if (!out_ || chunk.offset() != bytes_) return false;
+    out_.write(chunk.data().data(), chunk.data().size());
+    hash_.Update(chunk.data());
+    bytes_ += chunk.data().size();
+    return static_cast<bool>(out_);
+  }
+  absl::Status Commit(const std::string& expected_sha, uint64_t expected_bytes) {
+    out_.close();
+    const std::string sha = hash_.HexDigest();
+    if (bytes_ != expected_bytes || sha != expected_sha) {
+      return absl::DataLossError(absl::StrCat(path_, ": received ", bytes_, " bytes with sha256 ",
+                                              sha, ", server sent ", expected_bytes, " / ",
+                                              expected_sha));
+    }
+    if (std::rename(part_.c_str(), path_.c_str()) != 0) {
+      return absl::PermissionDeniedError(absl::StrCat("cannot rename into ", path_));
+    }
+    committed_ = true;
+    return absl::OkStatus();
+  }
+  uint64_t bytes() const { return bytes_; }
+
+ private:
+  std::string path_, part_;
+  std::ofstream out_;
+  Sha256 hash_;
+  uint64_t bytes_ = 0;
+  bool committed_ = false;
+};
+
+absl::StatusOr<FewShotData> LoadData(const InitCommand& c) {
+  if (!c.data.empty()) return ReadSafetensorsData(c.data);
+  if (!c.images.empty() || !c.labels.empty()) {
+    if (c.images.empty() || c.labels.empty()) {
+      return absl::InvalidArgumentError("--images and --labels go together");
+    }
+    return ReadIdxData(c.images, c.labels);
+  }
+  return FewShotData{};
+}
+
+int Fail(const std::string& message) {
+  std::fprintf(stderr, "wave-client: %s\n", message.c_str());
+  return 1;
+}
+
+}  // namespace
+
+int RunInit(const ConnectionOptions& connection, const InitCommand& command) {
+  auto loaded = LoadData(command);
+  if (!loaded.ok()) return Fail(std::string(loaded.status().message()));
+  FewShotData data = StratifiedSample(*loaded, command.samples, command.sample_seed);
+  v1::InitializeHeader header = command.header;
+  header.set_num_samples(data.count);
+  header.set_image_dtype(data.is_float ? v1::IMAGE_DTYPE_FLOAT32 : v1::IMAGE_DTYPE_UINT8);
+
+  auto channel = Connect(connection);
+  if (!channel.ok()) return Fail(std::string(channel.status().message()));
+  auto stub = v1::WaveInit::NewStub(*channel);
+  grpc::ClientContext context;
+  Prepare(connection, &context);
+  auto stream = stub->Initialize(&context);
+  ProgressDisplay display;
+  display.Phase(absl::StrCat("upload ", data.count, " samples"));
+  v1::InitializeRequest request;
+  *request.mutable_header() = header;
+  bool writing = stream->Write(request);
+  const int64_t per_chunk = std::max<int64_t>(1, kUploadChunkBytes / std::max<int64_t>(1, data.sample_bytes));
+  for (int64_t begin = 0, seq = 0; writing && begin < data.count; begin += per_chunk, ++seq) {
+    const int64_t k = std::min(per_chunk, data.count - begin);
+    v1::InitializeRequest chunk;
+    auto* d = chunk.mutable_data();
+    d->set_sequence(seq);
+    d->set_images(data.images.data() + begin * data.sample_bytes, k * data.sample_bytes);
+    d->set_labels(reinterpret_cast<const char*>(data.labels.data() + begin), 8 * k);
+    writing = stream->Write(chunk);
+  }
+  stream->WritesDone();
+  data = FewShotData{};
+
+  Download model(command.out);
+  std::unique_ptr<Download> scalers;
+  v1::InitializeResponse response;
+  v1::Summary summary;
+  bool have_summary = false;
+  bool file_ok = true;
+  while (stream->Read(&response)) {
+    switch (response.kind_case()) {
+      case v1::InitializeResponse::kProgress:
+        if (response.progress().phase() == "fit") {
+          const auto& p = response.progress();
+          display.Step(p.step(), p.total_steps(), p.loss(), p.accuracy());
+        } else {
+          display.Phase(response.progress().phase());
+        }
+        break;
+      case v1::InitializeResponse::kFile: {
+        const auto& f = response.file();
+        Download* target = &model;
+        if (f.name() == "scalers.safetensors") {
+          if (!scalers) {
+            scalers = std::make_unique<Download>(
+                command.scalers_out.empty() ? command.out + ".scalers.safetensors"
+                                            : command.scalers_out);
+          }
+          target = scalers.get();
+        }
+        file_ok = file_ok && target->Append(f);
+        display.Bytes(f.name(), target->bytes(), f.total_bytes());
+        break;
+      }
+      case v1::InitializeResponse::kSummary:
+        summary = response.summary();
+        have_summary = true;
+        break;
+      default:
+        break;
+    }
+  }
+  display.Done();
+  grpc::Status status = stream->Finish();
+  if (!status.ok()) {
+    return Fail(absl::StrCat(status.error_message(), " (code ", status.error_code(), ")"));
+  }
+  if (!file_ok) return Fail("could not write the downloaded file");
+  if (!have_summary) return Fail("the server ended without a summary");
+  if (auto s = model.Commit(summary.model_sha256(), summary.model_bytes()); !s.ok()) {
+    return Fail(std::string(s.message()));
+  }
+  if (scalers) {
+    if (auto s = scalers->Commit(summary.scalers_sha256(), summary.scalers_bytes()); !s.ok()) {
+      return Fail(std::string(s.message()));
+    }
+  }
+  if (command.json) {
+    std::string json;
+    (void)google::protobuf::util::MessageToJsonString(summary, &json);
+    std::printf("%s\n", json.c_str());
+  } else {
+    const auto& t = summary.target();
+    std::printf("wrote %s: ViT depth %lld width %lld heads %lld classes %lld, %lld parameters "
+                "(%.1f MiB), sha256 %s\n",
+                command.out.c_str(), (long long)t.depth(), (long long)t.width(),
+                (long long)t.heads(), (long long)t.classes(), (long long)summary.param_count(),
+                summary.model_bytes() / 1048576.0, summary.model_sha256().c_str());
+    std::printf("trainable during the fit: %lld (%.4f of the model; %lld scalers)\n",
+                (long long)summary.trainable_params(), summary.trainable_ratio(),
+                (long long)summary.scaler_count());
+    if (summary.held_out() > 0) {
+      std::printf("held-out accuracy: %.2f%% on %lld samples (final fit loss %.4f)\n",
+                  summary.held_out_accuracy(), (long long)summary.held_out(),
+                  summary.final_loss());
+    }
+    std::printf("seconds:");
+    for (const char* phase : {"scaler_init", "fit", "compose", "stream", "total"}) {
+      auto it = summary.seconds().find(phase);
+      if (it != summary.seconds().end()) std::printf(" %s %.2f", phase, it->second);
+    }
+    std::printf(" (device %s)\n", summary.device().c_str());
+  }
+  return 0;
+}
+
+}  // namespace wave

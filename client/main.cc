@@ -1,0 +1,137 @@
+// wave-client: the command line for training clusters. No LibTorch.
+//   wave-client health | banks | describe [--bank=NAME] | init [flags]
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "client/commands.h"
+#include "core/file_util.h"
+
+ABSL_FLAG(std::string, server, "localhost:50051", "Server address host:port.");
+ABSL_FLAG(std::string, token_file, "", "File with the bearer token; also $WAVE_AUTH_TOKEN.");
+ABSL_FLAG(bool, tls, false, "Use TLS with the system's root certificates.");
+ABSL_FLAG(std::string, tls_ca, "", "PEM CA that signed the server's certificate (turns TLS on).");
+ABSL_FLAG(std::string, tls_cert, "", "PEM client certificate (mutual TLS).");
+ABSL_FLAG(std::string, tls_key, "", "PEM client key (mutual TLS).");
+ABSL_FLAG(double, deadline, 0, "Seconds before the call is abandoned (0: none).");
+ABSL_FLAG(std::string, bank, "", "Template bank name (empty: the server's default).");
+ABSL_FLAG(std::string, service, "", "health: the service to check (empty: the whole server).");
+ABSL_FLAG(int64_t, depth, 0, "init: target depth (layers).");
+ABSL_FLAG(int64_t, width, 0, "init: target width (embedding dimension).");
+ABSL_FLAG(int64_t, heads, 0, "init: attention heads (0: width / the bank's head dim).");
+ABSL_FLAG(int64_t, classes, 10, "init: classes of the task head.");
+ABSL_FLAG(std::string, images, "", "init: IDX images file (gzipped or plain).");
+ABSL_FLAG(std::string, labels, "", "init: IDX labels file.");
+ABSL_FLAG(std::string, data, "", "init: safetensors file with 'images' and 'labels'.");
+ABSL_FLAG(int64_t, samples, 0, "init: stratified subset of this many samples (0: all).");
+ABSL_FLAG(int64_t, steps, 200, "init: fit steps (0: scaler initialization only).");
+ABSL_FLAG(int64_t, batch, 64, "init: fit batch size.");
+ABSL_FLAG(double, lr, 0, "init: scaler learning rate (0: the server's default).");
+ABSL_FLAG(double, head_lr, 0, "init: head learning rate (0: the server's default).");
+ABSL_FLAG(uint64_t, seed, 0, "init: seed of sampling and fitting.");
+ABSL_FLAG(int64_t, held_out, -1, "init: samples held out to report accuracy (-1: default).");
+ABSL_FLAG(std::string, scaler_init, "structured", "init: structured | naive.");
+ABSL_FLAG(bool, head_from_bank, false, "init: start the head from the bank's (same classes).");
+ABSL_FLAG(std::string, dtype, "f32", "init: output dtype f32 | f16 | bf16.");
+ABSL_FLAG(std::string, out, "model.safetensors", "init: output weights file.");
+ABSL_FLAG(std::string, scalers_out, "", "init: also fetch the fitted scalers into this file.");
+ABSL_FLAG(bool, json, false, "init: print the summary as JSON.");
+
+namespace {
+
+const char kUsage[] =
+    "wave-client: initial weights for a ViT of any size from a wave-server.\n\n"
+    "Subcommands:\n"
+    "  health    [--service=NAME]        is the server serving? (exit 0 if so)\n"
+    "  banks                             list the loaded template banks\n"
+    "  describe  [--bank=NAME]           one bank: geometry, provenance, valid sizes\n"
+    "  init      --depth --width [--heads] --classes\n"
+    "            (--images=IDX --labels=IDX | --data=FILE.safetensors) [--samples=N]\n"
+    "            [--steps --batch --lr --head_lr --seed --held_out --scaler_init\n"
+    "             --head_from_bank] [--dtype=f32|f16|bf16] --out=model.safetensors\n"
+    "            [--scalers_out=FILE]  fit and download verified weights\n\n"
+    "Connection flags for every subcommand: --server --deadline --token_file --tls --tls_ca\n"
+    "--tls_cert --tls_key. `wave-client SUBCOMMAND --help` lists every flag.\n";
+
+std::string Trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage(kUsage);
+  std::vector<char*> args = absl::ParseCommandLine(argc, argv);
+  if (args.size() != 2) {
+    std::fprintf(stderr, "%s", kUsage);
+    return args.size() == 1 ? 0 : 2;
+  }
+  const std::string command = args[1];
+
+  wave::ConnectionOptions c;
+  c.server = absl::GetFlag(FLAGS_server);
+  c.deadline_s = absl::GetFlag(FLAGS_deadline);
+  c.tls = absl::GetFlag(FLAGS_tls);
+  c.tls_ca = absl::GetFlag(FLAGS_tls_ca);
+  c.tls_cert = absl::GetFlag(FLAGS_tls_cert);
+  c.tls_key = absl::GetFlag(FLAGS_tls_key);
+  if (const std::string path = absl::GetFlag(FLAGS_token_file); !path.empty()) {
+    auto token = wave::ReadFileToString(path);
+    if (!token.ok()) {
+      std::fprintf(stderr, "wave-client: %s\n", std::string(token.status().message()).c_str());
+      return 1;
+    }
+    c.token = Trim(*token);
+  } else if (const char* env = std::getenv("WAVE_AUTH_TOKEN"); env && *env) {
+    c.token = env;
+  }
+
+  if (command == "health") return wave::RunHealth(c, absl::GetFlag(FLAGS_service));
+  if (command == "banks") return wave::RunBanks(c);
+  if (command == "describe") return wave::RunDescribe(c, absl::GetFlag(FLAGS_bank));
+  if (command != "init") {
+    std::fprintf(stderr, "wave-client: unknown subcommand '%s'\n\n%s", command.c_str(), kUsage);
+    return 2;
+  }
+  wave::InitCommand init;
+  auto& h = init.header;
+  h.set_bank(absl::GetFlag(FLAGS_bank));
+  h.mutable_target()->set_depth(absl::GetFlag(FLAGS_depth));
+  h.mutable_target()->set_width(absl::GetFlag(FLAGS_width));
+  h.mutable_target()->set_heads(absl::GetFlag(FLAGS_heads));
+  h.mutable_target()->set_classes(absl::GetFlag(FLAGS_classes));
+  auto* fit = h.mutable_fit();
+  fit->set_steps(absl::GetFlag(FLAGS_steps));
+  fit->set_batch(absl::GetFlag(FLAGS_batch));
+  if (absl::GetFlag(FLAGS_lr) != 0) fit->set_lr(absl::GetFlag(FLAGS_lr));
+  if (absl::GetFlag(FLAGS_head_lr) != 0) fit->set_head_lr(absl::GetFlag(FLAGS_head_lr));
+  fit->set_seed(absl::GetFlag(FLAGS_seed));
+  if (absl::GetFlag(FLAGS_held_out) >= 0) fit->set_held_out(absl::GetFlag(FLAGS_held_out));
+  fit->set_scaler_init(absl::GetFlag(FLAGS_scaler_init));
+  fit->set_head_from_bank(absl::GetFlag(FLAGS_head_from_bank));
+  const std::string dtype = absl::GetFlag(FLAGS_dtype);
+  if (dtype == "f16") {
+    h.mutable_output()->set_dtype(wave::v1::WEIGHT_DTYPE_F16);
+  } else if (dtype == "bf16") {
+    h.mutable_output()->set_dtype(wave::v1::WEIGHT_DTYPE_BF16);
+  } else if (dtype != "f32") {
+    std::fprintf(stderr, "wave-client: --dtype must be f32, f16 or bf16\n");
+    return 2;
+  }
+  init.scalers_out = absl::GetFlag(FLAGS_scalers_out);
+  h.mutable_output()->set_include_scalers(!init.scalers_out.empty());
+  init.images = absl::GetFlag(FLAGS_images);
+  init.labels = absl::GetFlag(FLAGS_labels);
+  init.data = absl::GetFlag(FLAGS_data);
+  init.samples = absl::GetFlag(FLAGS_samples);
+  init.sample_seed = absl::GetFlag(FLAGS_seed);
+  init.out = absl::GetFlag(FLAGS_out);
+  init.json = absl::GetFlag(FLAGS_json);
+  return wave::RunInit(c, init);
+}

@@ -1,0 +1,43 @@
+// The safetensors files the service returns: the target's weights with the
+// metadata a user needs to load and trust them, and the fitted scalers.
+#ifndef WAVE_CORE_WEIGHTS_FILE_H_
+#define WAVE_CORE_WEIGHTS_FILE_H_
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "core/initialize.h"
+#include "core/safetensors.h"
+
+namespace wave {
+
+struct WeightsFileInfo {
+  std::string bank_name, bank_version, bank_sha256;
+  std::string device = "cpu";
+  int threads = 1;
+  BankGeometry geometry;
+};
+
+// A writer over tensors it owns (converted to `dtype` and made contiguous on
+// the CPU one tensor at a time, so the float32 originals are released as it
+// goes).
+struct OwnedFile {
+  TensorMap tensors;
+  SafetensorsWriter writer;
+};
+
+absl::StatusOr<std::unique_ptr<OwnedFile>> MakeWeightsFile(TensorMap weights,
+                                                           const ViTConfig& target,
+                                                           const FitOptions& fit,
+                                                           const FitReport& report,
+                                                           const WeightsFileInfo& info,
+                                                           at::ScalarType dtype);
+
+absl::StatusOr<std::unique_ptr<OwnedFile>> MakeScalersFile(TensorMap scalers,
+                                                           const ViTConfig& target,
+                                                           const WeightsFileInfo& info);
+
+}  // namespace wave
+
+#endif  // WAVE_CORE_WEIGHTS_FILE_H_

@@ -1,0 +1,68 @@
+#include "server/fit_pool.h"
+
+#include "absl/strings/str_cat.h"
+
+namespace wave {
+
+FitPool::FitPool(int slots, int max_queued, double queue_timeout_s)
+    : slots_(slots < 1 ? 1 : slots),
+      max_queued_(max_queued < 0 ? 0 : max_queued),
+      timeout_(queue_timeout_s) {
+  for (int i = 0; i < slots_; ++i) workers_.emplace_back([this] { Work(); });
+}
+
+FitPool::~FitPool() {
+  std::deque<Pending> rejected;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+    rejected.swap(queue_);
+  }
+  cv_.notify_all();
+  for (auto& p : rejected) p.job(absl::UnavailableError("server is shutting down"));
+  for (auto& t : workers_) t.join();
+}
+
+absl::Status FitPool::Submit(Job job) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (stopping_) return absl::UnavailableError("server is shutting down");
+  if (running_ + static_cast<int>(queue_.size()) >= slots_ + max_queued_) {
+    return absl::ResourceExhaustedError(
+        absl::StrCat("all ", slots_, " fit slots are busy and ", queue_.size(),
+                     " fits are waiting; retry later"));
+  }
+  queue_.push_back({std::move(job), std::chrono::steady_clock::now()});
+  cv_.notify_one();
+  return absl::OkStatus();
+}
+
+void FitPool::Work() {
+  while (true) {
+    Pending p;
+    {
+      std::unique_lock<std::mutex> lock(mu_);
+      cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      if (queue_.empty()) return;  // stopping
+      p = std::move(queue_.front());
+      queue_.pop_front();
+      ++running_;
+    }
+    const bool late = std::chrono::steady_clock::now() - p.enqueued > timeout_;
+    p.job(late ? absl::ResourceExhaustedError("waited too long for a fit slot; retry later")
+               : absl::OkStatus());
+    std::lock_guard<std::mutex> lock(mu_);
+    --running_;
+  }
+}
+
+int FitPool::running() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return running_;
+}
+
+int FitPool::waiting() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return static_cast<int>(queue_.size());
+}
+
+}  // namespace wave

@@ -1,0 +1,53 @@
+// A fixed pool of fit workers: fits never run on gRPC's reactor threads, at
+// most `slots` run at once, at most `max_queued` wait, and none waits longer
+// than the queue timeout.
+#ifndef WAVE_SERVER_FIT_POOL_H_
+#define WAVE_SERVER_FIT_POOL_H_
+
+#include <chrono>
+#include <condition_variable>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+
+namespace wave {
+
+class FitPool {
+ public:
+  // A job gets OK when it runs, or RESOURCE_EXHAUSTED when it waited past the
+  // timeout (it must then only report the error).
+  using Job = std::function<void(const absl::Status& admitted)>;
+
+  FitPool(int slots, int max_queued, double queue_timeout_s);
+  ~FitPool();  // finishes running jobs, rejects queued ones
+
+  // RESOURCE_EXHAUSTED at once when every slot is busy and the queue is full.
+  absl::Status Submit(Job job);
+
+  int running() const;
+  int waiting() const;
+
+ private:
+  struct Pending {
+    Job job;
+    std::chrono::steady_clock::time_point enqueued;
+  };
+  void Work();
+
+  const int slots_, max_queued_;
+  const std::chrono::duration<double> timeout_;
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Pending> queue_;
+  int running_ = 0;
+  bool stopping_ = false;
+  std::vector<std::thread> workers_;
+};
+
+}  // namespace wave
+
+#endif  // WAVE_SERVER_FIT_POOL_H_

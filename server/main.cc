@@ -1,0 +1,201 @@
+// wave-server: serves WAVE initializations over gRPC (DESIGN.md section 5).
+#include <ATen/Context.h>
+#include <ATen/Parallel.h>
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <signal.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <thread>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "core/file_util.h"
+#include "core/status_macros.h"
+#include "server/options.h"
+#include "server/service_context.h"
+#include "server/wave_service_impl.h"
+
+ABSL_FLAG(std::string, address, "0.0.0.0:50051", "gRPC listen address (host:port).");
+ABSL_FLAG(int32_t, metrics_port, 9090, "Prometheus metrics HTTP port; 0 turns it off.");
+ABSL_FLAG(std::string, banks, "models/fashion-mnist-vit.safetensors",
+          "Template bank files, comma-separated; the first is the default.");
+ABSL_FLAG(std::string, device, "auto", "auto | cpu | cuda: where banks live and fits run.");
+ABSL_FLAG(int32_t, fit_slots, 1, "Fits that run at once.");
+ABSL_FLAG(int32_t, max_queued, 4, "Fits that may wait for a slot; more get RESOURCE_EXHAUSTED.");
+ABSL_FLAG(double, queue_timeout, 30, "Seconds a fit may wait for a slot.");
+ABSL_FLAG(int32_t, threads, 0, "LibTorch threads per fit (0: cores / fit_slots).");
+ABSL_FLAG(int64_t, chunk_bytes, 2 << 20, "Default file chunk size in bytes.");
+ABSL_FLAG(double, exit_timeout, 20, "Seconds in-flight calls get after SIGTERM.");
+ABSL_FLAG(std::string, auth_token_file, "",
+          "File holding the bearer token clients must send; also $WAVE_AUTH_TOKEN.");
+ABSL_FLAG(std::string, tls_cert, "", "PEM server certificate (TLS on when set).");
+ABSL_FLAG(std::string, tls_key, "", "PEM server private key.");
+ABSL_FLAG(std::string, tls_client_ca, "", "PEM CA: when set, clients must present certificates.");
+ABSL_FLAG(int64_t, max_target_params, 200'000'000, "Largest target, in parameters.");
+ABSL_FLAG(int64_t, max_depth, 64, "Deepest target.");
+ABSL_FLAG(int64_t, max_width, 2048, "Widest target.");
+ABSL_FLAG(int64_t, max_fit_steps, 5000, "Most fit steps per request.");
+ABSL_FLAG(int64_t, max_samples, 20000, "Most few-shot samples per request.");
+ABSL_FLAG(int64_t, max_sample_bytes, 256ll << 20, "Most few-shot bytes per request.");
+ABSL_FLAG(int64_t, max_message_bytes, 8 << 20, "Largest gRPC message, each way.");
+
+namespace wave {
+namespace {
+
+std::string Trim(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+absl::StatusOr<ServerOptions> OptionsFromFlags() {
+  ServerOptions o;
+  o.address = absl::GetFlag(FLAGS_address);
+  o.metrics_port = absl::GetFlag(FLAGS_metrics_port);
+  for (auto part : absl::StrSplit(absl::GetFlag(FLAGS_banks), ',', absl::SkipEmpty())) {
+    o.bank_paths.emplace_back(part);
+  }
+  o.device = absl::GetFlag(FLAGS_device);
+  o.fit_slots = absl::GetFlag(FLAGS_fit_slots);
+  o.max_queued = absl::GetFlag(FLAGS_max_queued);
+  o.queue_timeout_s = absl::GetFlag(FLAGS_queue_timeout);
+  o.torch_threads = absl::GetFlag(FLAGS_threads);
+  o.chunk_bytes = absl::GetFlag(FLAGS_chunk_bytes);
+  o.exit_timeout_s = absl::GetFlag(FLAGS_exit_timeout);
+  o.limits.max_target_params = absl::GetFlag(FLAGS_max_target_params);
+  o.limits.max_depth = absl::GetFlag(FLAGS_max_depth);
+  o.limits.max_width = absl::GetFlag(FLAGS_max_width);
+  o.limits.max_fit_steps = absl::GetFlag(FLAGS_max_fit_steps);
+  o.limits.max_samples = absl::GetFlag(FLAGS_max_samples);
+  o.limits.max_sample_bytes = absl::GetFlag(FLAGS_max_sample_bytes);
+  o.limits.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
+  if (o.fit_slots < 1) return absl::InvalidArgumentError("--fit_slots must be >= 1");
+  if (o.chunk_bytes < 4096 || o.chunk_bytes > o.limits.max_message_bytes / 2) {
+    return absl::InvalidArgumentError("--chunk_bytes must be in [4096, max_message_bytes / 2]");
+  }
+  if (o.device != "auto" && o.device != "cpu" && o.device != "cuda") {
+    return absl::InvalidArgumentError("--device must be auto, cpu or cuda");
+  }
+  if (const std::string path = absl::GetFlag(FLAGS_auth_token_file); !path.empty()) {
+    ASSIGN_OR_RETURN(std::string token, ReadFileToString(path));
+    o.auth_token = Trim(token);
+    if (o.auth_token.empty()) return absl::InvalidArgumentError("--auth_token_file is empty");
+  } else if (const char* env = std::getenv("WAVE_AUTH_TOKEN"); env && *env) {
+    o.auth_token = env;
+  }
+  o.tls_cert = absl::GetFlag(FLAGS_tls_cert);
+  o.tls_key = absl::GetFlag(FLAGS_tls_key);
+  o.tls_client_ca = absl::GetFlag(FLAGS_tls_client_ca);
+  if (o.tls_cert.empty() != o.tls_key.empty()) {
+    return absl::InvalidArgumentError("--tls_cert and --tls_key go together");
+  }
+  return o;
+}
+
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(const ServerOptions& o) {
+  if (o.tls_cert.empty()) return grpc::InsecureServerCredentials();
+  grpc::SslServerCredentialsOptions ssl(
+      o.tls_client_ca.empty() ? GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE
+                              : GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY);
+  grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
+  ASSIGN_OR_RETURN(pair.private_key, ReadFileToString(o.tls_key));
+  ASSIGN_OR_RETURN(pair.cert_chain, ReadFileToString(o.tls_cert));
+  ssl.pem_key_cert_pairs.push_back(pair);
+  if (!o.tls_client_ca.empty()) {
+    ASSIGN_OR_RETURN(ssl.pem_root_certs, ReadFileToString(o.tls_client_ca));
+  }
+  return grpc::SslServerCredentials(ssl);
+}
+
+int WaitForSignal() {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  int sig = 0;
+  sigwait(&set, &sig);
+  return sig;
+}
+
+absl::Status Run() {
+  // Block the shutdown signals in every thread; main waits for them below.
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+
+  ServiceContext ctx;
+  ASSIGN_OR_RETURN(ctx.options, OptionsFromFlags());
+  const ServerOptions& o = ctx.options;
+  if (o.device == "cuda" && !at::hasCUDA()) {
+    return absl::FailedPreconditionError("--device=cuda but this LibTorch sees no CUDA device");
+  }
+  ctx.device = (o.device == "cuda" || (o.device == "auto" && at::hasCUDA())) ? "cuda" : "cpu";
+  // Before LibTorch's thread settings: after at::set_num_threads civetweb
+  // (prometheus-cpp's HTTP server) fails to start here.
+  ASSIGN_OR_RETURN(ctx.metrics, Metrics::Create("0.0.0.0", o.metrics_port));
+  const int cores = std::max(1u, std::thread::hardware_concurrency());
+  ctx.torch_threads = o.torch_threads > 0 ? o.torch_threads : std::max(1, cores / o.fit_slots);
+  at::set_num_threads(ctx.torch_threads);
+
+  RETURN_IF_ERROR(ctx.banks.LoadAll(o.bank_paths));
+  for (const auto& bank : ctx.banks.All()) {
+    ctx.metrics->SetBank(bank->name, bank->version, bank->file_sha256);
+  }
+  ctx.pool = std::make_unique<FitPool>(o.fit_slots, o.max_queued, o.queue_timeout_s);
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  WaveServiceImpl service(ctx);
+  ASSIGN_OR_RETURN(auto credentials, Credentials(o));
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(o.address, credentials, &port);
+  builder.RegisterService(&service);
+  builder.SetMaxReceiveMessageSize(static_cast<int>(o.limits.max_message_bytes));
+  builder.SetMaxSendMessageSize(static_cast<int>(o.limits.max_message_bytes));
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (!server || port == 0) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", o.address));
+  }
+  auto* health = server->GetHealthCheckService();
+  health->SetServingStatus(true);
+  std::fprintf(stderr,
+               "wave-server %s listening on port %d (%s, %s, %d fit slot(s) x %d threads, "
+               "metrics port %d, auth %s), default bank '%s'\n",
+               WAVE_VERSION, port, ctx.device.c_str(), o.tls_cert.empty() ? "plaintext" : "TLS",
+               o.fit_slots, ctx.torch_threads, o.metrics_port,
+               o.auth_token.empty() ? "off" : "on", ctx.banks.default_name().c_str());
+
+  const int sig = WaitForSignal();
+  std::fprintf(stderr, "wave-server: signal %d, draining for up to %.0f s\n", sig,
+               o.exit_timeout_s);
+  health->SetServingStatus(false);
+  server->Shutdown(std::chrono::system_clock::now() +
+                   std::chrono::milliseconds(static_cast<int64_t>(o.exit_timeout_s * 1000)));
+  ctx.pool.reset();  // joins the workers once in-flight fits have finished
+  std::fprintf(stderr, "wave-server: stopped\n");
+  return absl::OkStatus();
+}
+
+}  // namespace
+}  // namespace wave
+
+int main(int argc, char** argv) {
+  absl::SetProgramUsageMessage("Serves WAVE weight initialization over gRPC.\n"
+                               "  wave-server --banks=models/fashion-mnist-vit.safetensors");
+  absl::ParseCommandLine(argc, argv);
+  absl::Status status = wave::Run();
+  if (!status.ok()) {
+    std::fprintf(stderr, "wave-server: %s\n", std::string(status.message()).c_str());
+    return 1;
+  }
+  return 0;
+}

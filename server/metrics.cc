@@ -1,0 +1,85 @@
+#include "server/metrics.h"
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+#include <prometheus/text_serializer.h>
+
+#include "absl/strings/str_cat.h"
+#include "server/metrics_http.h"
+
+namespace wave {
+
+struct Metrics::Impl {
+  std::shared_ptr<prometheus::Registry> registry = std::make_shared<prometheus::Registry>();
+  std::unique_ptr<MetricsHttpServer> http;
+  prometheus::Family<prometheus::Counter>& requests =
+      prometheus::BuildCounter()
+          .Name("wave_requests_total")
+          .Help("RPCs handled, by method and status code")
+          .Register(*registry);
+  prometheus::Family<prometheus::Histogram>& durations =
+      prometheus::BuildHistogram()
+          .Name("wave_request_duration_seconds")
+          .Help("RPC wall time, by method")
+          .Register(*registry);
+  prometheus::Counter& fit_steps = prometheus::BuildCounter()
+                                       .Name("wave_fit_steps_total")
+                                       .Help("Optimizer steps of few-shot fits")
+                                       .Register(*registry)
+                                       .Add({});
+  prometheus::Counter& streamed = prometheus::BuildCounter()
+                                      .Name("wave_streamed_bytes_total")
+                                      .Help("Weight file bytes streamed to clients")
+                                      .Register(*registry)
+                                      .Add({});
+  prometheus::Family<prometheus::Gauge>& fits = prometheus::BuildGauge()
+                                                    .Name("wave_fits")
+                                                    .Help("Fits by state (running, waiting)")
+                                                    .Register(*registry);
+  prometheus::Family<prometheus::Gauge>& bank_info = prometheus::BuildGauge()
+                                                         .Name("wave_bank_info")
+                                                         .Help("Loaded template banks")
+                                                         .Register(*registry);
+};
+
+Metrics::Metrics(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Metrics::~Metrics() = default;
+
+absl::StatusOr<std::unique_ptr<Metrics>> Metrics::Create(const std::string& bind_address,
+                                                         int port) {
+  auto impl = std::make_unique<Impl>();
+  if (port > 0) {
+    std::weak_ptr<prometheus::Registry> registry = impl->registry;
+    auto http = MetricsHttpServer::Start(port, [registry] {
+      auto r = registry.lock();
+      return r ? prometheus::TextSerializer().Serialize(r->Collect()) : std::string();
+    });
+    if (!http.ok()) return http.status();
+    impl->http = std::move(*http);
+  }
+  return std::unique_ptr<Metrics>(new Metrics(std::move(impl)));
+}
+
+void Metrics::RecordRequest(const std::string& method, const std::string& code, double seconds) {
+  impl_->requests.Add({{"method", method}, {"code", code}}).Increment();
+  static const prometheus::Histogram::BucketBoundaries kBuckets = {
+      0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300};
+  impl_->durations.Add({{"method", method}}, kBuckets).Observe(seconds);
+}
+
+void Metrics::AddFitSteps(int64_t steps) { impl_->fit_steps.Increment(double(steps)); }
+void Metrics::AddStreamedBytes(int64_t bytes) { impl_->streamed.Increment(double(bytes)); }
+
+void Metrics::SetFits(int running, int waiting) {
+  impl_->fits.Add({{"state", "running"}}).Set(running);
+  impl_->fits.Add({{"state", "waiting"}}).Set(waiting);
+}
+
+void Metrics::SetBank(const std::string& name, const std::string& version,
+                      const std::string& sha256) {
+  impl_->bank_info.Add({{"name", name}, {"version", version}, {"sha256", sha256}}).Set(1);
+}
+
+}  // namespace wave

@@ -1,0 +1,42 @@
+// wave-server's options: plain structs with defaults, filled from flags.
+#ifndef WAVE_SERVER_OPTIONS_H_
+#define WAVE_SERVER_OPTIONS_H_
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace wave {
+
+struct Limits {
+  int64_t max_target_params = 200'000'000;
+  int64_t max_depth = 64;
+  int64_t max_width = 2048;
+  int64_t max_classes = 10'000;
+  int64_t max_fit_steps = 5'000;
+  int64_t max_batch = 1024;
+  int64_t max_samples = 20'000;
+  int64_t max_sample_bytes = 256ll << 20;  // images + labels uploaded
+  int64_t max_message_bytes = 8 << 20;     // one gRPC message, both directions
+};
+
+struct ServerOptions {
+  std::string address = "0.0.0.0:50051";
+  int metrics_port = 9090;  // 0: no metrics endpoint
+  std::vector<std::string> bank_paths;
+  std::string device = "auto";  // auto | cpu | cuda
+  int fit_slots = 1;            // fits that run at once
+  int max_queued = 4;           // fits that may wait for a slot
+  double queue_timeout_s = 30;  // longest wait for a slot
+  int torch_threads = 0;        // per fit; 0: cores / fit_slots
+  int64_t chunk_bytes = 2 << 20;
+  int max_buffered_chunks = 4;  // file chunks queued per call (memory bound)
+  double exit_timeout_s = 20;   // grace for in-flight calls on SIGTERM
+  std::string auth_token;       // empty: no token required
+  std::string tls_cert, tls_key, tls_client_ca;
+  Limits limits;
+};
+
+}  // namespace wave
+
+#endif  // WAVE_SERVER_OPTIONS_H_

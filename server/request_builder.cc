@@ -1,0 +1,157 @@
+#include "server/request_builder.h"
+
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "core/status_macros.h"
+
+namespace wave {
+namespace {
+
+absl::Status Invalid(absl::string_view field, absl::string_view rule) {
+  return absl::InvalidArgumentError(absl::StrCat(field, ": ", rule));
+}
+
+absl::Status OverLimit(absl::string_view field, int64_t value, int64_t limit) {
+  return absl::ResourceExhaustedError(absl::StrCat(field, ": ", value,
+                                                   " exceeds the server's limit of ", limit));
+}
+
+}  // namespace
+
+absl::Status RequestBuilder::Add(const v1::InitializeRequest& message) {
+  switch (message.kind_case()) {
+    case v1::InitializeRequest::kHeader:
+      if (has_header_) return Invalid("header", "sent twice");
+      return AddHeader(message.header());
+    case v1::InitializeRequest::kData:
+      if (!has_header_) return Invalid("data", "arrived before the header");
+      return AddChunk(message.data());
+    default:
+      return Invalid("request", "neither a header nor a data chunk");
+  }
+}
+
+absl::Status RequestBuilder::AddHeader(const v1::InitializeHeader& h) {
+  has_header_ = true;
+  ASSIGN_OR_RETURN(bank_, banks_.Get(h.bank()));
+  const auto& t = h.target();
+  if (t.depth() < 1) return Invalid("target.depth", absl::StrCat("must be >= 1, got ", t.depth()));
+  if (t.width() < 1) return Invalid("target.width", absl::StrCat("must be >= 1, got ", t.width()));
+  if (t.classes() < 1) {
+    return Invalid("target.classes", absl::StrCat("must be >= 1, got ", t.classes()));
+  }
+  if (t.heads() < 0) return Invalid("target.heads", "must be >= 0 (0: from the bank)");
+  if (t.depth() > limits_.max_depth) return OverLimit("target.depth", t.depth(), limits_.max_depth);
+  if (t.width() > limits_.max_width) return OverLimit("target.width", t.width(), limits_.max_width);
+  if (t.classes() > limits_.max_classes) {
+    return OverLimit("target.classes", t.classes(), limits_.max_classes);
+  }
+  ViTConfig c;
+  c.depth = t.depth();
+  c.width = t.width();
+  c.heads = t.heads();
+  c.classes = t.classes();
+  c.mlp_ratio = c.patch = c.channels = c.image_size = 0;
+  auto complete = CompleteTarget(c, bank_->geometry);
+  if (!complete.ok()) {
+    return absl::InvalidArgumentError(absl::StrCat("target.", complete.status().message()));
+  }
+  target_ = *complete;
+  if (target_.ParamCount() > limits_.max_target_params) {
+    return OverLimit("target parameters", target_.ParamCount(), limits_.max_target_params);
+  }
+
+  const auto& f = h.fit();
+  if (f.has_steps()) fit_.steps = f.steps();
+  if (f.has_batch()) fit_.batch = f.batch();
+  if (f.has_lr()) fit_.lr = f.lr();
+  if (f.has_head_lr()) fit_.head_lr = f.head_lr();
+  if (f.has_seed()) fit_.seed = f.seed();
+  if (f.has_held_out()) fit_.held_out = f.held_out();
+  fit_.head_from_bank = f.head_from_bank();
+  auto scheme = ParseScalerInit(f.scaler_init());
+  if (!scheme.ok()) return Invalid("fit.scaler_init", "must be 'structured' or 'naive'");
+  fit_.scaler_init = *scheme;
+  RETURN_IF_ERROR(ValidateFitOptions(fit_));
+  if (fit_.steps > limits_.max_fit_steps) {
+    return OverLimit("fit.steps", fit_.steps, limits_.max_fit_steps);
+  }
+  if (fit_.batch > limits_.max_batch) return OverLimit("fit.batch", fit_.batch, limits_.max_batch);
+  if (fit_.held_out < -1) return Invalid("fit.held_out", "must be >= 0");
+
+  output_ = h.output();
+  if (!v1::WeightDType_IsValid(output_.dtype())) return Invalid("output.dtype", "unknown value");
+  if (output_.chunk_bytes() != 0 &&
+      (output_.chunk_bytes() < 4096 || output_.chunk_bytes() > limits_.max_message_bytes / 2)) {
+    return Invalid("output.chunk_bytes", absl::StrCat("must be 0 or in [4096, ",
+                                                      limits_.max_message_bytes / 2, "]"));
+  }
+
+  if (!v1::ImageDType_IsValid(h.image_dtype())) return Invalid("image_dtype", "unknown value");
+  const bool is_float = h.image_dtype() == v1::IMAGE_DTYPE_FLOAT32;
+  expected_samples_ = h.num_samples();
+  if (expected_samples_ < 0) return Invalid("num_samples", "must be >= 0");
+  if (expected_samples_ > limits_.max_samples) {
+    return OverLimit("num_samples", expected_samples_, limits_.max_samples);
+  }
+  if (fit_.steps > 0 && expected_samples_ < 2) {
+    return Invalid("num_samples", "a fit with steps > 0 needs at least 2 labelled samples");
+  }
+  sample_bytes_ = target_.channels * target_.image_size * target_.image_size * (is_float ? 4 : 1);
+  if (expected_samples_ * (sample_bytes_ + 8) > limits_.max_sample_bytes) {
+    return OverLimit("few-shot bytes", expected_samples_ * (sample_bytes_ + 8),
+                     limits_.max_sample_bytes);
+  }
+  data_.images = at::empty({expected_samples_, target_.channels, target_.image_size,
+                            target_.image_size},
+                           is_float ? at::kFloat : at::kByte);
+  data_.labels = at::empty({expected_samples_}, at::kLong);
+  return absl::OkStatus();
+}
+
+absl::Status RequestBuilder::AddChunk(const v1::DataChunk& chunk) {
+  if (chunk.sequence() != next_sequence_) {
+    return Invalid("data.sequence", absl::StrCat("expected chunk ", next_sequence_, ", got ",
+                                                 chunk.sequence()));
+  }
+  ++next_sequence_;
+  const int64_t image_bytes = static_cast<int64_t>(chunk.images().size());
+  if (image_bytes % sample_bytes_ != 0) {
+    return Invalid("data.images", absl::StrCat(image_bytes, " bytes is not a whole number of ",
+                                               sample_bytes_, "-byte images"));
+  }
+  const int64_t k = image_bytes / sample_bytes_;
+  if (static_cast<int64_t>(chunk.labels().size()) != 8 * k) {
+    return Invalid("data.labels", absl::StrCat("expected ", k, " int64 labels (", 8 * k,
+                                               " bytes) for ", k, " images, got ",
+                                               chunk.labels().size(), " bytes"));
+  }
+  if (received_samples_ + k > expected_samples_) {
+    return Invalid("data", absl::StrCat("more samples than the ", expected_samples_,
+                                        " the header announced"));
+  }
+  std::memcpy(static_cast<char*>(data_.images.data_ptr()) + received_samples_ * sample_bytes_,
+              chunk.images().data(), image_bytes);
+  std::memcpy(data_.labels.data_ptr<int64_t>() + received_samples_, chunk.labels().data(),
+              8 * k);
+  received_samples_ += k;
+  return absl::OkStatus();
+}
+
+absl::Status RequestBuilder::Finish() {
+  if (!has_header_) return Invalid("header", "never sent");
+  if (received_samples_ != expected_samples_) {
+    return Invalid("data", absl::StrCat("the header announced ", expected_samples_,
+                                        " samples but ", received_samples_, " arrived"));
+  }
+  if (expected_samples_ > 0) {
+    auto status = ValidateFewShot(data_, target_);
+    if (!status.ok()) return status;
+  } else {
+    data_ = Dataset{};
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace wave

@@ -1,0 +1,30 @@
+// What every call handler shares: options, banks, the fit pool, metrics.
+#ifndef WAVE_SERVER_SERVICE_CONTEXT_H_
+#define WAVE_SERVER_SERVICE_CONTEXT_H_
+
+#include <memory>
+#include <string>
+
+#include "server/bank_registry.h"
+#include "server/fit_pool.h"
+#include "server/metrics.h"
+#include "server/options.h"
+
+namespace wave {
+
+struct ServiceContext {
+  ServerOptions options;
+  BankRegistry banks;
+  std::unique_ptr<FitPool> pool;
+  std::unique_ptr<Metrics> metrics;
+  std::string device = "cpu";  // resolved from options.device
+  int torch_threads = 1;
+};
+
+// One structured log line per call.
+void LogCall(const std::string& method, const std::string& peer, const std::string& target,
+             const std::string& code, double seconds, const std::string& message);
+
+}  // namespace wave
+
+#endif  // WAVE_SERVER_SERVICE_CONTEXT_H_

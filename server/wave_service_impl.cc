@@ -1,0 +1,97 @@
+#include "server/wave_service_impl.h"
+
+#include <chrono>
+#include <cstdio>
+
+#include "absl/strings/str_cat.h"
+#include "core/status_macros.h"
+#include "nlohmann/json.hpp"
+#include "server/auth.h"
+#include "server/initialize_reactor.h"
+#include "server/status_util.h"
+
+namespace wave {
+
+void LogCall(const std::string& method, const std::string& peer, const std::string& target,
+             const std::string& code, double seconds, const std::string& message) {
+  nlohmann::json line = {{"method", method}, {"peer", peer},       {"target", target},
+                         {"code", code},     {"seconds", seconds}, {"message", message}};
+  std::fprintf(stderr, "%s\n", line.dump(-1, ' ', false,
+                                         nlohmann::json::error_handler_t::replace).c_str());
+}
+
+grpc::ServerBidiReactor<v1::InitializeRequest, v1::InitializeResponse>*
+WaveServiceImpl::Initialize(grpc::CallbackServerContext* context) {
+  return new InitializeReactor(context_, context);
+}
+
+grpc::ServerUnaryReactor* WaveServiceImpl::FinishUnary(grpc::CallbackServerContext* context,
+                                                       const char* method,
+                                                       const absl::Status& status) {
+  const std::string code = GrpcCodeName(static_cast<grpc::StatusCode>(status.code()));
+  context_.metrics->RecordRequest(method, code, 0);
+  LogCall(method, context->peer(), "", code, 0, std::string(status.message()));
+  auto* reactor = context->DefaultReactor();
+  reactor->Finish(ToGrpcStatus(status));
+  return reactor;
+}
+
+void WaveServiceImpl::FillBankInfo(const TemplateBank& bank, v1::BankInfo* info) const {
+  const auto& g = bank.geometry;
+  const auto& limits = context_.options.limits;
+  info->set_name(bank.name);
+  info->set_version(bank.version);
+  info->set_sha256(bank.file_sha256);
+  info->set_image_size(g.image_size);
+  info->set_patch(g.patch);
+  info->set_channels(g.channels);
+  info->set_tile(g.tile);
+  info->set_head_dim(g.head_dim);
+  info->set_mlp_ratio(g.mlp_ratio);
+  info->set_mean(g.mean);
+  info->set_std(g.std);
+  info->set_templates_per_kind(bank.NumTemplates("attn.qkv.weight"));
+  info->set_template_params(bank.TemplateParamCount());
+  auto fill = [](const ViTConfig& c, v1::TargetArchitecture* t) {
+    t->set_depth(c.depth);
+    t->set_width(c.width);
+    t->set_heads(c.heads);
+    t->set_classes(c.classes);
+  };
+  fill(bank.ancestry, info->mutable_ancestry());
+  for (const auto& aux : bank.auxiliaries) fill(aux.config, info->add_auxiliaries());
+  for (const auto& [k, v] : bank.provenance) (*info->mutable_provenance())[k] = v;
+  info->set_width_step(g.width_step());
+  info->set_max_width(limits.max_width / g.width_step() * g.width_step());
+  info->set_max_depth(limits.max_depth);
+  info->set_max_params(limits.max_target_params);
+  info->set_is_default(bank.name == context_.banks.default_name());
+  info->set_device(context_.device);
+}
+
+grpc::ServerUnaryReactor* WaveServiceImpl::ListBanks(grpc::CallbackServerContext* context,
+                                                     const v1::ListBanksRequest*,
+                                                     v1::ListBanksResponse* response) {
+  absl::Status status = CheckToken(*context, context_.options.auth_token);
+  if (status.ok()) {
+    for (const auto& bank : context_.banks.All()) FillBankInfo(*bank, response->add_banks());
+  }
+  return FinishUnary(context, "ListBanks", status);
+}
+
+grpc::ServerUnaryReactor* WaveServiceImpl::DescribeBank(grpc::CallbackServerContext* context,
+                                                        const v1::DescribeBankRequest* request,
+                                                        v1::BankInfo* response) {
+  absl::Status status = CheckToken(*context, context_.options.auth_token);
+  if (status.ok()) {
+    auto bank = context_.banks.Get(request->name());
+    if (bank.ok()) {
+      FillBankInfo(**bank, response);
+    } else {
+      status = bank.status();
+    }
+  }
+  return FinishUnary(context, "DescribeBank", status);
+}
+
+}  // namespace wave
