@@ -42,6 +42,7 @@ InitializeReactor::InitializeReactor(ServiceContext& service,
                                      grpc::CallbackServerContext* context)
     : service_(service), context_(context), builder_(service.options.limits, service.banks) {
   absl::Status auth = CheckToken(*context, service.options.auth_token);
+  if (auth.ok() && service.draining) auth = absl::UnavailableError("server is shutting down");
   if (!auth.ok()) {
     std::lock_guard<std::mutex> lock(mu_);
     FinishLocked(auth);
@@ -162,6 +163,7 @@ absl::Status InitializeReactor::Send(v1::InitializeResponse message, bool may_dr
 }
 
 void InitializeReactor::RunFit(const absl::Status& admitted) {
+  service_.metrics->SetFits(service_.pool->running(), service_.pool->waiting());
   absl::Status status = admitted.ok() ? Fit() : admitted;
   service_.metrics->SetFits(service_.pool->running() - 1, service_.pool->waiting());
   FinishAfterWrites(status);

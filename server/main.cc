@@ -177,9 +177,17 @@ absl::Status Run() {
   const int sig = WaitForSignal();
   std::fprintf(stderr, "wave-server: signal %d, draining for up to %.0f s\n", sig,
                o.exit_timeout_s);
+  // Probes see NOT_SERVING while in-flight fits finish; new fits are
+  // refused. Past the exit timeout the remaining calls are cancelled.
+  ctx.draining = true;
   health->SetServingStatus(false);
-  server->Shutdown(std::chrono::system_clock::now() +
-                   std::chrono::milliseconds(static_cast<int64_t>(o.exit_timeout_s * 1000)));
+  const auto deadline = std::chrono::steady_clock::now() +
+                        std::chrono::milliseconds(static_cast<int64_t>(o.exit_timeout_s * 1000));
+  while (std::chrono::steady_clock::now() < deadline &&
+         ctx.pool->running() + ctx.pool->waiting() > 0) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
   ctx.pool.reset();  // joins the workers once in-flight fits have finished
   std::fprintf(stderr, "wave-server: stopped\n");
   return absl::OkStatus();

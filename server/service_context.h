@@ -2,6 +2,7 @@
 #ifndef WAVE_SERVER_SERVICE_CONTEXT_H_
 #define WAVE_SERVER_SERVICE_CONTEXT_H_
 
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -19,6 +20,7 @@ struct ServiceContext {
   std::unique_ptr<Metrics> metrics;
   std::string device = "cpu";  // resolved from options.device
   int torch_threads = 1;
+  std::atomic<bool> draining{false};  // set on SIGTERM: new fits are refused
 };
 
 // One structured log line per call.

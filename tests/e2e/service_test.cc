@@ -1,0 +1,332 @@
+// End-to-end: the real server and client over loopback gRPC.
+#include <grpcpp/grpcpp.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <thread>
+
+#include "absl/strings/str_cat.h"
+#include "client/few_shot_data.h"
+#include "core/dataset.h"
+#include "core/idx.h"
+#include "core/safetensors.h"
+#include "core/template_bank.h"
+#include "core/tensor_io.h"
+#include "core/train_loop.h"
+#include "core/vit.h"
+#include "nlohmann/json.hpp"
+#include "tests/e2e/harness.h"
+#include "tests/status_matchers.h"
+#include "wave/v1/wave.grpc.pb.h"
+
+namespace wave {
+namespace {
+
+using testing::HttpGet;
+using testing::RunBinary;
+using testing::ServerProcess;
+
+const std::string kImages = std::string(kFashionMnistDir) + "/t10k-images-idx3-ubyte.gz";
+const std::string kLabels = std::string(kFashionMnistDir) + "/t10k-labels-idx1-ubyte.gz";
+
+std::string Tmp(const std::string& name) {
+  return ::testing::TempDir() + "/" + name + "." + std::to_string(getpid());
+}
+
+std::vector<std::string> InitArgs(const ServerProcess& server, const std::string& out,
+                                  std::vector<std::string> extra) {
+  std::vector<std::string> args = {"init",          "--server=" + server.address(),
+                                   "--depth=3",     "--width=48",
+                                   "--classes=10",  "--images=" + kImages,
+                                   "--labels=" + kLabels, "--samples=200",
+                                   "--steps=10",    "--batch=32",
+                                   "--out=" + out};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return args;
+}
+
+bool Exists(const std::string& path) { return access(path.c_str(), F_OK) == 0; }
+
+TEST(ServiceTest, InitWritesAFileThatReproducesTheServersModel) {
+  ServerProcess server;
+  ASSERT_TRUE(server.started()) << server.log();
+  const std::string out = Tmp("model.safetensors"), scalers = Tmp("scalers.safetensors");
+  auto r = RunBinary("client/wave-client",
+               InitArgs(server, out, {"--scalers_out=" + scalers, "--json", "--seed=7",
+                                      "--held_out=40"}));
+  ASSERT_EQ(r.exit_code, 0) << r.err << server.log();
+  auto summary = nlohmann::json::parse(r.out);
+  EXPECT_FALSE(Exists(out + ".part"));
+
+  // The file loads, with exactly timm's names and shapes.
+  auto file = SafetensorsFile::ReadFile(out);
+  ASSERT_OK(file);
+  auto weights = ReadTensors(*file);
+  ASSERT_OK(weights);
+  ViTConfig target;
+  target.depth = 3;
+  target.width = 48;
+  target.heads = 3;
+  auto bank = LoadBank(testing::TestBankPath());
+  ASSERT_OK(bank);
+  target.heads = target.width / bank->geometry.head_dim;
+  ASSERT_OK(ValidateParams(target, *weights));
+  EXPECT_EQ(file->metadata().at("wave.bank_sha256"), bank->file_sha256);
+  EXPECT_EQ(file->metadata().at("wave.seed"), "7");
+  EXPECT_NE(file->metadata().at("wave.model_args").find("\"embed_dim\":48"), std::string::npos);
+
+  // The fitted scalers recompose exactly the streamed weights.
+  auto sfile = SafetensorsFile::ReadFile(scalers);
+  ASSERT_OK(sfile);
+  auto fitted = ReadTensors(*sfile);
+  ASSERT_OK(fitted);
+  TensorMap composed = ComposeWeights(bank->templates, *fitted, target, bank->geometry);
+  for (const auto& [name, w] : composed) EXPECT_TRUE(w.equal(weights->at(name))) << name;
+
+  // The server's held-out accuracy is reproduced from the file: same sample,
+  // same split, logits from our forward pass over the downloaded weights.
+  auto raw = ReadIdxData(kImages, kLabels);
+  ASSERT_OK(raw);
+  FewShotData sample = StratifiedSample(*raw, 200, 7);
+  Dataset data;
+  data.images = at::from_blob(sample.images.data(), {200, 1, 28, 28}, at::kByte).clone();
+  data.labels = at::from_blob(sample.labels.data(), {200}, at::kLong).clone();
+  auto [fit_set, held] = SplitHeldOut(data, 40, 10, 7);
+  const double acc = Accuracy([&](const at::Tensor& x) { return VitForward(target, *weights, x); },
+                              held, bank->geometry.mean, bank->geometry.std, 256);
+  EXPECT_NEAR(acc, summary["heldOutAccuracy"].get<double>(), 1e-6);
+  EXPECT_EQ(summary["modelSha256"].get<std::string>().size(), 64u);
+}
+
+TEST(ServiceTest, ZeroStepsNeedNoDataAndSmallerDtypesWork) {
+  ServerProcess server;
+  ASSERT_TRUE(server.started()) << server.log();
+  const std::string out = Tmp("zero.safetensors");
+  auto r = RunBinary("client/wave-client", {"init", "--server=" + server.address(), "--depth=2",
+                                      "--width=64", "--steps=0", "--dtype=bf16", "--out=" + out});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto file = SafetensorsFile::ReadFile(out);
+  ASSERT_OK(file);
+  EXPECT_EQ(file->Get("blocks.1.mlp.fc1.weight")->dtype, DType::kBF16);
+}
+
+struct ErrorCase {
+  const char* name;
+  std::vector<std::string> server_flags;
+  std::vector<std::string> client_flags;
+  int code;
+  const char* message;
+};
+
+class ServiceErrorTest : public ::testing::TestWithParam<ErrorCase> {};
+
+TEST_P(ServiceErrorTest, ClientReportsTheServersError) {
+  const ErrorCase& c = GetParam();
+  ServerProcess server(c.server_flags);
+  ASSERT_TRUE(server.started()) << server.log();
+  const std::string out = Tmp(std::string(c.name) + ".safetensors");
+  auto r = RunBinary("client/wave-client", InitArgs(server, out, c.client_flags));
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find(absl::StrCat("(code ", c.code, ")")), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(c.message), std::string::npos) << r.err;
+  EXPECT_FALSE(Exists(out));
+  EXPECT_FALSE(Exists(out + ".part"));
+  // The server still serves a good request.
+  auto ok = RunBinary("client/wave-client",
+                      InitArgs(server, Tmp("after.safetensors"), {"--steps=1"}));
+  EXPECT_EQ(ok.exit_code, 0) << ok.err;
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Errors, ServiceErrorTest,
+    ::testing::Values(
+        ErrorCase{"BadWidth", {}, {"--width=40"}, 3, "target.width: must be a multiple of"},
+        ErrorCase{"UnknownBank", {}, {"--bank=nope"}, 5, "no bank named 'nope'"},
+        ErrorCase{"TooManySamples", {"--max_samples=100"}, {}, 8,
+                  "num_samples: 200 exceeds the server's limit of 100"},
+        ErrorCase{"TooManySteps", {"--max_fit_steps=5"}, {}, 8, "fit.steps: 10 exceeds"},
+        ErrorCase{"Deadline", {}, {"--steps=5000", "--deadline=1.5"}, 4, "Deadline Exceeded"}),
+    [](const auto& info) { return std::string(info.param.name); });
+
+TEST(ServiceAuthTest, TokenIsRequiredButHealthStaysOpen) {
+  const std::string token_file = Tmp("token");
+  std::ofstream(token_file) << "s3cret\n";
+  ServerProcess server({"--auth_token_file=" + token_file});
+  ASSERT_TRUE(server.started()) << server.log();  // health needs no token
+  auto r = RunBinary("client/wave-client", InitArgs(server, Tmp("noauth.safetensors"), {}));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("missing bearer token (code 16)"), std::string::npos) << r.err;
+  const std::string wrong = Tmp("wrong-token");
+  std::ofstream(wrong) << "guess";
+  r = RunBinary("client/wave-client", {"banks", "--server=" + server.address(), "--token_file=" + wrong});
+  EXPECT_NE(r.err.find("invalid bearer token (code 16)"), std::string::npos) << r.err;
+  r = RunBinary("client/wave-client", InitArgs(server, Tmp("auth.safetensors"),
+                                         {"--token_file=" + token_file, "--steps=2"}));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+}
+
+TEST(ServiceSlotsTest, FullFitSlotsGiveResourceExhausted) {
+  ServerProcess server({"--fit_slots=1", "--max_queued=0"});
+  ASSERT_TRUE(server.started()) << server.log();
+  std::thread long_call([&] {
+    RunBinary("client/wave-client", InitArgs(server, Tmp("long.safetensors"),
+                                       {"--steps=3000", "--deadline=20"}));
+  });
+  // Wait until the long fit holds the slot.
+  for (int i = 0; i < 100 && HttpGet(server.metrics_port(), "/metrics")
+                                     .find("wave_fits{state=\"running\"} 1") == std::string::npos;
+       ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  auto r = RunBinary("client/wave-client", InitArgs(server, Tmp("second.safetensors"), {}));
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("fit slots are busy and 0 fits are waiting; retry later (code 8)"), std::string::npos) << r.err;
+  server.Terminate();  // drains: the long call is cut at the exit timeout
+  long_call.join();
+}
+
+TEST(ServiceCancelTest, CancellationStopsTheFitAndFreesTheSlot) {
+  ServerProcess server({"--fit_slots=1", "--max_queued=0"});
+  ASSERT_TRUE(server.started()) << server.log();
+  auto channel = grpc::CreateChannel(server.address(), grpc::InsecureChannelCredentials());
+  auto stub = v1::WaveInit::NewStub(channel);
+  grpc::ClientContext context;
+  auto stream = stub->Initialize(&context);
+  v1::InitializeRequest header;
+  auto* h = header.mutable_header();
+  h->mutable_target()->set_depth(2);
+  h->mutable_target()->set_width(32);
+  h->mutable_target()->set_classes(2);
+  h->mutable_fit()->set_steps(5000);
+  h->set_num_samples(4);
+  ASSERT_TRUE(stream->Write(header));
+  v1::InitializeRequest data;
+  data.mutable_data()->set_images(std::string(4 * 784, '\x10'));
+  const int64_t labels[4] = {0, 1, 0, 1};
+  data.mutable_data()->set_labels(reinterpret_cast<const char*>(labels), 32);
+  ASSERT_TRUE(stream->Write(data));
+  stream->WritesDone();
+  v1::InitializeResponse response;
+  int fit_messages = 0;
+  while (stream->Read(&response) && fit_messages < 3) {
+    if (response.has_progress() && response.progress().phase() == "fit") ++fit_messages;
+  }
+  ASSERT_EQ(fit_messages, 3);
+  context.TryCancel();
+  EXPECT_EQ(stream->Finish().error_code(), grpc::StatusCode::CANCELLED);
+  // The slot is freed promptly: a new call is admitted within seconds.
+  bool admitted = false;
+  for (int i = 0; i < 50 && !admitted; ++i) {
+    auto r = RunBinary("client/wave-client", InitArgs(server, Tmp("next.safetensors"), {"--steps=1"}));
+    admitted = r.exit_code == 0;
+    if (!admitted) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_TRUE(admitted);
+  EXPECT_NE(server.log().find("\"code\":\"CANCELLED\""), std::string::npos) << server.log();
+}
+
+TEST(ServiceStreamTest, ProtocolViolationsAreInvalidArgument) {
+  ServerProcess server;
+  ASSERT_TRUE(server.started()) << server.log();
+  auto channel = grpc::CreateChannel(server.address(), grpc::InsecureChannelCredentials());
+  auto stub = v1::WaveInit::NewStub(channel);
+  auto call = [&](const std::vector<v1::InitializeRequest>& messages) {
+    grpc::ClientContext context;
+    auto stream = stub->Initialize(&context);
+    for (const auto& m : messages) {
+      if (!stream->Write(m)) break;
+    }
+    stream->WritesDone();
+    v1::InitializeResponse response;
+    while (stream->Read(&response)) {
+    }
+    return stream->Finish();
+  };
+  v1::InitializeRequest header;
+  header.mutable_header()->mutable_target()->set_depth(2);
+  header.mutable_header()->mutable_target()->set_width(32);
+  header.mutable_header()->mutable_target()->set_classes(2);
+  header.mutable_header()->mutable_fit()->set_steps(1);
+  header.mutable_header()->set_num_samples(2);
+  v1::InitializeRequest chunk;
+  chunk.mutable_data()->set_sequence(1);  // out of order
+  chunk.mutable_data()->set_images(std::string(784, 'a'));
+  chunk.mutable_data()->set_labels(std::string(8, '\0'));
+  auto s = call({header, chunk});
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(s.error_message().find("data.sequence: expected chunk 0, got 1"), std::string::npos);
+  s = call({header, header});
+  EXPECT_NE(s.error_message().find("header: sent twice"), std::string::npos) << s.error_message();
+  s = call({chunk});
+  EXPECT_NE(s.error_message().find("data: arrived before the header"), std::string::npos);
+  s = call({});
+  EXPECT_NE(s.error_message().find("header: never sent"), std::string::npos);
+  s = call({header});
+  EXPECT_NE(s.error_message().find("announced 2 samples but 0 arrived"), std::string::npos);
+}
+
+TEST(ServiceShutdownTest, HealthGoesNotServingWhileDraining) {
+  ServerProcess server({"--exit_timeout=4"});
+  ASSERT_TRUE(server.started()) << server.log();
+  std::thread long_call([&] {
+    RunBinary("client/wave-client", InitArgs(server, Tmp("drain.safetensors"), {"--steps=3000"}));
+  });
+  for (int i = 0; i < 100 && HttpGet(server.metrics_port(), "/metrics")
+                                     .find("wave_fits{state=\"running\"} 1") == std::string::npos;
+       ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  server.Terminate();
+  bool not_serving = false;
+  for (int i = 0; i < 30 && !not_serving; ++i) {
+    auto h = RunBinary("client/wave-client", {"health", "--server=" + server.address()});
+    not_serving = h.out.find("NOT_SERVING") != std::string::npos;
+    if (!not_serving) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  EXPECT_TRUE(not_serving);
+  long_call.join();
+  EXPECT_EQ(server.Wait(), 0);
+  EXPECT_NE(server.log().find("wave-server: stopped"), std::string::npos) << server.log();
+}
+
+TEST(ServiceMetricsTest, CountersFollowTheCalls) {
+  ServerProcess server;
+  ASSERT_TRUE(server.started()) << server.log();
+  ASSERT_EQ(RunBinary("client/wave-client", InitArgs(server, Tmp("m1.safetensors"), {"--steps=3"}))
+                .exit_code, 0);
+  ASSERT_EQ(RunBinary("client/wave-client", InitArgs(server, Tmp("m2.safetensors"), {"--width=40"}))
+                .exit_code, 1);
+  ASSERT_EQ(RunBinary("client/wave-client", {"banks", "--server=" + server.address()}).exit_code, 0);
+  const std::string metrics = HttpGet(server.metrics_port(), "/metrics");
+  EXPECT_NE(metrics.find("wave_requests_total{code=\"OK\",method=\"Initialize\"} 1"),
+            std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("wave_requests_total{code=\"INVALID_ARGUMENT\",method=\"Initialize\"} 1"),
+            std::string::npos);
+  EXPECT_NE(metrics.find("wave_requests_total{code=\"OK\",method=\"ListBanks\"} 1"),
+            std::string::npos);
+  EXPECT_NE(metrics.find("wave_fit_steps_total 3"), std::string::npos);
+  EXPECT_NE(metrics.find("wave_request_duration_seconds_count{method=\"Initialize\"} 2"),
+            std::string::npos);
+  EXPECT_NE(metrics.find("wave_bank_info{"), std::string::npos);
+}
+
+TEST(ServiceStartTest, RefusesAMissingOrCorruptBank) {
+  auto r = RunBinary("server/wave-server", {"--banks=/nonexistent.safetensors", "--metrics_port=0"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("cannot open '/nonexistent.safetensors'"), std::string::npos) << r.err;
+  const std::string corrupt = Tmp("corrupt.safetensors");
+  {
+    std::ifstream in(testing::TestBankPath(), std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), {});
+    bytes[bytes.size() - 3] ^= 0x55;
+    std::ofstream(corrupt, std::ios::binary) << bytes;
+  }
+  r = RunBinary("server/wave-server", {"--banks=" + corrupt, "--metrics_port=0"});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("checksum mismatch"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace wave
