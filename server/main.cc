@@ -23,6 +23,9 @@
 #include "server/wave_service_impl.h"
 
 ABSL_FLAG(std::string, address, "0.0.0.0:50051", "gRPC listen address (host:port).");
+ABSL_FLAG(std::string, probe_address, "",
+          "Extra plaintext listener serving only grpc.health.v1 (for Kubernetes probes, which "
+          "speak neither TLS nor tokens); empty: none.");
 ABSL_FLAG(int32_t, metrics_port, 9090, "Prometheus metrics HTTP port; 0 turns it off.");
 ABSL_FLAG(std::string, banks, "models/fashion-mnist-vit.safetensors",
           "Template bank files, comma-separated; the first is the default.");
@@ -167,6 +170,18 @@ absl::Status Run() {
   }
   auto* health = server->GetHealthCheckService();
   health->SetServingStatus(true);
+  // The probe server holds only the default health service.
+  std::unique_ptr<grpc::Server> probe_server;
+  if (const std::string probe = absl::GetFlag(FLAGS_probe_address); !probe.empty()) {
+    grpc::ServerBuilder probe_builder;
+    int probe_port = 0;
+    probe_builder.AddListeningPort(probe, grpc::InsecureServerCredentials(), &probe_port);
+    probe_server = probe_builder.BuildAndStart();
+    if (!probe_server || probe_port == 0) {
+      return absl::UnavailableError(absl::StrCat("cannot listen on ", probe));
+    }
+    probe_server->GetHealthCheckService()->SetServingStatus(true);
+  }
   std::fprintf(stderr,
                "wave-server %s listening on port %d (%s, %s, %d fit slot(s) x %d threads, "
                "metrics port %d, auth %s), default bank '%s'\n",
@@ -181,6 +196,7 @@ absl::Status Run() {
   // refused. Past the exit timeout the remaining calls are cancelled.
   ctx.draining = true;
   health->SetServingStatus(false);
+  if (probe_server) probe_server->GetHealthCheckService()->SetServingStatus(false);
   const auto deadline = std::chrono::steady_clock::now() +
                         std::chrono::milliseconds(static_cast<int64_t>(o.exit_timeout_s * 1000));
   while (std::chrono::steady_clock::now() < deadline &&
@@ -188,6 +204,7 @@ absl::Status Run() {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+  if (probe_server) probe_server->Shutdown(std::chrono::system_clock::now());
   ctx.pool.reset();  // joins the workers once in-flight fits have finished
   std::fprintf(stderr, "wave-server: stopped\n");
   return absl::OkStatus();

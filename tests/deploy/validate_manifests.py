@@ -1,0 +1,172 @@
+#!/usr/bin/python3
+"""Validates deploy/ and the Dockerfile against each other, without a cluster.
+
+Checks that every manifest parses and has its required fields, that probes
+point at the health-only port, that ports, image, user and the exit timeout
+agree between the Dockerfile, the ConfigMap and the Deployment, and that the
+kustomize overlays resolve. `--self-test` also breaks a copy on purpose and
+requires the validation to fail.
+"""
+import copy
+import os
+import re
+import sys
+
+import yaml
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+DEPLOY = os.path.join(ROOT, "deploy")
+
+
+def load_all():
+    docs = {}
+    for dirpath, _, files in os.walk(DEPLOY):
+        for name in sorted(files):
+            if not name.endswith(".yaml"):
+                continue
+            path = os.path.join(dirpath, name)
+            with open(path) as f:
+                docs[os.path.relpath(path, DEPLOY)] = [d for d in yaml.safe_load_all(f) if d]
+    return docs
+
+
+def dockerfile_facts():
+    text = open(os.path.join(ROOT, "Dockerfile")).read()
+    expose = set()
+    for line in re.findall(r"^EXPOSE (.+)$", text, re.M):
+        expose.update(int(p) for p in line.split())
+    user = re.findall(r"^USER (\d+)$", text, re.M)
+    health = re.search(r'--server=127\.0\.0\.1:(\d+)', text)
+    return {"expose": expose, "user": int(user[-1]) if user else None,
+            "healthcheck_port": int(health.group(1)) if health else None}
+
+
+def by_kind(docs, kind):
+    return [d for ds in docs.values() for d in ds if d.get("kind") == kind]
+
+
+def port_of(address):
+    return int(address.rsplit(":", 1)[1])
+
+
+def validate(docs, facts):
+    errors = []
+    for path, ds in docs.items():
+        for d in ds:
+            if "kustomization" in path:
+                continue
+            if path.startswith("prometheus/"):
+                if "scrape_configs" not in d or "metrics" not in str(d):
+                    errors.append(f"{path}: no scrape config for the metrics port")
+                continue
+            for field in ("apiVersion", "kind", "metadata"):
+                if field not in d:
+                    errors.append(f"{path}: missing {field}")
+            if "metadata" in d and not d["metadata"].get("name"):
+                errors.append(f"{path}: metadata.name missing")
+    deployments = by_kind(docs, "Deployment")
+    base = [d for d in deployments if d.get("spec", {}).get("selector")]
+    if len(base) != 1:
+        return errors + [f"expected one base Deployment, found {len(base)}"]
+    dep = base[0]
+    config = {}
+    for cm in by_kind(docs, "ConfigMap"):
+        config.update(cm.get("data", {}))
+    pod = dep["spec"]["template"]
+    labels = pod["metadata"]["labels"]
+    if dep["spec"]["selector"]["matchLabels"] != labels:
+        errors.append("Deployment selector does not match its pod labels")
+    container = pod["spec"]["containers"][0]
+    ports = {p["name"]: p["containerPort"] for p in container.get("ports", [])}
+    for name in ("grpc", "probe", "metrics"):
+        if name not in ports:
+            errors.append(f"container lacks port '{name}'")
+    if set(ports.values()) != facts["expose"]:
+        errors.append(f"container ports {sorted(ports.values())} != Dockerfile EXPOSE "
+                      f"{sorted(facts['expose'])}")
+    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+        p = container.get(probe)
+        if not p or "grpc" not in p:
+            errors.append(f"{probe} is not a native gRPC probe")
+        elif p["grpc"].get("port") != ports.get("probe"):
+            errors.append(f"{probe} port {p['grpc'].get('port')} is not the probe port "
+                          f"{ports.get('probe')}")
+    if facts["healthcheck_port"] != ports.get("probe"):
+        errors.append("Dockerfile HEALTHCHECK does not use the probe port")
+    if not re.match(r"^wave-init:", container.get("image", "")):
+        errors.append("container image is not wave-init")
+    res = container.get("resources", {})
+    if not res.get("requests") or not res.get("limits"):
+        errors.append("container lacks resource requests and limits")
+    if pod["spec"].get("securityContext", {}).get("runAsUser") != facts["user"]:
+        errors.append("runAsUser does not match the Dockerfile's USER")
+    if port_of(config.get("WAVE_ADDRESS", ":0")) != ports.get("grpc"):
+        errors.append("WAVE_ADDRESS port != grpc containerPort")
+    if port_of(config.get("WAVE_PROBE_ADDRESS", ":0")) != ports.get("probe"):
+        errors.append("WAVE_PROBE_ADDRESS port != probe containerPort")
+    if int(config.get("WAVE_METRICS_PORT", 0)) != ports.get("metrics"):
+        errors.append("WAVE_METRICS_PORT != metrics containerPort")
+    grace = pod["spec"].get("terminationGracePeriodSeconds", 30)
+    if float(config.get("WAVE_EXIT_TIMEOUT", 1e9)) >= grace:
+        errors.append(f"WAVE_EXIT_TIMEOUT must be below terminationGracePeriodSeconds {grace}")
+    mounts = {m["name"]: m for m in container.get("volumeMounts", [])}
+    for v in pod["spec"].get("volumes", []):
+        if "secret" in v and not mounts.get(v["name"], {}).get("readOnly"):
+            errors.append(f"secret volume {v['name']} not mounted read-only")
+    for svc in by_kind(docs, "Service"):
+        if svc["spec"].get("selector") != labels:
+            errors.append(f"Service {svc['metadata']['name']} selector != pod labels")
+        for p in svc["spec"]["ports"]:
+            if p.get("targetPort") not in ports:
+                errors.append(f"Service {svc['metadata']['name']} targets unknown port "
+                              f"{p.get('targetPort')}")
+    if not any(s["spec"].get("clusterIP") == "None" for s in by_kind(docs, "Service")):
+        errors.append("no headless Service")
+    for hpa in by_kind(docs, "HorizontalPodAutoscaler"):
+        if hpa["spec"]["scaleTargetRef"]["name"] != dep["metadata"]["name"]:
+            errors.append("HPA does not target the Deployment")
+    for pdb in by_kind(docs, "PodDisruptionBudget"):
+        if pdb["spec"]["selector"]["matchLabels"] != labels:
+            errors.append("PDB selector != pod labels")
+    for sm in by_kind(docs, "ServiceMonitor"):
+        if sm["spec"]["endpoints"][0]["port"] != "metrics":
+            errors.append("ServiceMonitor does not scrape the metrics port")
+    for path, ds in docs.items():
+        if not path.endswith("kustomization.yaml"):
+            continue
+        here = os.path.dirname(os.path.join(DEPLOY, path))
+        for d in ds:
+            for r in d.get("resources", []):
+                if not os.path.exists(os.path.join(here, r)):
+                    errors.append(f"{path}: resource {r} does not exist")
+            for p in d.get("patches", []):
+                if not os.path.exists(os.path.join(here, p["path"])):
+                    errors.append(f"{path}: patch {p['path']} does not exist")
+    gpu = [d for d in deployments if d is not dep]
+    if not any("nvidia.com/gpu" in str(d) for d in gpu):
+        errors.append("the GPU overlay requests no nvidia.com/gpu")
+    return errors
+
+
+def main():
+    docs, facts = load_all(), dockerfile_facts()
+    errors = validate(docs, facts)
+    for e in errors:
+        print("ERROR:", e)
+    if errors:
+        return 1
+    count = sum(len(ds) for ds in docs.values())
+    print(f"{count} manifests in {len(docs)} files valid; ports {sorted(facts['expose'])}")
+    if "--self-test" in sys.argv:
+        broken = copy.deepcopy(docs)
+        dep = [d for d in broken["base/deployment.yaml"] if d["kind"] == "Deployment"][0]
+        dep["spec"]["template"]["spec"]["containers"][0]["readinessProbe"]["grpc"]["port"] = 50051
+        if not any("readinessProbe port" in e for e in validate(broken, facts)):
+            print("ERROR: self-test: a probe on the wrong port went unnoticed")
+            return 1
+        print("self-test: a probe on the wrong port is caught")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
