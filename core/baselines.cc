@@ -1,5 +1,6 @@
 #include "core/baselines.h"
 
+#include <c10/core/GradMode.h>
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
@@ -24,7 +25,7 @@ absl::StatusOr<TensorMap> WeightSelectionInit(const TensorMap& ancestry,
     return absl::FailedPreconditionError(absl::StrCat(
         "weight selection needs a target no larger than the ancestry ", a.ShortName()));
   }
-  at::NoGradGuard no_grad;
+  c10::NoGradGuard no_grad;
   const at::Tensor d = Evenly(t.width, a.width);
   const at::Tensor m = Evenly(t.mlp_hidden(), a.mlp_hidden());
   const at::Tensor qkv = at::cat({d, d + a.width, d + 2 * a.width});
@@ -86,7 +87,7 @@ absl::StatusOr<TensorMap> HeurLgInit(const TensorMap& ancestry, const ViTConfig&
 
 TensorMap MimeticInit(const ViTConfig& t, uint64_t seed, double a1, double b1, double a2,
                       double b2) {
-  at::NoGradGuard no_grad;
+  c10::NoGradGuard no_grad;
   TensorMap out = DirectInit(t, seed);
   at::Generator gen = MakeGenerator(seed + 7919);
   const int64_t d = t.width, dh = t.head_dim();

@@ -1,5 +1,6 @@
 #include "core/initialize.h"
 
+#include <c10/core/GradMode.h>
 #include <torch/optim/adamw.h>
 
 #include <chrono>
@@ -166,7 +167,7 @@ absl::StatusOr<InitResult> InitializeTarget(const TemplateBank& bank, const ViTC
     for (auto& [name, s] : scalers) s = s.detach();
     for (auto& [name, h] : head) h = h.detach();
     if (eval_set.size() > 0) {
-      at::NoGradGuard no_grad;
+      c10::NoGradGuard no_grad;
       TensorMap params = ComposeWeights(templates, scalers, target, bank.geometry);
       params.insert(head.begin(), head.end());
       report.held_out_accuracy = Accuracy(
@@ -178,11 +179,13 @@ absl::StatusOr<InitResult> InitializeTarget(const TemplateBank& bank, const ViTC
 
   auto t2 = std::chrono::steady_clock::now();
   {
-    at::NoGradGuard no_grad;
+    c10::NoGradGuard no_grad;
+    // Results live on the CPU whatever the device, ready to be written.
     result.weights = ComposeWeights(templates, scalers, target, bank.geometry);
-    for (auto& [name, w] : result.weights) w = w.detach();
-    for (auto& [name, h] : head) result.weights[name] = h.detach().contiguous();
+    for (auto& [name, w] : result.weights) w = w.detach().to(at::kCPU);
+    for (auto& [name, h] : head) result.weights[name] = h.detach().to(at::kCPU).contiguous();
   }
+  for (auto& [name, s] : scalers) s = s.to(at::kCPU);
   result.scalers = std::move(scalers);
   report.seconds_compose = Seconds(t2);
   return result;

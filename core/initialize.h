@@ -49,7 +49,7 @@ struct FitReport {
   double seconds_scaler_init = 0, seconds_fit = 0, seconds_compose = 0;
 };
 
-struct InitResult {
+struct InitResult {  // on the CPU, whatever the fit's device
   TensorMap weights;  // every timm parameter, head included
   TensorMap scalers;  // fitted scalers by parameter name, [N, a, b]
   FitReport report;

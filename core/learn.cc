@@ -1,5 +1,6 @@
 #include "core/learn.h"
 
+#include <c10/core/GradMode.h>
 #include <ATen/ATen.h>
 #include <torch/optim/optimizer.h>
 
@@ -57,7 +58,7 @@ absl::Status SaveCheckpoint(const std::string& dir, const std::string& name,
 }
 
 void CopyInto(TensorMap& dst, const TensorMap& src) {
-  at::NoGradGuard no_grad;
+  c10::NoGradGuard no_grad;
   for (auto& [name, t] : dst) t.copy_(src.at(name));
 }
 
@@ -124,7 +125,7 @@ absl::StatusOr<TensorMap> LoadAncestry(const std::string& path, const ViTConfig&
 
 void SvdTemplates(const TensorMap& ancestry, const ViTConfig& config, const BankGeometry& geometry,
                   int64_t n, uint64_t seed, TensorMap* templates, TensorMap* scalers) {
-  at::NoGradGuard no_grad;
+  c10::NoGradGuard no_grad;
   at::Generator gen = MakeGenerator(seed);
   auto params = TemplatedParams(config, geometry);
   for (const auto& kind : TemplateKinds(config, geometry)) {
@@ -267,7 +268,7 @@ absl::StatusOr<TemplateBank> DistillTemplates(const DistillOptions& o, const Ten
     const size_t i = static_cast<size_t>(step++ % static_cast<int64_t>(o.auxiliaries.size()));
     at::Tensor teacher;
     {
-      at::NoGradGuard no_grad;
+      c10::NoGradGuard no_grad;
       teacher = VitForward(ancestry_config, ancestry, x);
     }
     at::Tensor student = VitForward(o.auxiliaries[i], model_params(i), x);

@@ -1,5 +1,6 @@
 #include "core/scaler_init.h"
 
+#include <c10/core/GradMode.h>
 #include <cmath>
 #include <limits>
 
@@ -111,7 +112,7 @@ double FanInRescale(const std::string& kind, const ViTConfig& src, const ViTConf
 absl::StatusOr<TensorMap> ResampleScalers(const TemplateBank& bank, const ViTConfig& target,
                                           ScalerInit scheme) {
   RETURN_IF_ERROR(ValidateTarget(target, bank.geometry));
-  at::NoGradGuard no_grad;
+  c10::NoGradGuard no_grad;
   const AuxiliaryModel& aux = NearestAuxiliary(bank, target);
   const AxisMaps m = StructuredMaps(aux.config, target, bank.geometry);
   const at::Tensor none;
@@ -147,7 +148,7 @@ absl::StatusOr<TensorMap> ResampleScalers(const TemplateBank& bank, const ViTCon
 }
 
 TensorMap ResampleHead(const AuxiliaryModel& aux, const ViTConfig& target) {
-  at::NoGradGuard no_grad;
+  c10::NoGradGuard no_grad;
   const at::Tensor& w = aux.head.at("head.weight");
   // Columns run along the residual stream: resample them tile by tile as the
   // residual scalers are, then rescale for the new fan-in.

@@ -1,5 +1,6 @@
 #include "core/train_loop.h"
 
+#include <c10/core/GradMode.h>
 #include <torch/optim/adamw.h>
 #include <torch/serialize.h>
 
@@ -104,7 +105,7 @@ absl::Status TrainLoop(const std::vector<at::Tensor>& params, const Dataset& tra
 
 double Accuracy(const std::function<at::Tensor(const at::Tensor&)>& forward, const Dataset& data,
                 double mean, double std, int64_t batch) {
-  at::NoGradGuard no_grad;
+  c10::NoGradGuard no_grad;
   int64_t correct = 0;
   for (int64_t b = 0; b < data.size(); b += batch) {
     Dataset part = Slice(data, b, std::min(data.size(), b + batch));

@@ -1,5 +1,6 @@
 #include "core/learn.h"
 
+#include <c10/core/GradMode.h>
 #include <ATen/Parallel.h>
 
 #include "core/kinds.h"
@@ -79,7 +80,7 @@ class DistillTest : public ::testing::Test {
   }
 
   double LossOf(const TemplateBank& bank) {
-    at::NoGradGuard no_grad;
+    c10::NoGradGuard no_grad;
     TensorMap p = ComposeWeights(bank.templates, bank.auxiliaries[0].scalers, config_,
                                  bank.geometry);
     p["head.weight"] = bank.auxiliaries[0].head.at("head.weight");
