@@ -1,0 +1,111 @@
+// One fit step (compose + forward + backward + AdamW on scalers and head,
+// templates frozen) against a plain LibTorch step of the same architecture
+// with ordinary parameters, and this machine's GEMM speed, in one run.
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <benchmark/benchmark.h>
+#include <torch/optim/adamw.h>
+
+#include <thread>
+
+#include "core/kinds.h"
+#include "core/template_bank.h"
+#include "core/vit.h"
+
+namespace wave {
+namespace {
+
+ViTConfig Config(int64_t depth, int64_t width) {
+  ViTConfig c;
+  c.depth = depth;
+  c.width = width;
+  c.heads = width / 32;
+  return c;
+}
+
+// Forward + backward FLOPs of one step: 6 x (matmul parameters) x tokens x
+// batch, plus attention's two [T x T x D] products per layer.
+double StepFlops(const ViTConfig& c, int64_t batch) {
+  const double t = c.tokens(), d = c.width, m = c.mlp_hidden();
+  const double linear = c.depth * (3 * d * d + d * d + 2 * d * m);
+  const double attention = c.depth * 2 * t * t * d;
+  return 3.0 * batch * (2 * t * linear + 2 * attention);
+}
+
+void BM_PlainStep(benchmark::State& state, int64_t depth, int64_t width) {
+  const ViTConfig c = Config(depth, width);
+  TensorMap p = DirectInit(c, 1);
+  std::vector<at::Tensor> all;
+  for (auto& [n, t] : p) all.push_back(t.requires_grad_(true));
+  torch::optim::AdamW opt(all, torch::optim::AdamWOptions(1e-3));
+  at::Tensor x = at::randn({64, 1, 28, 28});
+  at::Tensor y = at::randint(0, 10, {64}, at::kLong);
+  for (auto _ : state) {
+    opt.zero_grad();
+    at::cross_entropy_loss(VitForward(c, p, x), y).backward();
+    opt.step();
+  }
+  state.counters["GFLOP/s"] = benchmark::Counter(StepFlops(c, 64) * state.iterations() / 1e9,
+                                                 benchmark::Counter::kIsRate);
+}
+
+void BM_FitStep(benchmark::State& state, int64_t depth, int64_t width) {
+  const ViTConfig c = Config(depth, width);
+  const BankGeometry g;
+  const int64_t n = state.range(0);
+  TensorMap templates, scalers;
+  for (const auto& k : TemplateKinds(c, g)) templates[k.kind] = at::randn({n, k.p, k.q});
+  std::vector<at::Tensor> trainable;
+  for (const auto& tp : TemplatedParams(c, g)) {
+    scalers[tp.name] = (at::randn({n, tp.a, tp.b}) * 0.01).requires_grad_(true);
+    trainable.push_back(scalers[tp.name]);
+  }
+  TensorMap head = DirectInit(c, 2);
+  at::Tensor hw = head["head.weight"].requires_grad_(true);
+  at::Tensor hb = head["head.bias"].requires_grad_(true);
+  trainable.push_back(hw);
+  trainable.push_back(hb);
+  torch::optim::AdamW opt(trainable, torch::optim::AdamWOptions(1e-3));
+  at::Tensor x = at::randn({64, 1, 28, 28});
+  at::Tensor y = at::randint(0, 10, {64}, at::kLong);
+  for (auto _ : state) {
+    opt.zero_grad();
+    TensorMap p = ComposeWeights(templates, scalers, c, g);
+    p["head.weight"] = hw;
+    p["head.bias"] = hb;
+    at::cross_entropy_loss(VitForward(c, p, x), y).backward();
+    opt.step();
+  }
+  state.counters["N"] = n;
+  state.counters["GFLOP/s"] = benchmark::Counter(StepFlops(c, 64) * state.iterations() / 1e9,
+                                                 benchmark::Counter::kIsRate);
+}
+
+void BM_Gemm(benchmark::State& state) {
+  const int64_t s = state.range(0);
+  at::Tensor a = at::randn({s, s}), b = at::randn({s, s});
+  for (auto _ : state) benchmark::DoNotOptimize(at::matmul(a, b));
+  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * s * s * s * state.iterations() / 1e9,
+                                                 benchmark::Counter::kIsRate);
+}
+
+BENCHMARK(BM_Gemm)->Arg(1024)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(BM_PlainStep, DeitS_12x384, 12, 384)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(BM_FitStep, DeitS_12x384, 12, 384)->Arg(8)->Arg(16)
+    ->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(BM_PlainStep, Bank_6x128, 6, 128)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(BM_FitStep, Bank_6x128, 6, 128)->Arg(16)->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(BM_PlainStep, Tiny_1x32, 1, 32)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_FitStep, Tiny_1x32, 1, 32)->Arg(4)->Unit(benchmark::kMillisecond);
+
+}  // namespace
+}  // namespace wave
+
+int main(int argc, char** argv) {
+  at::set_num_threads(std::thread::hardware_concurrency());
+  benchmark::Initialize(&argc, argv);
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

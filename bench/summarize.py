@@ -1,0 +1,138 @@
+#!/usr/bin/python3
+"""Turns the raw benchmark outputs of run_all.sh into BENCHMARKS.md."""
+import argparse
+import json
+import os
+import platform
+import subprocess
+import time
+
+
+def bench(path):
+    data = json.load(open(path))
+    out = {}
+    for b in data["benchmarks"]:
+        if b.get("aggregate_name", "mean") != "mean":
+            continue
+        name = b["run_name"] if "run_name" in b else b["name"]
+        out[name] = b
+    return data.get("context", {}), out
+
+
+def ms(b):
+    scale = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}[b["time_unit"]]
+    return b["real_time"] * scale
+
+
+def main():
+    p = argparse.ArgumentParser()
+    for flag in ["compose", "fit", "stream-json", "stream-time", "server-hwm", "file-bytes",
+                 "write-seconds", "e2e-json", "e2e-time", "e2e-steps", "concurrency", "calls",
+                 "memory"]:
+        p.add_argument("--" + flag)
+    a = p.parse_args()
+    lines = []
+    w = lines.append
+    cpu = subprocess.run(["sh", "-c", "lscpu | grep 'Model name' | cut -d: -f2"],
+                         capture_output=True, text=True).stdout.strip()
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                            text=True).stdout.strip()
+    w("# Benchmarks\n")
+    w(f"Machine: {os.cpu_count()} cores ({cpu}), {platform.system()} {platform.release()}; "
+      f"{time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; commit {commit}. "
+      "Regenerate with `bash bench/run_all.sh`. Every ratio compares figures from the same run.\n")
+
+    ctx, c = bench(a.compose)
+    w("## 1. Composition against a plain copy (target: within 2x)\n")
+    w("`build/bench/compose_bench --benchmark_filter=Deit --benchmark_repetitions=3`: all "
+      "templated weights of the target composed by the single-pass kernel, against writing the "
+      "same bytes with a tensor copy.\n")
+    w("| target | N | compose ms | copy ms | ratio | compose GB/s |")
+    w("|---|---|---|---|---|---|")
+    for size in ["DeitS_12x384", "DeitB_12x768"]:
+        copy = c.get(f"BM_Copy/{size}/real_time")
+        for n in [4, 8, 16]:
+            comp = c.get(f"BM_Compose/{size}/{n}/real_time")
+            if comp and copy:
+                w(f"| {size} | {n} | {ms(comp):.1f} | {ms(copy):.1f} | "
+                  f"{ms(comp) / ms(copy):.2f} | {comp['bytes_per_second'] / 1e9:.2f} |")
+    w("")
+
+    _, f = bench(a.fit)
+    w("## 2. Fit step against a plain training step (target: within 1.15x)\n")
+    w("`build/bench/fit_step_bench`: batch 64; fit step = compose + forward + backward + AdamW "
+      "on scalers and head (templates frozen); plain step = forward + backward + AdamW on "
+      "ordinary parameters of the same architecture.\n")
+    gemm = f.get("BM_Gemm/1024/real_time")
+    gemm_rate = gemm["GFLOP/s"] / 1e9 if gemm and gemm["GFLOP/s"] > 1e6 else (gemm or {}).get("GFLOP/s", 0)
+    w(f"Machine GEMM (1024x1024 float matmul, same run): **{gemm_rate:.1f} GFLOP/s**.\n")
+    w("| model | step | ms | ratio to plain | achieved GFLOP/s | of GEMM |")
+    w("|---|---|---|---|---|---|")
+    for size in ["DeitS_12x384", "Bank_6x128"]:
+        plain = f.get(f"BM_PlainStep/{size}/real_time")
+        if not plain:
+            continue
+        rate = lambda b: b["GFLOP/s"] / 1e9 if b["GFLOP/s"] > 1e6 else b["GFLOP/s"]
+        w(f"| {size} | plain | {ms(plain):.1f} | 1.00 | {rate(plain):.1f} | "
+          f"{rate(plain) / gemm_rate:.2f} |")
+        for n in [8, 16]:
+            fit = f.get(f"BM_FitStep/{size}/{n}/real_time")
+            if fit:
+                w(f"| {size} | fit N={n} | {ms(fit):.1f} | {ms(fit) / ms(plain):.2f} | "
+                  f"{rate(fit):.1f} | {rate(fit) / gemm_rate:.2f} |")
+    w("")
+
+    stream = json.load(open(a.stream_json))
+    elapsed, client_kib = open(a.stream_time).read().split()
+    size = int(a.file_bytes)
+    secs = stream["seconds"]
+    w("## 3. Streaming a 100M-parameter target (targets: > 1 GB/s, peak memory < 2x file)\n")
+    w("`wave-client init --depth=8 --width=1024 --steps=0` over loopback against `cp` of the "
+      "same file.\n")
+    w(f"- file: {size / 1e6:.1f} MB, {int(stream['paramCount']) / 1e6:.1f}M parameters")
+    w(f"- server stream phase: {secs['stream']:.2f} s = "
+      f"**{size / secs['stream'] / 1e9:.2f} GB/s**; whole call {float(elapsed):.2f} s")
+    w(f"- writing the same bytes to a local file: {float(a.write_seconds):.2f} s = "
+      f"{size / max(float(a.write_seconds), 1e-9) / 1e9:.2f} GB/s")
+    w(f"- peak resident memory: server {int(a.server_hwm) / 1024:.0f} MiB "
+      f"(**{int(a.server_hwm) * 1024 / size:.2f}x** the file), client "
+      f"{int(client_kib) / 1024:.0f} MiB (**{int(client_kib) * 1024 / size:.2f}x**)\n")
+
+    e2e = json.load(open(a.e2e_json))
+    w("## 4. End to end: DeiT-S size (12x384) from 1,000 Fashion-MNIST images\n")
+    total = float(open(a.e2e_time).read().split()[0])
+    w(f"`wave-client init --depth=12 --width=384 --samples=1000 --steps={a.e2e_steps}`: "
+      f"client wall time {total:.2f} s.\n")
+    w("| phase | seconds |")
+    w("|---|---|")
+    accounted = 0.0
+    for phase in ["scaler_init", "fit", "compose", "stream"]:
+        v = e2e["seconds"].get(phase, 0.0)
+        accounted += v
+        w(f"| {phase} | {v:.2f} |")
+    w(f"| upload + validation + queue (server total minus the above) | "
+      f"{e2e['seconds']['total'] - accounted:.2f} |")
+    w(f"| client-side rest (reading IDX, sampling, writing, hashing) | "
+      f"{total - e2e['seconds']['total']:.2f} |")
+    w(f"\nFit: {float(e2e['seconds']['fit']) / int(a.e2e_steps):.2f} s per step.\n")
+
+    w("## 5. Concurrency (small Initialize calls; server: 2 fit slots, 2 queued)\n")
+    w("| clients | calls | seconds | calls/s | outcomes |")
+    w("|---|---|---|---|---|")
+    for line in open(a.concurrency):
+        clients, start, end, outcomes = line.split(" ", 3)
+        dt = float(end) - float(start)
+        w(f"| {clients} | {a.calls} | {dt:.1f} | {int(a.calls) / dt:.2f} | "
+          f"{outcomes.strip().replace(';', ' ')} |")
+    w("\n`ok` succeeded; `code 8` is RESOURCE_EXHAUSTED past the slots and queue (expected).\n")
+
+    idle, after100, after, calls = [int(x) for x in a.memory.split(",")]
+    w("## 6. Server memory\n")
+    w(f"Resident memory with the bundled bank: idle {idle / 1024:.1f} MiB, after 100 calls "
+      f"{after100 / 1024:.1f} MiB, after {calls} calls {after / 1024:.1f} MiB "
+      f"(growth from call 100 to {calls}: {(after - after100) / 1024:.1f} MiB).")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
