@@ -53,7 +53,12 @@ InitializeReactor::InitializeReactor(ServiceContext& service,
 
 void InitializeReactor::OnReadDone(bool ok) {
   if (ok) {
-    absl::Status status = builder_.Add(request_);
+    absl::Status status;
+    try {
+      status = builder_.Add(request_);
+    } catch (const std::exception&) {
+      status = absl::ResourceExhaustedError("out of memory for the upload");
+    }
     request_.Clear();
     if (status.ok() && target_name_.empty() && builder_.has_header() && builder_.bank()) {
       target_name_ = builder_.target().ShortName();
@@ -74,7 +79,12 @@ void InitializeReactor::OnReadDone(bool ok) {
       return;
     }
   }
-  absl::Status status = builder_.Finish();
+  absl::Status status;
+  try {
+    status = builder_.Finish();
+  } catch (const std::exception& e) {
+    status = absl::InternalError(absl::StrCat("validating the upload: ", e.what()));
+  }
   if (status.ok()) {
     status = service_.pool->Submit([this](const absl::Status& admitted) { RunFit(admitted); });
   }
@@ -164,7 +174,19 @@ absl::Status InitializeReactor::Send(v1::InitializeResponse message, bool may_dr
 
 void InitializeReactor::RunFit(const absl::Status& admitted) {
   service_.metrics->SetFits(service_.pool->running(), service_.pool->waiting());
-  absl::Status status = admitted.ok() ? Fit() : admitted;
+  absl::Status status = admitted;
+  if (status.ok()) {
+    // LibTorch reports failures (out of memory, say) by exception: one bad
+    // call must end with a status, never take the server down.
+    try {
+      status = Fit();
+    } catch (const std::bad_alloc&) {
+      status = absl::ResourceExhaustedError("out of memory during the fit");
+    } catch (const std::exception& e) {
+      status = absl::InternalError(absl::StrCat("fit failed: ", std::string(e.what()).substr(0, 300)));
+    }
+  }
+  builder_.data() = Dataset{};
   service_.metrics->SetFits(service_.pool->running() - 1, service_.pool->waiting());
   FinishAfterWrites(status);
 }
