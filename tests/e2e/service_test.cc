@@ -135,7 +135,7 @@ TEST_P(ServiceErrorTest, ClientReportsTheServersError) {
   EXPECT_FALSE(Exists(out + ".part"));
   // The server still serves a good request.
   auto ok = RunBinary("client/wave-client",
-                      InitArgs(server, Tmp("after.safetensors"), {"--steps=1"}));
+                      InitArgs(server, Tmp("after.safetensors"), {"--steps=1", "--samples=50"}));
   EXPECT_EQ(ok.exit_code, 0) << ok.err;
 }
 
