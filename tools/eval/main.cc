@@ -166,10 +166,13 @@ std::string Header(const Context& ctx) {
       absl::GetFlag(FLAGS_few_shot), " training images, ", absl::GetFlag(FLAGS_fit_steps),
       " steps of batch ", absl::GetFlag(FLAGS_fit_batch),
       "; WAVE fits scalers and head, baselines fit their head), then all parameters train on a "
-      "fixed stratified subset of ", ctx.train.size(), " training images (AdamW lr ",
+      "fixed stratified subset of ",
+      ctx.train.size() > 0 ? ctx.train.size() : absl::GetFlag(FLAGS_train_samples),
+      " training images (AdamW lr ",
       absl::GetFlag(FLAGS_lr), ", cosine, batch ", absl::GetFlag(FLAGS_batch),
-      ", no augmentation) and are tested on ", ctx.test.size(), " test images. Seed ", ctx.seed,
-      ".");
+      ", no augmentation) and are tested on ",
+      ctx.test.size() > 0 ? ctx.test.size() : absl::GetFlag(FLAGS_test_samples),
+      " test images (stratified). Seed ", ctx.seed, ".");
 }
 
 absl::Status Run() {
