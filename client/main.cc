@@ -58,11 +58,6 @@ const char kUsage[] =
     "Connection flags for every subcommand: --server --deadline --token_file --tls --tls_ca\n"
     "--tls_cert --tls_key. `wave-client SUBCOMMAND --help` lists every flag.\n";
 
-std::string Trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
-  return s;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -82,12 +77,12 @@ int main(int argc, char** argv) {
   c.tls_cert = absl::GetFlag(FLAGS_tls_cert);
   c.tls_key = absl::GetFlag(FLAGS_tls_key);
   if (const std::string path = absl::GetFlag(FLAGS_token_file); !path.empty()) {
-    auto token = wave::ReadFileToString(path);
+    auto token = wave::ReadSecretFile(path);
     if (!token.ok()) {
       std::fprintf(stderr, "wave-client: %s\n", std::string(token.status().message()).c_str());
       return 1;
     }
-    c.token = Trim(*token);
+    c.token = *token;
   } else if (const char* env = std::getenv("WAVE_AUTH_TOKEN"); env && *env) {
     c.token = env;
   }

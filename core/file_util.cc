@@ -25,6 +25,16 @@ absl::StatusOr<std::string> ReadFileToString(const std::string& path) {
   return std::move(buffer).str();
 }
 
+absl::StatusOr<std::string> ReadSecretFile(const std::string& path) {
+  auto text = ReadFileToString(path);
+  if (!text.ok()) return text.status();
+  std::string secret = *std::move(text);
+  while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r' || secret.back() == ' ')) {
+    secret.pop_back();
+  }
+  return secret;
+}
+
 absl::Status WriteFileAtomically(const std::string& path,
                                  const std::function<absl::Status(std::ostream&)>& write) {
   const std::string tmp = absl::StrCat(path, ".tmp.", getpid());

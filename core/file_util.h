@@ -14,6 +14,9 @@ namespace wave {
 // Reads a whole file; NOT_FOUND when it does not exist.
 absl::StatusOr<std::string> ReadFileToString(const std::string& path);
 
+// Reads a one-line secret (a token) and strips trailing newlines and spaces.
+absl::StatusOr<std::string> ReadSecretFile(const std::string& path);
+
 // Writes `path` by calling `write` on a temporary file next to it, then
 // renames it into place, so readers never see a half-written file.
 absl::Status WriteFileAtomically(const std::string& path,

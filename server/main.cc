@@ -52,11 +52,6 @@ ABSL_FLAG(int64_t, max_message_bytes, 8 << 20, "Largest gRPC message, each way."
 namespace wave {
 namespace {
 
-std::string Trim(std::string s) {
-  while (!s.empty() && (s.back() == '\n' || s.back() == '\r' || s.back() == ' ')) s.pop_back();
-  return s;
-}
-
 absl::StatusOr<ServerOptions> OptionsFromFlags() {
   ServerOptions o;
   o.address = absl::GetFlag(FLAGS_address);
@@ -86,8 +81,7 @@ absl::StatusOr<ServerOptions> OptionsFromFlags() {
     return absl::InvalidArgumentError("--device must be auto, cpu or cuda");
   }
   if (const std::string path = absl::GetFlag(FLAGS_auth_token_file); !path.empty()) {
-    ASSIGN_OR_RETURN(std::string token, ReadFileToString(path));
-    o.auth_token = Trim(token);
+    ASSIGN_OR_RETURN(o.auth_token, ReadSecretFile(path));
     if (o.auth_token.empty()) return absl::InvalidArgumentError("--auth_token_file is empty");
   } else if (const char* env = std::getenv("WAVE_AUTH_TOKEN"); env && *env) {
     o.auth_token = env;
