@@ -70,15 +70,15 @@ class KroneckerSumFunction : public torch::autograd::Function<KroneckerSumFuncti
     const int64_t n = s.size(0), a = s.size(1), b = s.size(2), p = t.size(1), q = t.size(2);
     // g4[i, r, j, c] is W[i*p + r, j*q + c].
     at::Tensor g4 = grads[0].contiguous().view({a, p, b, q});
+    // Block (i, j) of the gradient as row i*b + j: permuted once for both.
+    at::Tensor g_blocks = g4.permute({0, 2, 1, 3}).reshape({a * b, p * q});
     at::Tensor grad_s, grad_t;
     if (ctx->needs_input_grad(0)) {
       // dS[t, i, j] = sum_{r,c} g4[i, r, j, c] * P[t, r, c]
-      at::Tensor g_blocks = g4.permute({0, 2, 1, 3}).reshape({a * b, p * q});
       grad_s = at::matmul(t.reshape({n, p * q}), g_blocks.t()).view({n, a, b});
     }
     if (ctx->needs_input_grad(1)) {
       // dP[t, r, c] = sum_{i,j} S[t, i, j] * g4[i, r, j, c]
-      at::Tensor g_blocks = g4.permute({0, 2, 1, 3}).reshape({a * b, p * q});
       grad_t = at::matmul(s.reshape({n, a * b}), g_blocks).view({n, p, q});
     }
     return {grad_s, grad_t};

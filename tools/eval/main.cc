@@ -59,7 +59,6 @@ struct Context {
 // Trains only the head for the few-shot budget: what every baseline spends
 // the images and steps on that WAVE spends on scalers and head.
 void FitHead(TensorMap& params, const ViTConfig& c, const Context& ctx) {
-  std::vector<at::Tensor> head = {params["head.weight"], params["head.bias"]};
   for (auto& [name, t] : params) t = t.detach().set_requires_grad(false);
   params["head.weight"].set_requires_grad(true);
   params["head.bias"].set_requires_grad(true);
