@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "absl/strings/str_cat.h"
 #include "core/file_util.h"
 #include "core/status_macros.h"
 
@@ -32,6 +33,13 @@ void Prepare(const ConnectionOptions& o, grpc::ClientContext* context) {
     context->set_deadline(std::chrono::system_clock::now() +
                           std::chrono::milliseconds(static_cast<int64_t>(o.deadline_s * 1000)));
   }
+}
+
+std::string DescribeStatus(const grpc::Status& status) {
+  // gRPC's codes are Abseil's canonical codes, number for number.
+  return absl::StrCat(status.error_message(), " (",
+                      absl::StatusCodeToString(static_cast<absl::StatusCode>(status.error_code())),
+                      ")");
 }
 
 }  // namespace wave

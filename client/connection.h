@@ -23,6 +23,8 @@ struct ConnectionOptions {
 absl::StatusOr<std::shared_ptr<grpc::Channel>> Connect(const ConnectionOptions& options);
 // Adds the token and the deadline to a call.
 void Prepare(const ConnectionOptions& options, grpc::ClientContext* context);
+// "<message> (<CODE_NAME>)", how the client reports a failed call.
+std::string DescribeStatus(const grpc::Status& status);
 
 }  // namespace wave
 

@@ -9,8 +9,7 @@ namespace wave {
 namespace {
 
 int Fail(const grpc::Status& status) {
-  std::fprintf(stderr, "wave-client: %s (code %d)\n", status.error_message().c_str(),
-               static_cast<int>(status.error_code()));
+  std::fprintf(stderr, "wave-client: %s\n", DescribeStatus(status).c_str());
   return 1;
 }
 

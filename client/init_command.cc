@@ -148,7 +148,7 @@ int RunInit(const ConnectionOptions& connection, const InitCommand& command) {
   display.Done();
   grpc::Status status = stream->Finish();
   if (!status.ok()) {
-    return Fail(absl::StrCat(status.error_message(), " (code ", status.error_code(), ")"));
+    return Fail(DescribeStatus(status));
   }
   if (!file_ok) return Fail("could not write the downloaded file");
   if (!have_summary) return Fail("the server ended without a summary");

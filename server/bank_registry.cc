@@ -12,6 +12,16 @@ absl::Status BankRegistry::LoadAll(const std::vector<std::string>& paths) {
   return absl::OkStatus();
 }
 
+absl::Status BankRegistry::ReloadAll(const std::vector<std::string>& paths) {
+  std::vector<std::string> failures;
+  for (const auto& path : paths) {
+    if (absl::Status s = Load(path); !s.ok()) failures.push_back(s.ToString());
+  }
+  if (failures.empty()) return absl::OkStatus();
+  return absl::FailedPreconditionError(
+      absl::StrCat("reload kept the previous bank(s): ", absl::StrJoin(failures, "; ")));
+}
+
 absl::Status BankRegistry::Load(const std::string& path) {
   ASSIGN_OR_RETURN(TemplateBank bank, LoadBank(path));
   auto shared = std::make_shared<const TemplateBank>(std::move(bank));

@@ -20,6 +20,9 @@ class BankRegistry {
   absl::Status LoadAll(const std::vector<std::string>& paths);
   // Loads (or reloads) one bank; on failure the previous one keeps serving.
   absl::Status Load(const std::string& path);
+  // Reloads every file (a SIGHUP rollout); each failure leaves that bank's
+  // previous version serving. Returns the failures joined, or OK.
+  absl::Status ReloadAll(const std::vector<std::string>& paths);
 
   // NOT_FOUND names the bank and lists the loaded ones. Empty: the default.
   absl::StatusOr<std::shared_ptr<const TemplateBank>> Get(const std::string& name) const;

@@ -110,23 +110,45 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(const Serve
   return grpc::SslServerCredentials(ssl);
 }
 
-int WaitForSignal() {
+sigset_t ControlSignals() {
   sigset_t set;
   sigemptyset(&set);
   sigaddset(&set, SIGTERM);
   sigaddset(&set, SIGINT);
-  int sig = 0;
-  sigwait(&set, &sig);
-  return sig;
+  sigaddset(&set, SIGHUP);
+  return set;
+}
+
+// SIGHUP rereads the bank files (a new bank rolled out under the same path);
+// a file that fails to load leaves its previous bank serving.
+void ReloadBanks(ServiceContext& ctx) {
+  absl::Status status = ctx.banks.ReloadAll(ctx.options.bank_paths);
+  ctx.metrics->RecordReload(status.ok());
+  for (const auto& bank : ctx.banks.All()) {
+    ctx.metrics->SetBank(bank->name, bank->version, bank->file_sha256);
+  }
+  if (status.ok()) {
+    std::fprintf(stderr, "wave-server: banks reloaded\n");
+  } else {
+    std::fprintf(stderr, "wave-server: %s\n", std::string(status.message()).c_str());
+  }
+}
+
+// Waits for SIGTERM or SIGINT, reloading banks on each SIGHUP meanwhile.
+int WaitForShutdown(ServiceContext& ctx) {
+  const sigset_t set = ControlSignals();
+  for (;;) {
+    int sig = 0;
+    sigwait(&set, &sig);
+    if (sig != SIGHUP) return sig;
+    ReloadBanks(ctx);
+  }
 }
 
 absl::Status Run() {
-  // Block the shutdown signals in every thread; main waits for them below.
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGTERM);
-  sigaddset(&set, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &set, nullptr);
+  // Block the control signals in every thread; main waits for them below.
+  const sigset_t signals = ControlSignals();
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   ServiceContext ctx;
   ASSIGN_OR_RETURN(ctx.options, OptionsFromFlags());
@@ -183,7 +205,7 @@ absl::Status Run() {
                o.fit_slots, ctx.torch_threads, o.metrics_port,
                o.auth_token.empty() ? "off" : "on", ctx.banks.default_name().c_str());
 
-  const int sig = WaitForSignal();
+  const int sig = WaitForShutdown(ctx);
   std::fprintf(stderr, "wave-server: signal %d, draining for up to %.0f s\n", sig,
                o.exit_timeout_s);
   // Probes see NOT_SERVING while in-flight fits finish; new fits are

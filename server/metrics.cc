@@ -6,6 +6,9 @@
 #include <prometheus/registry.h>
 #include <prometheus/text_serializer.h>
 
+#include <map>
+#include <mutex>
+
 #include "absl/strings/str_cat.h"
 #include "server/metrics_http.h"
 
@@ -42,6 +45,13 @@ struct Metrics::Impl {
                                                          .Name("wave_bank_info")
                                                          .Help("Loaded template banks")
                                                          .Register(*registry);
+  prometheus::Family<prometheus::Counter>& reloads =
+      prometheus::BuildCounter()
+          .Name("wave_bank_reloads_total")
+          .Help("Bank reloads on SIGHUP, by result (ok, failed)")
+          .Register(*registry);
+  std::mutex bank_mu;
+  std::map<std::string, prometheus::Gauge*> bank_by_name;  // the series now at 1
 };
 
 Metrics::Metrics(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -79,7 +89,18 @@ void Metrics::SetFits(int running, int waiting) {
 
 void Metrics::SetBank(const std::string& name, const std::string& version,
                       const std::string& sha256) {
-  impl_->bank_info.Add({{"name", name}, {"version", version}, {"sha256", sha256}}).Set(1);
+  std::lock_guard<std::mutex> lock(impl_->bank_mu);
+  // A reloaded bank replaces its old series, so one name has one series.
+  prometheus::Gauge*& current = impl_->bank_by_name[name];
+  prometheus::Gauge* next =
+      &impl_->bank_info.Add({{"name", name}, {"version", version}, {"sha256", sha256}});
+  if (current != nullptr && current != next) impl_->bank_info.Remove(current);
+  current = next;
+  current->Set(1);
+}
+
+void Metrics::RecordReload(bool ok) {
+  impl_->reloads.Add({{"result", ok ? "ok" : "failed"}}).Increment();
 }
 
 }  // namespace wave

@@ -23,6 +23,7 @@ class Metrics {
   void AddStreamedBytes(int64_t bytes);
   void SetFits(int running, int waiting);
   void SetBank(const std::string& name, const std::string& version, const std::string& sha256);
+  void RecordReload(bool ok);
 
  private:
   struct Impl;

@@ -1,0 +1,171 @@
+// Faults end to end: banks that break on reload, and a server killed in the
+// middle of a call. The real server and client binaries over loopback.
+#include <signal.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <functional>
+#include <thread>
+
+#include "core/idx.h"
+#include "core/template_bank.h"
+#include "gtest/gtest.h"
+#include "tests/e2e/harness.h"
+#include "tests/status_matchers.h"
+
+namespace wave {
+namespace {
+
+using testing::HttpGet;
+using testing::RunBinary;
+using testing::ServerProcess;
+
+const std::string kImages = std::string(kFashionMnistDir) + "/t10k-images-idx3-ubyte.gz";
+const std::string kLabels = std::string(kFashionMnistDir) + "/t10k-labels-idx1-ubyte.gz";
+
+std::string Tmp(const std::string& name) {
+  return ::testing::TempDir() + "/fault-" + name + "." + std::to_string(getpid());
+}
+
+bool Exists(const std::string& path) { return access(path.c_str(), F_OK) == 0; }
+
+// Polls `done` every 2 ms for up to `seconds`.
+bool WaitFor(const std::function<bool()>& done, double seconds) {
+  const auto end = std::chrono::steady_clock::now() +
+                   std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
+  while (std::chrono::steady_clock::now() < end) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return done();
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string((std::istreambuf_iterator<char>(in)), {});
+}
+
+void WriteFile(const std::string& path, const std::string& bytes) {
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+}
+
+std::vector<std::string> InitArgs(const ServerProcess& server, const std::string& out,
+                                  std::vector<std::string> extra) {
+  std::vector<std::string> args = {"init",         "--server=" + server.address(),
+                                   "--classes=10", "--images=" + kImages,
+                                   "--labels=" + kLabels, "--samples=100",
+                                   "--batch=32",   "--out=" + out};
+  args.insert(args.end(), extra.begin(), extra.end());
+  return args;
+}
+
+std::string BanksListing(const ServerProcess& server) {
+  return RunBinary("client/wave-client", {"banks", "--server=" + server.address()}).out;
+}
+
+TEST(ReloadTest, ACorruptNewFileLeavesThePreviousBankServing) {
+  const std::string path = Tmp("reload.safetensors");
+  const std::string good = ReadFile(testing::TestBankPath());
+  WriteFile(path, good);
+  auto bank = LoadBank(path);
+  ASSERT_OK(bank);
+  ServerProcess server({"--banks=" + path});
+  ASSERT_TRUE(server.started()) << server.log();
+
+  std::string corrupt = good;
+  corrupt[corrupt.size() - 7] ^= 0x21;
+  WriteFile(path, corrupt);
+  ASSERT_EQ(kill(server.pid(), SIGHUP), 0);
+  ASSERT_TRUE(WaitFor([&] { return server.log().find("reload kept") != std::string::npos; }, 20))
+      << server.log();
+  EXPECT_NE(server.log().find("checksum mismatch"), std::string::npos) << server.log();
+
+  // Still serving, from the bank loaded at start.
+  EXPECT_NE(BanksListing(server).find(bank->file_sha256), std::string::npos);
+  const std::string out = Tmp("after-bad-reload.safetensors");
+  auto r = RunBinary("client/wave-client",
+                     InitArgs(server, out, {"--depth=2", "--width=32", "--steps=2"}));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(Exists(out));
+  const std::string metrics = HttpGet(server.metrics_port(), "/metrics");
+  EXPECT_NE(metrics.find("wave_bank_reloads_total{result=\"failed\"} 1"), std::string::npos)
+      << metrics;
+}
+
+TEST(ReloadTest, ANewBankUnderTheSamePathServesAfterSighup) {
+  const std::string path = Tmp("rollout.safetensors");
+  WriteFile(path, ReadFile(testing::TestBankPath()));
+  auto bank = LoadBank(path);
+  ASSERT_OK(bank);
+  ServerProcess server({"--banks=" + path});
+  ASSERT_TRUE(server.started()) << server.log();
+  const std::string old_sha = bank->file_sha256;
+
+  bank->version = "2";
+  ASSERT_OK(SaveBank(*bank, path + ".new"));
+  ASSERT_EQ(rename((path + ".new").c_str(), path.c_str()), 0);  // atomic, as a rollout does
+  auto rolled = LoadBank(path);
+  ASSERT_OK(rolled);
+  ASSERT_NE(rolled->file_sha256, old_sha);
+  ASSERT_EQ(kill(server.pid(), SIGHUP), 0);
+  ASSERT_TRUE(WaitFor([&] { return server.log().find("banks reloaded") != std::string::npos; },
+                      20))
+      << server.log();
+
+  const std::string listing = BanksListing(server);
+  EXPECT_NE(listing.find("(version 2)"), std::string::npos) << listing;
+  EXPECT_NE(listing.find(rolled->file_sha256), std::string::npos) << listing;
+  // One series per bank name: the old version's is gone.
+  const std::string metrics = HttpGet(server.metrics_port(), "/metrics");
+  EXPECT_NE(metrics.find(rolled->file_sha256), std::string::npos) << metrics;
+  EXPECT_EQ(metrics.find(old_sha), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("wave_bank_reloads_total{result=\"ok\"} 1"), std::string::npos);
+}
+
+// Runs `wave-client init` on a thread, kills the server with SIGKILL once
+// `killable` holds, and returns what the client said.
+testing::CommandResult KillServerDuringInit(ServerProcess& server, std::vector<std::string> args,
+                                            const std::function<bool()>& killable) {
+  testing::CommandResult result;
+  std::thread client([&] { result = RunBinary("client/wave-client", args); });
+  const bool reached = WaitFor(killable, 120);
+  kill(server.pid(), SIGKILL);
+  server.Wait();
+  client.join();
+  EXPECT_TRUE(reached) << "the call never reached the point to kill at";
+  return result;
+}
+
+TEST(KillServerTest, MidFitTheClientReportsUnavailableAndWritesNothing) {
+  ServerProcess server;
+  ASSERT_TRUE(server.started()) << server.log();
+  const std::string out = Tmp("killed-fit.safetensors");
+  auto r = KillServerDuringInit(
+      server, InitArgs(server, out, {"--depth=2", "--width=32", "--steps=5000"}), [&] {
+        return HttpGet(server.metrics_port(), "/metrics").find("wave_fits{state=\"running\"} 1") !=
+               std::string::npos;
+      });
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.err.find("(UNAVAILABLE)"), std::string::npos) << r.err;
+  EXPECT_FALSE(Exists(out));
+  EXPECT_FALSE(Exists(out + ".part"));
+}
+
+TEST(KillServerTest, MidDownloadTheClientReportsUnavailableAndRemovesThePart) {
+  ServerProcess server;
+  ASSERT_TRUE(server.started()) << server.log();
+  const std::string out = Tmp("killed-download.safetensors");
+  // About 50M parameters (200 MB): far more than loopback buffers hold, so
+  // the kill lands while the file is still coming.
+  auto r = KillServerDuringInit(
+      server, InitArgs(server, out, {"--depth=16", "--width=512", "--steps=0"}),
+      [&] { return Exists(out + ".part"); });
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.err.find("(UNAVAILABLE)"), std::string::npos) << r.err;
+  EXPECT_FALSE(Exists(out));
+  EXPECT_FALSE(Exists(out + ".part"));
+}
+
+}  // namespace
+}  // namespace wave
