@@ -1,8 +1,11 @@
 #include "core/vit_config.h"
 
 #include <numeric>
+#include <vector>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "nlohmann/json.hpp"
 
 namespace wave {
@@ -150,6 +153,28 @@ absl::StatusOr<ViTConfig> CompleteTarget(ViTConfig c, const BankGeometry& g) {
   if (c.image_size == 0) c.image_size = g.image_size;
   if (auto s = ValidateTarget(c, g); !s.ok()) return s;
   return c;
+}
+
+absl::StatusOr<ViTConfig> MakeTarget(int64_t depth, int64_t width, int64_t heads,
+                                     int64_t classes, const BankGeometry& g) {
+  ViTConfig c;
+  c.depth = depth;
+  c.width = width;
+  c.heads = heads;
+  c.classes = classes;
+  c.mlp_ratio = c.patch = c.channels = c.image_size = 0;
+  return CompleteTarget(c, g);
+}
+
+absl::StatusOr<ViTConfig> ParseTargetSize(absl::string_view text, int64_t classes,
+                                          const BankGeometry& g) {
+  std::vector<absl::string_view> parts = absl::StrSplit(text, 'x');
+  int64_t depth = 0, width = 0;
+  if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], &depth) ||
+      !absl::SimpleAtoi(parts[1], &width)) {
+    return absl::InvalidArgumentError(absl::StrCat("size '", text, "' is not DEPTHxWIDTH"));
+  }
+  return MakeTarget(depth, width, 0, classes, g);
 }
 
 std::string ConfigToJson(const ViTConfig& c) {

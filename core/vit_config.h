@@ -8,6 +8,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace wave {
 
@@ -62,6 +63,13 @@ absl::Status ValidateTarget(const ViTConfig& config, const BankGeometry& geometr
 // Fills in heads (width / d_h) and the geometry's fixed fields when the
 // caller left them at zero, then validates.
 absl::StatusOr<ViTConfig> CompleteTarget(ViTConfig config, const BankGeometry& geometry);
+// A target of the given size (heads 0: width / d_h) with everything else from
+// the geometry, validated.
+absl::StatusOr<ViTConfig> MakeTarget(int64_t depth, int64_t width, int64_t heads, int64_t classes,
+                                     const BankGeometry& geometry);
+// "DEPTHxWIDTH" (e.g. "9x192"), as the tools take sizes on the command line.
+absl::StatusOr<ViTConfig> ParseTargetSize(absl::string_view text, int64_t classes,
+                                          const BankGeometry& geometry);
 
 // JSON forms used in file metadata.
 std::string ConfigToJson(const ViTConfig& config);

@@ -47,13 +47,7 @@ absl::Status RequestBuilder::AddHeader(const v1::InitializeHeader& h) {
   if (t.classes() > limits_.max_classes) {
     return OverLimit("target.classes", t.classes(), limits_.max_classes);
   }
-  ViTConfig c;
-  c.depth = t.depth();
-  c.width = t.width();
-  c.heads = t.heads();
-  c.classes = t.classes();
-  c.mlp_ratio = c.patch = c.channels = c.image_size = 0;
-  auto complete = CompleteTarget(c, bank_->geometry);
+  auto complete = MakeTarget(t.depth(), t.width(), t.heads(), t.classes(), bank_->geometry);
   if (!complete.ok()) {
     return absl::InvalidArgumentError(absl::StrCat("target.", complete.status().message()));
   }

@@ -64,6 +64,22 @@ TEST(VitConfigTest, CompleteTargetFillsHeadsFromTheBank) {
   EXPECT_EQ(done->heads, 6);
 }
 
+TEST(VitConfigTest, ParseTargetSizeReadsDepthByWidth) {
+  auto c = ParseTargetSize("9x192", 7, BankGeometry{});
+  ASSERT_OK(c);
+  EXPECT_EQ(c->depth, 9);
+  EXPECT_EQ(c->width, 192);
+  EXPECT_EQ(c->heads, 6);
+  EXPECT_EQ(c->classes, 7);
+  EXPECT_EQ(c->patch, 7);
+  EXPECT_STATUS(ParseTargetSize("9by192", 10, BankGeometry{}), StatusCode::kInvalidArgument,
+                "size '9by192' is not DEPTHxWIDTH");
+  EXPECT_STATUS(ParseTargetSize("9x", 10, BankGeometry{}), StatusCode::kInvalidArgument,
+                "is not DEPTHxWIDTH");
+  EXPECT_STATUS(ParseTargetSize("9x100", 10, BankGeometry{}), StatusCode::kInvalidArgument,
+                "width: must be a multiple of lcm");
+}
+
 TEST(VitConfigTest, JsonRoundTrips) {
   ViTConfig c = Target(9, 192);
   auto back = ConfigFromJson(ConfigToJson(c));

@@ -39,6 +39,7 @@ ABSL_FLAG(int64_t, few_shot, 1000, "Labelled images every method gets before epo
 ABSL_FLAG(int64_t, fit_steps, 200, "Steps of the few-shot budget.");
 ABSL_FLAG(int64_t, fit_batch, 64, "Batch of the few-shot budget.");
 ABSL_FLAG(double, lr, 1e-3, "Peak learning rate of training.");
+ABSL_FLAG(double, warmup_epochs, 1.0, "Linear learning-rate warm-up of training, in epochs.");
 ABSL_FLAG(int64_t, batch, 128, "Training batch.");
 ABSL_FLAG(uint64_t, seed, 1, "Seed.");
 ABSL_FLAG(int32_t, threads, 0, "LibTorch threads (0: all cores).");
@@ -138,7 +139,7 @@ absl::Status EvaluateOne(const std::string& size_name, const ViTConfig& c,
   loop.epochs = absl::GetFlag(FLAGS_epochs);
   loop.batch = absl::GetFlag(FLAGS_batch);
   loop.lr = absl::GetFlag(FLAGS_lr);
-  loop.warmup_epochs = 0.2;
+  loop.warmup_epochs = absl::GetFlag(FLAGS_warmup_epochs);
   loop.seed = ctx.seed;
   loop.mean = ctx.mean;
   loop.std = ctx.std;
@@ -168,7 +169,8 @@ std::string Header(const Context& ctx) {
       "fixed stratified subset of ",
       ctx.train.size() > 0 ? ctx.train.size() : absl::GetFlag(FLAGS_train_samples),
       " training images (AdamW lr ",
-      absl::GetFlag(FLAGS_lr), ", cosine, batch ", absl::GetFlag(FLAGS_batch),
+      absl::GetFlag(FLAGS_lr), ", ", absl::GetFlag(FLAGS_warmup_epochs),
+      " epoch(s) of linear warm-up, then cosine, batch ", absl::GetFlag(FLAGS_batch),
       ", no augmentation) and are tested on ",
       ctx.test.size() > 0 ? ctx.test.size() : absl::GetFlag(FLAGS_test_samples),
       " test images (stratified). Seed ", ctx.seed, ".");
@@ -185,16 +187,8 @@ absl::Status Run() {
   ctx.std = ctx.bank.geometry.std;
   std::vector<std::pair<std::string, ViTConfig>> sizes;
   for (auto part : absl::StrSplit(absl::GetFlag(FLAGS_sizes), ',', absl::SkipEmpty())) {
-    std::vector<std::string> dw = absl::StrSplit(part, 'x');
-    ViTConfig c;
-    if (dw.size() != 2 || !absl::SimpleAtoi(dw[0], &c.depth) ||
-        !absl::SimpleAtoi(dw[1], &c.width)) {
-      return absl::InvalidArgumentError(absl::StrCat("size '", part, "' is not DEPTHxWIDTH"));
-    }
-    c.heads = 0;
-    c.mlp_ratio = c.patch = c.channels = c.image_size = 0;
-    c.classes = ctx.bank.ancestry.classes;
-    ASSIGN_OR_RETURN(c, CompleteTarget(c, ctx.bank.geometry));
+    ASSIGN_OR_RETURN(ViTConfig c, ParseTargetSize(part, ctx.bank.ancestry.classes,
+                                                  ctx.bank.geometry));
     sizes.emplace_back(std::string(part), c);
   }
   std::vector<std::string> methods = absl::StrSplit(absl::GetFlag(FLAGS_methods), ',');

@@ -57,21 +57,6 @@ ABSL_FLAG(int32_t, threads, 0, "LibTorch intra-op threads (0: all cores).");
 namespace wave {
 namespace {
 
-absl::StatusOr<ViTConfig> ParseSize(const std::string& text, const BankGeometry& g) {
-  std::vector<std::string> parts = absl::StrSplit(text, 'x');
-  ViTConfig c;
-  if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], &c.depth) ||
-      !absl::SimpleAtoi(parts[1], &c.width)) {
-    return absl::InvalidArgumentError(absl::StrCat("size '", text, "' is not DEPTHxWIDTH"));
-  }
-  c.heads = 0;
-  c.mlp_ratio = 0;
-  c.patch = 0;
-  c.channels = 0;
-  c.image_size = 0;
-  return CompleteTarget(c, g);
-}
-
 absl::Status CheckPositive(const char* flag, double value) {
   if (!(value > 0)) return absl::InvalidArgumentError(absl::StrCat("--", flag, " must be > 0"));
   return absl::OkStatus();
@@ -89,12 +74,14 @@ absl::Status Run(int argc, char** argv) {
   geometry.mlp_ratio = absl::GetFlag(FLAGS_mlp_ratio);
   geometry.patch = absl::GetFlag(FLAGS_patch);
   RETURN_IF_ERROR(ValidateGeometry(geometry));
-  ASSIGN_OR_RETURN(ViTConfig ancestry_config, ParseSize(absl::GetFlag(FLAGS_ancestry), geometry));
+  constexpr int64_t kClasses = 10;  // Fashion-MNIST's
+  ASSIGN_OR_RETURN(ViTConfig ancestry_config,
+                   ParseTargetSize(absl::GetFlag(FLAGS_ancestry), kClasses, geometry));
   std::vector<ViTConfig> auxiliaries;
   std::string aux_text = absl::GetFlag(FLAGS_auxiliaries);
   if (aux_text.empty()) aux_text = absl::GetFlag(FLAGS_ancestry);
   for (const auto& part : absl::StrSplit(aux_text, ',')) {
-    ASSIGN_OR_RETURN(ViTConfig aux, ParseSize(std::string(part), geometry));
+    ASSIGN_OR_RETURN(ViTConfig aux, ParseTargetSize(part, kClasses, geometry));
     auxiliaries.push_back(aux);
   }
   const std::string init = absl::GetFlag(FLAGS_template_init);
