@@ -47,7 +47,7 @@ sync
 WRITE_S=$( { /usr/bin/time -f "%e" cp "$TMP/big.safetensors" "$TMP/copy.safetensors"; } 2>&1 )
 
 echo "end to end..." >&2
-E2E_STEPS=${E2E_STEPS:-20}
+E2E_STEPS=${E2E_STEPS:-200}  # the default fit
 start_server
 /usr/bin/time -f "%e" -o "$TMP/e2e.time" $B/client/wave-client init --server=127.0.0.1:$PORT \
   --depth=12 --width=384 --images=$DATA/train-images-idx3-ubyte.gz \
@@ -66,7 +66,7 @@ for clients in 1 2 4 8; do
         $B/client/wave-client init --server=127.0.0.1:$PORT --depth=2 --width=64 --steps=5 \
           --images=$DATA/t10k-images-idx3-ubyte.gz --labels=$DATA/t10k-labels-idx1-ubyte.gz \
           --samples=64 --out="$TMP/c$c.safetensors" > /dev/null 2> "$TMP/c$c.$i.err" \
-          && echo ok || (grep -o "code [0-9]*" "$TMP/c$c.$i.err" || echo "code ?")
+          && echo ok || (grep -o "([A-Z_]*)$" "$TMP/c$c.$i.err" || echo "(?)")
       done ) >> "$TMP/conc.$clients" &
   done
   wait $(jobs -p | grep -v "^$SERVER$") 2>/dev/null || true

@@ -124,7 +124,7 @@ def main():
         dt = float(end) - float(start)
         w(f"| {clients} | {a.calls} | {dt:.1f} | {int(a.calls) / dt:.2f} | "
           f"{outcomes.strip().replace(';', ' ')} |")
-    w("\n`ok` succeeded; `code 8` is RESOURCE_EXHAUSTED past the slots and queue (expected).\n")
+    w("\n`ok` succeeded; `(RESOURCE_EXHAUSTED)` is a call refused past the slots and queue (expected).\n")
 
     idle, after100, after, calls = [int(x) for x in a.memory.split(",")]
     w("## 6. Server memory\n")

@@ -48,7 +48,9 @@ TEST_P(ComposeTest, GradientsMatchTheReference) {
 INSTANTIATE_TEST_SUITE_P(Shapes, ComposeTest,
                          ::testing::Values(Shape{1, 1, 1, 1, 1}, Shape{4, 3, 2, 8, 8},
                                            Shape{8, 12, 4, 32, 32}, Shape{3, 5, 1, 4, 1},
-                                           Shape{2, 1, 4, 17, 8}, Shape{5, 4, 1, 8, 49}));
+                                           Shape{2, 1, 4, 17, 8}, Shape{5, 4, 1, 8, 49},
+                                           // the register-blocked tiles (16, 32)
+                                           Shape{16, 6, 3, 16, 16}, Shape{16, 2, 5, 7, 32}));
 
 TEST(ComposeGradTest, FiniteDifferencesAgreeWithBackward) {
   at::Generator gen = MakeGenerator(5);

@@ -39,7 +39,7 @@ ABSL_FLAG(int64_t, few_shot, 1000, "Labelled images every method gets before epo
 ABSL_FLAG(int64_t, fit_steps, 200, "Steps of the few-shot budget.");
 ABSL_FLAG(int64_t, fit_batch, 64, "Batch of the few-shot budget.");
 ABSL_FLAG(double, lr, 1e-3, "Peak learning rate of training.");
-ABSL_FLAG(double, warmup_epochs, 1.0, "Linear learning-rate warm-up of training, in epochs.");
+ABSL_FLAG(double, warmup_epochs, 0.2, "Linear learning-rate warm-up of training, in epochs.");
 ABSL_FLAG(int64_t, batch, 128, "Training batch.");
 ABSL_FLAG(uint64_t, seed, 1, "Seed.");
 ABSL_FLAG(int32_t, threads, 0, "LibTorch threads (0: all cores).");
