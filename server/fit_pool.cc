@@ -4,10 +4,11 @@
 
 namespace wave {
 
-FitPool::FitPool(int slots, int max_queued, double queue_timeout_s)
+FitPool::FitPool(int slots, int max_queued, double queue_timeout_s, Observer on_change)
     : slots_(slots < 1 ? 1 : slots),
       max_queued_(max_queued < 0 ? 0 : max_queued),
-      timeout_(queue_timeout_s) {
+      timeout_(queue_timeout_s),
+      on_change_(std::move(on_change)) {
   for (int i = 0; i < slots_; ++i) workers_.emplace_back([this] { Work(); });
 }
 
@@ -17,6 +18,7 @@ FitPool::~FitPool() {
     std::lock_guard<std::mutex> lock(mu_);
     stopping_ = true;
     rejected.swap(queue_);
+    NotifyLocked();
   }
   cv_.notify_all();
   for (auto& p : rejected) p.job(absl::UnavailableError("server is shutting down"));
@@ -32,6 +34,7 @@ absl::Status FitPool::Submit(Job job) {
                      " fits are waiting; retry later"));
   }
   queue_.push_back({std::move(job), std::chrono::steady_clock::now()});
+  NotifyLocked();
   cv_.notify_one();
   return absl::OkStatus();
 }
@@ -46,13 +49,19 @@ void FitPool::Work() {
       p = std::move(queue_.front());
       queue_.pop_front();
       ++running_;
+      NotifyLocked();
     }
     const bool late = std::chrono::steady_clock::now() - p.enqueued > timeout_;
     p.job(late ? absl::ResourceExhaustedError("waited too long for a fit slot; retry later")
                : absl::OkStatus());
     std::lock_guard<std::mutex> lock(mu_);
     --running_;
+    NotifyLocked();
   }
+}
+
+void FitPool::NotifyLocked() const {
+  if (on_change_) on_change_(running_, static_cast<int>(queue_.size()));
 }
 
 int FitPool::running() const {

@@ -21,8 +21,11 @@ class FitPool {
   // A job gets OK when it runs, or RESOURCE_EXHAUSTED when it waited past the
   // timeout (it must then only report the error).
   using Job = std::function<void(const absl::Status& admitted)>;
+  // Told every change of (running, waiting), in order: it is called under the
+  // pool's lock, so the last value it saw is the pool's state (for gauges).
+  using Observer = std::function<void(int running, int waiting)>;
 
-  FitPool(int slots, int max_queued, double queue_timeout_s);
+  FitPool(int slots, int max_queued, double queue_timeout_s, Observer on_change = nullptr);
   ~FitPool();  // finishes running jobs, rejects queued ones
 
   // RESOURCE_EXHAUSTED at once when every slot is busy and the queue is full.
@@ -37,9 +40,11 @@ class FitPool {
     std::chrono::steady_clock::time_point enqueued;
   };
   void Work();
+  void NotifyLocked() const;
 
   const int slots_, max_queued_;
   const std::chrono::duration<double> timeout_;
+  const Observer on_change_;
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::deque<Pending> queue_;

@@ -88,7 +88,6 @@ void InitializeReactor::OnReadDone(bool ok) {
   if (status.ok()) {
     status = service_.pool->Submit([this](const absl::Status& admitted) { RunFit(admitted); });
   }
-  service_.metrics->SetFits(service_.pool->running(), service_.pool->waiting());
   std::lock_guard<std::mutex> lock(mu_);
   if (!status.ok()) {
     FinishLocked(status);
@@ -124,7 +123,6 @@ void InitializeReactor::OnDone() {
   const std::string code = GrpcCodeName(static_cast<grpc::StatusCode>(final_status_.code()));
   const double seconds = SecondsSince(started_);
   service_.metrics->RecordRequest("Initialize", code, seconds);
-  service_.metrics->SetFits(service_.pool->running(), service_.pool->waiting());
   LogCall("Initialize", context_->peer(), target_name_, code, seconds,
           std::string(final_status_.message()));
   delete this;
@@ -173,7 +171,6 @@ absl::Status InitializeReactor::Send(v1::InitializeResponse message, bool may_dr
 }
 
 void InitializeReactor::RunFit(const absl::Status& admitted) {
-  service_.metrics->SetFits(service_.pool->running(), service_.pool->waiting());
   absl::Status status = admitted;
   if (status.ok()) {
     // LibTorch reports failures (out of memory, say) by exception: one bad
@@ -187,7 +184,6 @@ void InitializeReactor::RunFit(const absl::Status& admitted) {
     }
   }
   builder_.data() = Dataset{};
-  service_.metrics->SetFits(service_.pool->running() - 1, service_.pool->waiting());
   FinishAfterWrites(status);
 }
 

@@ -168,7 +168,11 @@ absl::Status Run() {
   for (const auto& bank : ctx.banks.All()) {
     ctx.metrics->SetBank(bank->name, bank->version, bank->file_sha256);
   }
-  ctx.pool = std::make_unique<FitPool>(o.fit_slots, o.max_queued, o.queue_timeout_s);
+  Metrics* metrics = ctx.metrics.get();
+  ctx.pool = std::make_unique<FitPool>(
+      o.fit_slots, o.max_queued, o.queue_timeout_s,
+      [metrics](int running, int waiting) { metrics->SetFits(running, waiting); });
+  metrics->SetFits(0, 0);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
