@@ -4,11 +4,10 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <fstream>
 #include <functional>
 #include <thread>
 
-#include "core/idx.h"
+#include "core/file_util.h"
 #include "core/template_bank.h"
 #include "gtest/gtest.h"
 #include "tests/e2e/harness.h"
@@ -21,14 +20,6 @@ using testing::HttpGet;
 using testing::RunBinary;
 using testing::ServerProcess;
 
-const std::string kImages = std::string(kFashionMnistDir) + "/t10k-images-idx3-ubyte.gz";
-const std::string kLabels = std::string(kFashionMnistDir) + "/t10k-labels-idx1-ubyte.gz";
-
-std::string Tmp(const std::string& name) {
-  return ::testing::TempDir() + "/fault-" + name + "." + std::to_string(getpid());
-}
-
-bool Exists(const std::string& path) { return access(path.c_str(), F_OK) == 0; }
 
 // Polls `done` every 2 ms for up to `seconds`.
 bool WaitFor(const std::function<bool()>& done, double seconds) {
@@ -42,19 +33,23 @@ bool WaitFor(const std::function<bool()>& done, double seconds) {
 }
 
 std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string((std::istreambuf_iterator<char>(in)), {});
+  auto bytes = ReadFileToString(path);
+  EXPECT_TRUE(bytes.ok()) << bytes.status();
+  return bytes.ok() ? *bytes : std::string();
 }
 
 void WriteFile(const std::string& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary | std::ios::trunc) << bytes;
+  ASSERT_OK(WriteFileAtomically(path, [&](std::ostream& out) {
+    out << bytes;
+    return absl::OkStatus();
+  }));
 }
 
 std::vector<std::string> InitArgs(const ServerProcess& server, const std::string& out,
                                   std::vector<std::string> extra) {
   std::vector<std::string> args = {"init",         "--server=" + server.address(),
-                                   "--classes=10", "--images=" + kImages,
-                                   "--labels=" + kLabels, "--samples=100",
+                                   "--classes=10", "--images=" + testing::TestImagesPath(),
+                                   "--labels=" + testing::TestLabelsPath(), "--samples=100",
                                    "--batch=32",   "--out=" + out};
   args.insert(args.end(), extra.begin(), extra.end());
   return args;
@@ -65,7 +60,7 @@ std::string BanksListing(const ServerProcess& server) {
 }
 
 TEST(ReloadTest, ACorruptNewFileLeavesThePreviousBankServing) {
-  const std::string path = Tmp("reload.safetensors");
+  const std::string path = testing::TempPath("fault-reload.safetensors");
   const std::string good = ReadFile(testing::TestBankPath());
   WriteFile(path, good);
   auto bank = LoadBank(path);
@@ -83,18 +78,18 @@ TEST(ReloadTest, ACorruptNewFileLeavesThePreviousBankServing) {
 
   // Still serving, from the bank loaded at start.
   EXPECT_NE(BanksListing(server).find(bank->file_sha256), std::string::npos);
-  const std::string out = Tmp("after-bad-reload.safetensors");
+  const std::string out = testing::TempPath("fault-after-bad-reload.safetensors");
   auto r = RunBinary("client/wave-client",
                      InitArgs(server, out, {"--depth=2", "--width=32", "--steps=2"}));
   EXPECT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_TRUE(Exists(out));
+  EXPECT_TRUE(testing::FileExists(out));
   const std::string metrics = HttpGet(server.metrics_port(), "/metrics");
   EXPECT_NE(metrics.find("wave_bank_reloads_total{result=\"failed\"} 1"), std::string::npos)
       << metrics;
 }
 
 TEST(ReloadTest, ANewBankUnderTheSamePathServesAfterSighup) {
-  const std::string path = Tmp("rollout.safetensors");
+  const std::string path = testing::TempPath("fault-rollout.safetensors");
   WriteFile(path, ReadFile(testing::TestBankPath()));
   auto bank = LoadBank(path);
   ASSERT_OK(bank);
@@ -140,7 +135,7 @@ testing::CommandResult KillServerDuringInit(ServerProcess& server, std::vector<s
 TEST(KillServerTest, MidFitTheClientReportsUnavailableAndWritesNothing) {
   ServerProcess server;
   ASSERT_TRUE(server.started()) << server.log();
-  const std::string out = Tmp("killed-fit.safetensors");
+  const std::string out = testing::TempPath("fault-killed-fit.safetensors");
   auto r = KillServerDuringInit(
       server, InitArgs(server, out, {"--depth=2", "--width=32", "--steps=5000"}), [&] {
         return HttpGet(server.metrics_port(), "/metrics").find("wave_fits{state=\"running\"} 1") !=
@@ -148,23 +143,23 @@ TEST(KillServerTest, MidFitTheClientReportsUnavailableAndWritesNothing) {
       });
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
   EXPECT_NE(r.err.find("(UNAVAILABLE)"), std::string::npos) << r.err;
-  EXPECT_FALSE(Exists(out));
-  EXPECT_FALSE(Exists(out + ".part"));
+  EXPECT_FALSE(testing::FileExists(out));
+  EXPECT_FALSE(testing::FileExists(out + ".part"));
 }
 
 TEST(KillServerTest, MidDownloadTheClientReportsUnavailableAndRemovesThePart) {
   ServerProcess server;
   ASSERT_TRUE(server.started()) << server.log();
-  const std::string out = Tmp("killed-download.safetensors");
+  const std::string out = testing::TempPath("fault-killed-download.safetensors");
   // About 50M parameters (200 MB): far more than loopback buffers hold, so
   // the kill lands while the file is still coming.
   auto r = KillServerDuringInit(
       server, InitArgs(server, out, {"--depth=16", "--width=512", "--steps=0"}),
-      [&] { return Exists(out + ".part"); });
+      [&] { return testing::FileExists(out + ".part"); });
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
   EXPECT_NE(r.err.find("(UNAVAILABLE)"), std::string::npos) << r.err;
-  EXPECT_FALSE(Exists(out));
-  EXPECT_FALSE(Exists(out + ".part"));
+  EXPECT_FALSE(testing::FileExists(out));
+  EXPECT_FALSE(testing::FileExists(out + ".part"));
 }
 
 }  // namespace

@@ -14,6 +14,9 @@
 #include <sstream>
 #include <thread>
 
+#include "core/idx.h"
+#include "gtest/gtest.h"
+
 namespace wave::testing {
 
 std::string BuildDir() {
@@ -75,6 +78,19 @@ std::string TempFile(const std::string& stem) {
 }
 
 }  // namespace
+
+std::string TestImagesPath() {
+  return std::string(kFashionMnistDir) + "/t10k-images-idx3-ubyte.gz";
+}
+std::string TestLabelsPath() {
+  return std::string(kFashionMnistDir) + "/t10k-labels-idx1-ubyte.gz";
+}
+
+std::string TempPath(const std::string& name) {
+  return ::testing::TempDir() + "/" + name + "." + std::to_string(getpid());
+}
+
+bool FileExists(const std::string& path) { return access(path.c_str(), F_OK) == 0; }
 
 CommandResult RunBinary(const std::string& binary, const std::vector<std::string>& args) {
   const std::string out = TempFile("out"), err = TempFile("err");

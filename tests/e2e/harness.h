@@ -11,6 +11,12 @@
 namespace wave::testing {
 
 std::string BuildDir();
+// Fashion-MNIST's test set, from Debian's dataset-fashion-mnist.
+std::string TestImagesPath();
+std::string TestLabelsPath();
+// "<gtest temp dir>/<name>.<pid>": a path private to this test process.
+std::string TempPath(const std::string& name);
+bool FileExists(const std::string& path);
 std::string TestBankPath();  // made by the ctest fixture `make_test_bank`
 int FreePort();
 

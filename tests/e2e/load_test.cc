@@ -18,7 +18,6 @@
 #include <thread>
 
 #include "client/few_shot_data.h"
-#include "core/idx.h"
 #include "core/sha256.h"
 #include "gtest/gtest.h"
 #include "tests/e2e/harness.h"
@@ -110,8 +109,7 @@ TEST(LoadTest, MixedCallsStayCorrectAndLeaveNothingBehind) {
   const int clients = static_cast<int>(EnvOr("WAVE_LOAD_CLIENTS", 4));
   ServerProcess server({"--fit_slots=2", "--max_queued=16", "--queue_timeout=60"});
   ASSERT_TRUE(server.started()) << server.log();
-  auto all = ReadIdxData(std::string(kFashionMnistDir) + "/t10k-images-idx3-ubyte.gz",
-                         std::string(kFashionMnistDir) + "/t10k-labels-idx1-ubyte.gz");
+  auto all = ReadIdxData(testing::TestImagesPath(), testing::TestLabelsPath());
   ASSERT_TRUE(all.ok()) << all.status();
   const FewShotData data = StratifiedSample(*all, 64, 3);
 

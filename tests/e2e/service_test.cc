@@ -28,37 +28,29 @@ using testing::HttpGet;
 using testing::RunBinary;
 using testing::ServerProcess;
 
-const std::string kImages = std::string(kFashionMnistDir) + "/t10k-images-idx3-ubyte.gz";
-const std::string kLabels = std::string(kFashionMnistDir) + "/t10k-labels-idx1-ubyte.gz";
-
-std::string Tmp(const std::string& name) {
-  return ::testing::TempDir() + "/" + name + "." + std::to_string(getpid());
-}
 
 std::vector<std::string> InitArgs(const ServerProcess& server, const std::string& out,
                                   std::vector<std::string> extra) {
   std::vector<std::string> args = {"init",          "--server=" + server.address(),
                                    "--depth=3",     "--width=48",
-                                   "--classes=10",  "--images=" + kImages,
-                                   "--labels=" + kLabels, "--samples=200",
+                                   "--classes=10",  "--images=" + testing::TestImagesPath(),
+                                   "--labels=" + testing::TestLabelsPath(), "--samples=200",
                                    "--steps=10",    "--batch=32",
                                    "--out=" + out};
   args.insert(args.end(), extra.begin(), extra.end());
   return args;
 }
 
-bool Exists(const std::string& path) { return access(path.c_str(), F_OK) == 0; }
-
 TEST(ServiceTest, InitWritesAFileThatReproducesTheServersModel) {
   ServerProcess server;
   ASSERT_TRUE(server.started()) << server.log();
-  const std::string out = Tmp("model.safetensors"), scalers = Tmp("scalers.safetensors");
+  const std::string out = testing::TempPath("model.safetensors"), scalers = testing::TempPath("scalers.safetensors");
   auto r = RunBinary("client/wave-client",
                InitArgs(server, out, {"--scalers_out=" + scalers, "--json", "--seed=7",
                                       "--held_out=40"}));
   ASSERT_EQ(r.exit_code, 0) << r.err << server.log();
   auto summary = nlohmann::json::parse(r.out);
-  EXPECT_FALSE(Exists(out + ".part"));
+  EXPECT_FALSE(testing::FileExists(out + ".part"));
 
   // The file loads, with exactly timm's names and shapes.
   auto file = SafetensorsFile::ReadFile(out);
@@ -87,7 +79,7 @@ TEST(ServiceTest, InitWritesAFileThatReproducesTheServersModel) {
 
   // The server's held-out accuracy is reproduced from the file: same sample,
   // same split, logits from our forward pass over the downloaded weights.
-  auto raw = ReadIdxData(kImages, kLabels);
+  auto raw = ReadIdxData(testing::TestImagesPath(), testing::TestLabelsPath());
   ASSERT_OK(raw);
   FewShotData sample = StratifiedSample(*raw, 200, 7);
   Dataset data;
@@ -103,7 +95,7 @@ TEST(ServiceTest, InitWritesAFileThatReproducesTheServersModel) {
 TEST(ServiceTest, ZeroStepsNeedNoDataAndSmallerDtypesWork) {
   ServerProcess server;
   ASSERT_TRUE(server.started()) << server.log();
-  const std::string out = Tmp("zero.safetensors");
+  const std::string out = testing::TempPath("zero.safetensors");
   auto r = RunBinary("client/wave-client", {"init", "--server=" + server.address(), "--depth=2",
                                       "--width=64", "--steps=0", "--dtype=bf16", "--out=" + out});
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -126,16 +118,16 @@ TEST_P(ServiceErrorTest, ClientReportsTheServersError) {
   const ErrorCase& c = GetParam();
   ServerProcess server(c.server_flags);
   ASSERT_TRUE(server.started()) << server.log();
-  const std::string out = Tmp(std::string(c.name) + ".safetensors");
+  const std::string out = testing::TempPath(std::string(c.name) + ".safetensors");
   auto r = RunBinary("client/wave-client", InitArgs(server, out, c.client_flags));
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_NE(r.err.find(absl::StrCat("(", c.code, ")")), std::string::npos) << r.err;
   EXPECT_NE(r.err.find(c.message), std::string::npos) << r.err;
-  EXPECT_FALSE(Exists(out));
-  EXPECT_FALSE(Exists(out + ".part"));
+  EXPECT_FALSE(testing::FileExists(out));
+  EXPECT_FALSE(testing::FileExists(out + ".part"));
   // The server still serves a good request.
   auto ok = RunBinary("client/wave-client",
-                      InitArgs(server, Tmp("after.safetensors"), {"--steps=1", "--samples=50"}));
+                      InitArgs(server, testing::TempPath("after.safetensors"), {"--steps=1", "--samples=50"}));
   EXPECT_EQ(ok.exit_code, 0) << ok.err;
 }
 
@@ -151,18 +143,18 @@ INSTANTIATE_TEST_SUITE_P(
     [](const auto& info) { return std::string(info.param.name); });
 
 TEST(ServiceAuthTest, TokenIsRequiredButHealthStaysOpen) {
-  const std::string token_file = Tmp("token");
+  const std::string token_file = testing::TempPath("token");
   std::ofstream(token_file) << "s3cret\n";
   ServerProcess server({"--auth_token_file=" + token_file});
   ASSERT_TRUE(server.started()) << server.log();  // health needs no token
-  auto r = RunBinary("client/wave-client", InitArgs(server, Tmp("noauth.safetensors"), {}));
+  auto r = RunBinary("client/wave-client", InitArgs(server, testing::TempPath("noauth.safetensors"), {}));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("missing bearer token (UNAUTHENTICATED)"), std::string::npos) << r.err;
-  const std::string wrong = Tmp("wrong-token");
+  const std::string wrong = testing::TempPath("wrong-token");
   std::ofstream(wrong) << "guess";
   r = RunBinary("client/wave-client", {"banks", "--server=" + server.address(), "--token_file=" + wrong});
   EXPECT_NE(r.err.find("invalid bearer token (UNAUTHENTICATED)"), std::string::npos) << r.err;
-  r = RunBinary("client/wave-client", InitArgs(server, Tmp("auth.safetensors"),
+  r = RunBinary("client/wave-client", InitArgs(server, testing::TempPath("auth.safetensors"),
                                          {"--token_file=" + token_file, "--steps=2"}));
   EXPECT_EQ(r.exit_code, 0) << r.err;
 }
@@ -171,7 +163,7 @@ TEST(ServiceSlotsTest, FullFitSlotsGiveResourceExhausted) {
   ServerProcess server({"--fit_slots=1", "--max_queued=0"});
   ASSERT_TRUE(server.started()) << server.log();
   std::thread long_call([&] {
-    RunBinary("client/wave-client", InitArgs(server, Tmp("long.safetensors"),
+    RunBinary("client/wave-client", InitArgs(server, testing::TempPath("long.safetensors"),
                                        {"--steps=3000", "--deadline=20"}));
   });
   // Wait until the long fit holds the slot.
@@ -180,7 +172,7 @@ TEST(ServiceSlotsTest, FullFitSlotsGiveResourceExhausted) {
        ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  auto r = RunBinary("client/wave-client", InitArgs(server, Tmp("second.safetensors"), {}));
+  auto r = RunBinary("client/wave-client", InitArgs(server, testing::TempPath("second.safetensors"), {}));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("fit slots are busy and 0 fits are waiting; retry later (RESOURCE_EXHAUSTED)"), std::string::npos) << r.err;
   server.Terminate();  // drains: the long call is cut at the exit timeout
@@ -219,7 +211,7 @@ TEST(ServiceCancelTest, CancellationStopsTheFitAndFreesTheSlot) {
   // The slot is freed promptly: a new call is admitted within seconds.
   bool admitted = false;
   for (int i = 0; i < 50 && !admitted; ++i) {
-    auto r = RunBinary("client/wave-client", InitArgs(server, Tmp("next.safetensors"), {"--steps=1"}));
+    auto r = RunBinary("client/wave-client", InitArgs(server, testing::TempPath("next.safetensors"), {"--steps=1"}));
     admitted = r.exit_code == 0;
     if (!admitted) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
@@ -271,7 +263,7 @@ TEST(ServiceShutdownTest, HealthGoesNotServingWhileDraining) {
   ServerProcess server({"--exit_timeout=4"});
   ASSERT_TRUE(server.started()) << server.log();
   std::thread long_call([&] {
-    RunBinary("client/wave-client", InitArgs(server, Tmp("drain.safetensors"), {"--steps=3000"}));
+    RunBinary("client/wave-client", InitArgs(server, testing::TempPath("drain.safetensors"), {"--steps=3000"}));
   });
   for (int i = 0; i < 100 && HttpGet(server.metrics_port(), "/metrics")
                                      .find("wave_fits{state=\"running\"} 1") == std::string::npos;
@@ -294,9 +286,9 @@ TEST(ServiceShutdownTest, HealthGoesNotServingWhileDraining) {
 TEST(ServiceMetricsTest, CountersFollowTheCalls) {
   ServerProcess server;
   ASSERT_TRUE(server.started()) << server.log();
-  ASSERT_EQ(RunBinary("client/wave-client", InitArgs(server, Tmp("m1.safetensors"), {"--steps=3"}))
+  ASSERT_EQ(RunBinary("client/wave-client", InitArgs(server, testing::TempPath("m1.safetensors"), {"--steps=3"}))
                 .exit_code, 0);
-  ASSERT_EQ(RunBinary("client/wave-client", InitArgs(server, Tmp("m2.safetensors"), {"--width=40"}))
+  ASSERT_EQ(RunBinary("client/wave-client", InitArgs(server, testing::TempPath("m2.safetensors"), {"--width=40"}))
                 .exit_code, 1);
   ASSERT_EQ(RunBinary("client/wave-client", {"banks", "--server=" + server.address()}).exit_code, 0);
   const std::string metrics = HttpGet(server.metrics_port(), "/metrics");
@@ -316,7 +308,7 @@ TEST(ServiceStartTest, RefusesAMissingOrCorruptBank) {
   auto r = RunBinary("server/wave-server", {"--banks=/nonexistent.safetensors", "--metrics_port=0"});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("cannot open '/nonexistent.safetensors'"), std::string::npos) << r.err;
-  const std::string corrupt = Tmp("corrupt.safetensors");
+  const std::string corrupt = testing::TempPath("corrupt.safetensors");
   {
     std::ifstream in(testing::TestBankPath(), std::ios::binary);
     std::string bytes((std::istreambuf_iterator<char>(in)), {});
