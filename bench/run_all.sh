@@ -36,6 +36,8 @@ rss_kib() { awk '/VmRSS/ {print $2}' /proc/$1/status; }
 hwm_kib() { awk '/VmHWM/ {print $2}' /proc/$1/status; }
 
 echo "streaming..." >&2
+$B/bench/stream_parts_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true \
+  --benchmark_format=json > "$TMP/stream_parts.json"
 start_server
 /usr/bin/time -f "%e %M" -o "$TMP/stream.time" $B/client/wave-client init \
   --server=127.0.0.1:$PORT --depth=8 --width=1024 --steps=0 --out="$TMP/big.safetensors" --json \
@@ -88,7 +90,7 @@ AFTER=$(rss_kib $SERVER)
 stop_server
 
 json_summary --compose "$TMP/compose.json" --fit "$TMP/fit.json" \
-  --stream-json "$TMP/stream.json" --stream-time "$TMP/stream.time" --server-hwm "$SERVER_HWM" \
+  --stream-parts "$TMP/stream_parts.json" --stream-json "$TMP/stream.json" --stream-time "$TMP/stream.time" --server-hwm "$SERVER_HWM" \
   --file-bytes "$BIG_BYTES" --write-seconds "$WRITE_S" \
   --e2e-json "$TMP/e2e.json" --e2e-time "$TMP/e2e.time" --e2e-steps "$E2E_STEPS" \
   --concurrency "$TMP/concurrency.txt" --calls "$CALLS" \

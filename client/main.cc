@@ -11,6 +11,7 @@
 #include "absl/flags/usage.h"
 #include "client/commands.h"
 #include "core/file_util.h"
+#include "core/malloc_tuning.h"
 
 ABSL_FLAG(std::string, server, "localhost:50051", "Server address host:port.");
 ABSL_FLAG(std::string, token_file, "", "File with the bearer token; also $WAVE_AUTH_TOKEN.");
@@ -63,6 +64,7 @@ const char kUsage[] =
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(kUsage);
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
+  wave::KeepLargeAllocationsInHeap();
   if (args.size() != 2) {
     std::fprintf(stderr, "%s", kUsage);
     return args.size() == 1 ? 0 : 2;

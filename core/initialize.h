@@ -31,6 +31,13 @@ struct FitOptions {
   bool head_from_bank = false;
   int64_t progress_every = 1;  // steps between progress callbacks
   std::string device = "cpu";  // where the fit runs ("cpu", "cuda")
+  // Distillation from a teacher (typically the bank's ancestry, same classes):
+  // the loss becomes cross-entropy + w * T^2 * KL(teacher || model) at
+  // temperature T, as in template learning (DistillLoss). The teacher maps
+  // normalized images to logits on the CPU; unset, or w = 0, fits on labels.
+  std::function<at::Tensor(const at::Tensor&)> teacher;
+  double distill_weight = 1.0;       // w
+  double distill_temperature = 2.0;  // T
 };
 
 struct FitProgress {

@@ -1,21 +1,29 @@
 #!/usr/bin/env bash
-# Builds the libFuzzer targets with clang (ASan + UBSan) and runs each for
-# FUZZ_SECONDS (default 60) from the seed corpus in fuzz/corpus/<target>.
+# Builds the libFuzzer targets in the sanitizer build (clang, ASan + UBSan; see
+# configure_sanitized.sh) and runs each for FUZZ_SECONDS (default 60) from the
+# seed corpus in fuzz/corpus/<target>.
+# Exits non-zero, with the fuzzer's report, when any target finds a crash.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_EACH=${FUZZ_SECONDS:-60}
-if [[ ! -f build-fuzz/build.ninja ]]; then
-  cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DWAVE_FUZZ=ON \
-    -DWAVE_BUILD_TESTS=OFF -DWAVE_BUILD_BENCH=OFF > /dev/null
-fi
+BUILD_DIR=${BUILD_DIR:-build-asan}
+BUILD_DIR=$BUILD_DIR bash scripts/configure_sanitized.sh
 TARGETS=${FUZZ_TARGETS:-"safetensors idx bank request"}
-for t in $TARGETS; do ninja -C build-fuzz "${t}_fuzz" > /dev/null; done
-mkdir -p build-fuzz/corpus
+for t in $TARGETS; do ninja -C "$BUILD_DIR" "${t}_fuzz" > /dev/null; done
+failed=0
 for t in $TARGETS; do
-  mkdir -p "build-fuzz/corpus/$t"
+  corpus="$BUILD_DIR/corpus/$t"
+  mkdir -p "$corpus" "$BUILD_DIR/crashes"
   echo "== $t: ${SECONDS_EACH}s"
-  ./build-fuzz/fuzz/${t}_fuzz -max_total_time="$SECONDS_EACH" -rss_limit_mb=4096 \
-    -print_final_stats=1 "build-fuzz/corpus/$t" "fuzz/corpus/$t" 2>&1 \
-    | grep -E "stat::number_of_executed_units|stat::peak_rss|ERROR|SUMMARY|Done" || true
+  log="$BUILD_DIR/$t.log"
+  if ./"$BUILD_DIR"/fuzz/${t}_fuzz -max_total_time="$SECONDS_EACH" -rss_limit_mb=4096 \
+      -print_final_stats=1 -artifact_prefix="$BUILD_DIR/crashes/$t-" \
+      "$corpus" "fuzz/corpus/$t" > "$log" 2>&1; then
+    grep -E "stat::number_of_executed_units|stat::peak_rss_mb|stat::new_units_added" "$log"
+  else
+    echo "!! $t found a crash (input saved under $BUILD_DIR/crashes/):"
+    grep -E -A30 "ERROR|runtime error" "$log" | head -60
+    failed=1
+  fi
 done
+exit $failed

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs exactly what a fresh Debian 12 machine lacks to build, test and run
 # wave-init. Idempotent: when every package is present it only checks and exits.
+# --sanitizers adds clang and its sanitizer/libFuzzer runtimes (for CI's
+# scripts/test_sanitized.sh and scripts/fuzz.sh).
 set -euo pipefail
 
 PACKAGES=(
@@ -11,6 +13,9 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   dataset-fashion-mnist gnuplot-nox python3 python3-yaml
 )
+if [[ "${1:-}" == "--sanitizers" ]]; then
+  PACKAGES+=(clang libclang-rt-14-dev)
+fi
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

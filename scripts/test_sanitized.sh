@@ -5,10 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build-asan}
-if [[ ! -f "$BUILD_DIR/build.ninja" ]]; then
-  cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-    -DWAVE_SANITIZE=ON -DWAVE_BUILD_BENCH=OFF
-fi
+BUILD_DIR=$BUILD_DIR bash scripts/configure_sanitized.sh
 cmake --build "$BUILD_DIR" --parallel "$(nproc)"
 # Any sanitizer report fails the test that triggered it. Leaks inside the
 # uninstrumented libraries (LibTorch, gRPC) are listed in lsan.supp.

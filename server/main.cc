@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "core/file_util.h"
+#include "core/malloc_tuning.h"
 #include "core/status_macros.h"
 #include "server/options.h"
 #include "server/service_context.h"
@@ -237,6 +238,7 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("Serves WAVE weight initialization over gRPC.\n"
                                "  wave-server --banks=models/fashion-mnist-vit.safetensors");
   absl::ParseCommandLine(argc, argv);
+  wave::KeepLargeAllocationsInHeap();
   absl::Status status = wave::Run();
   if (!status.ok()) {
     std::fprintf(stderr, "wave-server: %s\n", std::string(status.message()).c_str());

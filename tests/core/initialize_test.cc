@@ -130,6 +130,46 @@ TEST_F(InitializeTest, RejectsBadInput) {
   bad.lr = -1;
   EXPECT_STATUS(InitializeTarget(bank_, target, data_, bad), StatusCode::kInvalidArgument,
                 "fit.lr");
+  bad = Options(1);
+  bad.distill_weight = NAN;
+  EXPECT_STATUS(InitializeTarget(bank_, target, data_, bad), StatusCode::kInvalidArgument,
+                "fit.distill_weight: must be >= 0 and finite");
+  bad = Options(1);
+  bad.distill_temperature = 0;
+  EXPECT_STATUS(InitializeTarget(bank_, target, data_, bad), StatusCode::kInvalidArgument,
+                "fit.distill_temperature: must be positive");
+  bad = Options(1);
+  bad.teacher = [](const at::Tensor& x) { return at::zeros({x.size(0), 7}); };
+  EXPECT_STATUS(InitializeTarget(bank_, target, data_, bad), StatusCode::kFailedPrecondition,
+                "fit.teacher: gives logits of shape [250, 7], not [250, 10]");
+}
+
+// A teacher that always says class 0 pulls the fitted model towards class 0;
+// without it (or with weight 0) the labels, spread over ten classes, win.
+TEST_F(InitializeTest, DistillationPullsTheFitTowardsTheTeacher) {
+  const ViTConfig target = TinyConfig(2, 48);
+  auto always_zero = [](const at::Tensor& x) {
+    at::Tensor logits = at::zeros({x.size(0), 10});
+    logits.select(1, 0).fill_(8.0);
+    return logits;
+  };
+  auto share_of_class_zero = [&](const FitOptions& o) {
+    auto r = InitializeTarget(bank_, target, data_, o);
+    EXPECT_OK(r);
+    if (!r.ok()) return -1.0;
+    at::Tensor x = Normalize(data_.images, bank_.geometry.mean, bank_.geometry.std);
+    return VitForward(target, r->weights, x).argmax(1).eq(0).to(at::kFloat).mean().item<double>();
+  };
+  FitOptions labels_only = Options(30);
+  FitOptions distilled = Options(30);
+  distilled.teacher = always_zero;
+  distilled.distill_weight = 5.0;
+  FitOptions weight_zero = distilled;
+  weight_zero.distill_weight = 0;
+  const double plain = share_of_class_zero(labels_only);
+  EXPECT_LT(plain, 0.5);
+  EXPECT_GT(share_of_class_zero(distilled), 0.9);
+  EXPECT_EQ(share_of_class_zero(weight_zero), plain);
 }
 
 TEST(ScalerInitTest, AtTheAuxiliarySizeBothSchemesGiveTheAuxiliary) {

@@ -1,6 +1,7 @@
 // wave-eval: WAVE against the baselines on Fashion-MNIST, for several target
 // sizes: test accuracy after initialization and after each training epoch.
 #include <ATen/Parallel.h>
+#include <c10/core/GradMode.h>
 #include <torch/optim/adamw.h>
 
 #include <chrono>
@@ -38,6 +39,9 @@ ABSL_FLAG(int64_t, test_samples, 0, "Test images used (0: all 10k).");
 ABSL_FLAG(int64_t, few_shot, 1000, "Labelled images every method gets before epoch 0.");
 ABSL_FLAG(int64_t, fit_steps, 200, "Steps of the few-shot budget.");
 ABSL_FLAG(int64_t, fit_batch, 64, "Batch of the few-shot budget.");
+ABSL_FLAG(double, fit_distill, 0,
+          "Weight of distillation from the ancestry in every method's few-shot budget "
+          "(loss = CE + w * T^2 * KL at T = 2); 0: labels only.");
 ABSL_FLAG(double, lr, 1e-3, "Peak learning rate of training.");
 ABSL_FLAG(double, warmup_epochs, 0.2, "Linear learning-rate warm-up of training, in epochs.");
 ABSL_FLAG(int64_t, batch, 128, "Training batch.");
@@ -69,13 +73,22 @@ void FitHead(TensorMap& params, const ViTConfig& c, const Context& ctx) {
   at::Generator gen = MakeGenerator(ctx.seed + 3);
   const at::Tensor x_all = Normalize(ctx.few_shot.images, ctx.mean, ctx.std);
   const int64_t steps = absl::GetFlag(FLAGS_fit_steps), batch = absl::GetFlag(FLAGS_fit_batch);
+  const double distill = absl::GetFlag(FLAGS_fit_distill);
+  at::Tensor teacher_logits;
+  if (distill > 0) {
+    c10::NoGradGuard no_grad;
+    teacher_logits = VitForward(ctx.bank.ancestry, ctx.ancestry, x_all);
+  }
   for (int64_t s = 0; s < steps; ++s) {
     for (auto& g : opt.param_groups()) {
       g.options().set_lr(defaults.head_lr * 0.5 * (1 + std::cos(M_PI * s / double(steps))));
     }
     at::Tensor idx = at::randint(0, ctx.few_shot.size(), {batch}, gen, at::kLong);
-    at::Tensor loss = at::cross_entropy_loss(VitForward(c, params, x_all.index_select(0, idx)),
-                                             ctx.few_shot.labels.index_select(0, idx));
+    at::Tensor logits = VitForward(c, params, x_all.index_select(0, idx));
+    at::Tensor y = ctx.few_shot.labels.index_select(0, idx);
+    at::Tensor loss = distill > 0 ? DistillLoss(logits, teacher_logits.index_select(0, idx), y,
+                                                defaults.distill_temperature, distill)
+                                  : at::cross_entropy_loss(logits, y);
     opt.zero_grad();
     loss.backward();
     opt.step();
@@ -92,6 +105,12 @@ absl::StatusOr<TensorMap> Initialize(const std::string& method, const ViTConfig&
     o.held_out = 0;
     o.seed = ctx.seed;
     o.scaler_init = method == "wave" ? ScalerInit::kStructured : ScalerInit::kNaive;
+    o.distill_weight = absl::GetFlag(FLAGS_fit_distill);
+    if (o.distill_weight > 0) {
+      o.teacher = [&ctx](const at::Tensor& x) {
+        return VitForward(ctx.bank.ancestry, ctx.ancestry, x);
+      };
+    }
     ASSIGN_OR_RETURN(InitResult r, InitializeTarget(ctx.bank, c, ctx.few_shot, o));
     return r.weights;
   }
@@ -165,7 +184,12 @@ std::string Header(const Context& ctx) {
       ". Every method gets the same few-shot budget before epoch 0 (",
       absl::GetFlag(FLAGS_few_shot), " training images, ", absl::GetFlag(FLAGS_fit_steps),
       " steps of batch ", absl::GetFlag(FLAGS_fit_batch),
-      "; WAVE fits scalers and head, baselines fit their head), then all parameters train on a "
+      "; WAVE fits scalers and head, baselines fit their head",
+      absl::GetFlag(FLAGS_fit_distill) > 0
+          ? absl::StrCat("; loss: cross-entropy + ", absl::GetFlag(FLAGS_fit_distill),
+                         " x T^2 x KL to the ancestry's logits at T = 2")
+          : "",
+      "), then all parameters train on a "
       "fixed stratified subset of ",
       ctx.train.size() > 0 ? ctx.train.size() : absl::GetFlag(FLAGS_train_samples),
       " training images (AdamW lr ",
@@ -177,6 +201,9 @@ std::string Header(const Context& ctx) {
 }
 
 absl::Status Run() {
+  if (const double w = absl::GetFlag(FLAGS_fit_distill); !(w >= 0) || !std::isfinite(w)) {
+    return absl::InvalidArgumentError("--fit_distill: must be >= 0 and finite");
+  }
   const std::string dir = absl::GetFlag(FLAGS_out_dir);
   mkdir(dir.c_str(), 0755);
   const std::string csv = dir + "/results.csv";

@@ -42,7 +42,7 @@ absl::StatusOr<std::vector<EvalRow>> ReadCsv(const std::string& path) {
     r.method = f[1];
     r.epoch = std::atoi(f[2].c_str());
     if (!absl::SimpleAtod(f[3], &r.accuracy)) r.accuracy = NAN;
-    absl::SimpleAtod(f[4], &r.init_seconds);
+    if (!absl::SimpleAtod(f[4], &r.init_seconds)) r.init_seconds = NAN;
     rows.push_back(r);
   }
   return rows;
