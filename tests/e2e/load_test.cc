@@ -23,6 +23,18 @@
 #include "tests/e2e/harness.h"
 #include "wave/v1/wave.grpc.pb.h"
 
+// GCC says __SANITIZE_ADDRESS__, clang __has_feature(address_sanitizer).
+#if defined(__SANITIZE_ADDRESS__)
+#define WAVE_UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define WAVE_UNDER_ASAN 1
+#endif
+#endif
+#ifndef WAVE_UNDER_ASAN
+#define WAVE_UNDER_ASAN 0
+#endif
+
 namespace wave {
 namespace {
 
@@ -183,7 +195,7 @@ TEST(LoadTest, MixedCallsStayCorrectAndLeaveNothingBehind) {
   std::printf("load: %d calls from %d clients in %.0f s; server RSS %lld KiB after warm-up, "
               "%lld KiB at the end\n",
               total, clients, seconds, (long long)rss_warm, (long long)rss_end);
-#if defined(__SANITIZE_ADDRESS__)
+#if WAVE_UNDER_ASAN
   std::printf("load: RSS bound not checked under AddressSanitizer (its quarantine grows)\n");
 #else
   // Flat: allocator caches may settle, a leak per call would not.
