@@ -7,6 +7,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include <chrono>
+#include <atomic>
 #include <condition_variable>
 #include <deque>
 #include <mutex>
@@ -54,8 +55,10 @@ class InitializeReactor
   std::condition_variable cv_;
   std::deque<v1::InitializeResponse> queue_;
   bool writing_ = false;
-  bool broken_ = false;     // a write failed: the client is gone
-  bool cancelled_ = false;
+  // Written under mu_ (the waits on cv_ read them there); atomic because the
+  // fit's between-step check reads them without it (a race TSan found).
+  std::atomic<bool> broken_{false};  // a write failed: the client is gone
+  std::atomic<bool> cancelled_{false};
   bool finished_ = false;
   std::optional<absl::Status> pending_finish_;
   absl::Status final_status_;

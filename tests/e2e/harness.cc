@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -72,7 +73,8 @@ std::string TmpDir() {
 }
 
 std::string TempFile(const std::string& stem) {
-  static int counter = 0;
+  // Tests run binaries from several threads at once (a race TSan found).
+  static std::atomic<int> counter{0};
   return TmpDir() + "/" + stem + "." + std::to_string(getpid()) + "." +
          std::to_string(counter++);
 }
