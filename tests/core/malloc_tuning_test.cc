@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "gtest/gtest.h"
+#include "tests/under_asan.h"
 
 #if defined(__GLIBC__)
 #include <malloc.h>
@@ -12,19 +13,10 @@
 namespace wave {
 namespace {
 
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define WAVE_OWN_ALLOCATOR 1
-#endif
-#endif
-#if defined(__SANITIZE_ADDRESS__)
-#define WAVE_OWN_ALLOCATOR 1
-#endif
-
 // An 8 MiB buffer, which glibc would map on its own by default, now comes from
 // the heap: the count of mmapped chunks does not move.
 TEST(MallocTuningTest, LargeBuffersComeFromTheHeap) {
-#if !defined(__GLIBC__) || defined(WAVE_OWN_ALLOCATOR)
+#if !defined(__GLIBC__) || WAVE_UNDER_ASAN
   GTEST_SKIP() << "glibc malloc only";
 #else
   KeepLargeAllocationsInHeap();

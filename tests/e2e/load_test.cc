@@ -21,19 +21,8 @@
 #include "core/sha256.h"
 #include "gtest/gtest.h"
 #include "tests/e2e/harness.h"
+#include "tests/under_asan.h"
 #include "wave/v1/wave.grpc.pb.h"
-
-// GCC says __SANITIZE_ADDRESS__, clang __has_feature(address_sanitizer).
-#if defined(__SANITIZE_ADDRESS__)
-#define WAVE_UNDER_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define WAVE_UNDER_ASAN 1
-#endif
-#endif
-#ifndef WAVE_UNDER_ASAN
-#define WAVE_UNDER_ASAN 0
-#endif
 
 namespace wave {
 namespace {
