@@ -8,13 +8,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build-tsan}
-if [[ ! -f "$BUILD_DIR/build.ninja" ]]; then
-  cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=None -DCMAKE_CXX_FLAGS="-O1 -g1" \
-    -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
-    -DWAVE_TSAN=ON -DWAVE_BUILD_BENCH=OFF > /dev/null
-fi
-ninja -C "$BUILD_DIR" ${NINJA_JOBS:+-j "$NINJA_JOBS"} wave-server wave-client wave-learn service_test bad_input_test \
-  fault_test load_test
+BUILD_DIR=$BUILD_DIR bash scripts/configure_sanitized.sh thread
+ninja -C "$BUILD_DIR" ${NINJA_JOBS:+-j "$NINJA_JOBS"} wave-server wave-client wave-learn \
+  service_test bad_input_test fault_test load_test
 REPORTS="$PWD/$BUILD_DIR/tsan-reports"
 rm -rf "$REPORTS" && mkdir -p "$REPORTS"
 export TSAN_OPTIONS="halt_on_error=0:second_deadlock_stack=1:suppressions=$PWD/tests/tsan.supp:log_path=$REPORTS/report"

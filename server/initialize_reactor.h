@@ -6,8 +6,8 @@
 
 #include <grpcpp/grpcpp.h>
 
-#include <chrono>
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <mutex>

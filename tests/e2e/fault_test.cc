@@ -20,7 +20,6 @@ using testing::HttpGet;
 using testing::RunBinary;
 using testing::ServerProcess;
 
-
 // Polls `done` every 2 ms for up to `seconds`.
 bool WaitFor(const std::function<bool()>& done, double seconds) {
   const auto end = std::chrono::steady_clock::now() +
