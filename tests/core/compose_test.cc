@@ -49,8 +49,11 @@ INSTANTIATE_TEST_SUITE_P(Shapes, ComposeTest,
                          ::testing::Values(Shape{1, 1, 1, 1, 1}, Shape{4, 3, 2, 8, 8},
                                            Shape{8, 12, 4, 32, 32}, Shape{3, 5, 1, 4, 1},
                                            Shape{2, 1, 4, 17, 8}, Shape{5, 4, 1, 8, 49},
-                                           // the register-blocked tiles (16, 32)
-                                           Shape{16, 6, 3, 16, 16}, Shape{16, 2, 5, 7, 32}));
+                                           // the register-blocked tiles (16, 32): whole
+                                           // groups of segments (4 of 16, 2 of 32) and
+                                           // the segments left over
+                                           Shape{16, 6, 3, 16, 16}, Shape{16, 2, 5, 7, 32},
+                                           Shape{4, 3, 9, 5, 16}, Shape{3, 2, 8, 4, 32}));
 
 TEST(ComposeGradTest, FiniteDifferencesAgreeWithBackward) {
   at::Generator gen = MakeGenerator(5);
