@@ -101,4 +101,5 @@ json_summary --compose "$TMP/compose.json" --fit "$TMP/fit.json" \
   --e2e-json "$TMP/e2e.json" --e2e-time "$TMP/e2e.time" --e2e-steps "$E2E_STEPS" \
   --concurrency "$TMP/concurrency.txt" --calls "$CALLS" \
   --memory "$IDLE,${AFTER100:-0},$AFTER,$MEM_CALLS" > "$REPORT"
+cat bench/reading.md >> "$REPORT"  # the hand-written reading of the figures
 echo "wrote $REPORT" >&2
