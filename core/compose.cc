@@ -42,11 +42,11 @@ void ComposeRows(const T* s, const T* tr, T* out, int64_t n, int64_t a, int64_t 
 // four chains of dependent FMAs could not.
 template <int Q, int J>
 __attribute__((always_inline)) inline void ComposeSegments(const float* s, int64_t s_stride,
-                                                           const float* tr, int64_t t_stride,
-                                                           int64_t n, float* out) {
+                                                           const float* tr, int64_t n,
+                                                           float* out) {
   float acc[J][Q] = {};
   for (int64_t t = 0; t < n; ++t) {
-    const float* tt = tr + t * t_stride;
+    const float* tt = tr + t * Q;  // template t, this row
     for (int jj = 0; jj < J; ++jj) {
       const float st = s[t * s_stride + jj];
       for (int c = 0; c < Q; ++c) acc[jj][c] += st * tt[c];
@@ -69,9 +69,9 @@ __attribute__((always_inline)) inline void ComposeRowsFixedTile(
     const float* t_row = tr + r * n * Q;  // template t's row r is t_row + t * Q
     int64_t j = 0;
     for (; j + J <= b; j += J) {
-      ComposeSegments<Q, J>(s_row + j, a * b, t_row, Q, n, out_row + j * Q);
+      ComposeSegments<Q, J>(s_row + j, a * b, t_row, n, out_row + j * Q);
     }
-    for (; j < b; ++j) ComposeSegments<Q, 1>(s_row + j, a * b, t_row, Q, n, out_row + j * Q);
+    for (; j < b; ++j) ComposeSegments<Q, 1>(s_row + j, a * b, t_row, n, out_row + j * Q);
   }
 }
 

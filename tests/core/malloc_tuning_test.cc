@@ -38,15 +38,16 @@ TEST(MallocTuningTest, FreedMemoryIsKeptForReuse) {
 #else
   KeepLargeAllocationsInHeap();
   constexpr size_t kBlock = 8 << 20;
+  constexpr int kBlocks = 40;
   std::vector<char*> blocks;
-  blocks.reserve(40);  // no small allocation between the blocks and the top
-  for (int i = 0; i < 40; ++i) {
+  blocks.reserve(kBlocks);  // no small allocation between the blocks and the top
+  for (int i = 0; i < kBlocks; ++i) {
     blocks.push_back(static_cast<char*>(std::malloc(kBlock)));
     ASSERT_NE(blocks.back(), nullptr);
     std::memset(blocks.back(), 1, kBlock);
   }
   for (char* b : blocks) std::free(b);
-  EXPECT_GE(mallinfo2().keepcost, 40 * kBlock);
+  EXPECT_GE(mallinfo2().keepcost, kBlocks * kBlock);
 #endif
 }
 
