@@ -9,7 +9,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends \
       build-essential cmake ninja-build pkg-config \
       libtorch-dev libopenblas0-openmp \
       libgrpc++-dev protobuf-compiler-grpc protobuf-compiler libprotobuf-dev grpc-proto \
-      libabsl-dev prometheus-cpp-dev nlohmann-json3-dev zlib1g-dev libssl-dev \
+      libabsl-dev prometheus-cpp-dev libmicrohttpd-dev nlohmann-json3-dev zlib1g-dev libssl-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY CMakeLists.txt ./
@@ -31,7 +31,7 @@ ENV DEBIAN_FRONTEND=noninteractive
 RUN apt-get update && apt-get install -y --no-install-recommends \
       libtorch1.13 libopenblas0-openmp \
       libgrpc++1.51 libprotobuf32 libabsl20220623 \
-      libprometheus-cpp-core1.0 zlib1g libssl3 ca-certificates \
+      libprometheus-cpp-core1.0 libmicrohttpd12 zlib1g libssl3 ca-certificates \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --home-dir /nonexistent --shell /usr/sbin/nologin wave
 COPY --from=build /build/server/wave-server /build/client/wave-client /usr/local/bin/

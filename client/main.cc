@@ -10,6 +10,7 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "client/commands.h"
+#include "core/flags_usage.h"
 #include "core/file_util.h"
 #include "core/malloc_tuning.h"
 
@@ -63,6 +64,7 @@ const char kUsage[] =
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(kUsage);
+  wave::ShowEveryFlagInHelp();
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
   wave::KeepLargeAllocationsInHeap();
   if (args.size() != 2) {

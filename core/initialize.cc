@@ -69,9 +69,16 @@ absl::Status ValidateFewShot(const Dataset& data, const ViTConfig& target) {
                                                    target.classes, "), found ",
                                                    lo < 0 ? lo : hi));
   }
-  if (data.images.scalar_type() == at::kFloat &&
-      !at::isfinite(data.images).all().item<bool>()) {
-    return absl::InvalidArgumentError("images: contain NaN or infinite values");
+  if (data.images.scalar_type() == at::kFloat) {
+    if (!AllFinite(data.images)) {
+      return absl::InvalidArgumentError("images: contain NaN or infinite values");
+    }
+    const double largest = data.images.abs().max().item<double>();
+    if (largest > kMaxAbsImageValue) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "images: float32 images are taken as normalized and must lie within +-",
+          kMaxAbsImageValue, "; found ", largest));
+    }
   }
   return absl::OkStatus();
 }
@@ -82,6 +89,7 @@ absl::Status ValidateFitOptions(const FitOptions& o) {
   }
   if (o.steps < 0) return absl::InvalidArgumentError("fit.steps: must be >= 0");
   if (o.batch < 1) return absl::InvalidArgumentError("fit.batch: must be >= 1");
+  if (o.held_out < -1) return absl::InvalidArgumentError("fit.held_out: must be >= 0");
   if (!(o.lr > 0) || !std::isfinite(o.lr) || !(o.head_lr > 0) || !std::isfinite(o.head_lr)) {
     return absl::InvalidArgumentError("fit.lr: learning rates must be positive and finite");
   }
@@ -95,6 +103,30 @@ absl::Status ValidateFitOptions(const FitOptions& o) {
     return absl::InvalidArgumentError("fit.distill_temperature: must be positive and finite");
   }
   return absl::OkStatus();
+}
+
+bool AllFinite(const at::Tensor& tensor) {
+  return std::isfinite(tensor.sum(at::kDouble).item<double>());
+}
+
+absl::StatusOr<double> HeldOutAccuracy(const ViTConfig& target, const TensorMap& weights,
+                                       const Dataset& held_out, const BankGeometry& geometry) {
+  c10::NoGradGuard no_grad;
+  const at::Device device = weights.begin()->second.device();
+  const Dataset on_device{held_out.images.to(device), held_out.labels.to(device)};
+  bool finite = true;
+  const double accuracy = Accuracy(
+      [&](const at::Tensor& x) {
+        at::Tensor logits = VitForward(target, weights, x);
+        finite = finite && AllFinite(logits);
+        return logits;
+      },
+      on_device, geometry.mean, geometry.std, 256);
+  if (!finite) {
+    return absl::InvalidArgumentError(
+        "fit diverged: the weights give non-finite outputs; lower fit.lr or fit.head_lr");
+  }
+  return accuracy;
 }
 
 absl::StatusOr<InitResult> InitializeTarget(const TemplateBank& bank, const ViTConfig& target,
@@ -128,10 +160,12 @@ absl::StatusOr<InitResult> InitializeTarget(const TemplateBank& bank, const ViTC
   if (o.steps > 0) {
     // Hold out a stratified few for an honest accuracy.
     const int64_t n = few_shot.size();
-    const int64_t held = o.held_out >= 0 ? std::min(o.held_out, n - 1)
-                                         : std::min<int64_t>(100, n / 10);
-    auto [fit_set, eval_set] = SplitHeldOut(few_shot, std::max<int64_t>(held, 0),
-                                            target.classes, o.seed);
+    const int64_t held = o.held_out >= 0 ? o.held_out : std::min<int64_t>(100, n / 10);
+    if (held > n - 2) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "fit.held_out: ", held, " of ", n, " samples leaves fewer than 2 to fit on"));
+    }
+    auto [fit_set, eval_set] = SplitHeldOut(few_shot, held, target.classes, o.seed);
     report.held_out = eval_set.size();
     const at::Tensor x_all =
         Normalize(fit_set.images, bank.geometry.mean, bank.geometry.std).to(device);
@@ -194,36 +228,46 @@ absl::StatusOr<InitResult> InitializeTarget(const TemplateBank& bank, const ViTC
       p.loss = loss.item<double>();
       p.accuracy = 100.0 * logits.argmax(1).eq(y).sum().item<int64_t>() / double(batch);
       if (!std::isfinite(p.loss)) {
-        return absl::InternalError(absl::StrCat("fit diverged at step ", step + 1,
-                                                "; lower fit.lr"));
+        return absl::InvalidArgumentError(absl::StrCat(
+            "fit diverged at step ", step + 1, " (the loss is not finite); lower fit.lr or "
+            "fit.head_lr"));
       }
       report.steps.push_back(p);
       if (progress && (p.step % o.progress_every == 0 || p.step == o.steps)) progress(p);
     }
     for (auto& [name, s] : scalers) s = s.detach();
     for (auto& [name, h] : head) h = h.detach();
-    if (eval_set.size() > 0) {
-      c10::NoGradGuard no_grad;
-      TensorMap params = ComposeWeights(templates, scalers, target, bank.geometry);
-      params.insert(head.begin(), head.end());
-      report.held_out_accuracy = Accuracy(
-          [&](const at::Tensor& x) { return VitForward(target, params, x); }, eval_set,
-          bank.geometry.mean, bank.geometry.std, 256);
-    }
+    result.held_out = std::move(eval_set);
   }
   report.seconds_fit = Seconds(t1);
 
   auto t2 = std::chrono::steady_clock::now();
   {
     c10::NoGradGuard no_grad;
-    // Results live on the CPU whatever the device, ready to be written.
     result.weights = ComposeWeights(templates, scalers, target, bank.geometry);
-    for (auto& [name, w] : result.weights) w = w.detach().to(at::kCPU);
-    for (auto& [name, h] : head) result.weights[name] = h.detach().to(at::kCPU).contiguous();
+    for (auto& [name, h] : head) result.weights[name] = h.detach().contiguous();
   }
+  for (const auto& [name, w] : result.weights) {
+    if (!AllFinite(w)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "fit diverged: ", name, " is not finite; lower fit.lr or fit.head_lr"));
+    }
+  }
+  report.seconds_compose = Seconds(t2);
+  // Measured on the very weights returned (still on the fit's device), so
+  // the figure describes them.
+  if (result.held_out.size() > 0) {
+    ASSIGN_OR_RETURN(report.held_out_accuracy,
+                     HeldOutAccuracy(target, result.weights, result.held_out, bank.geometry));
+  }
+  // Results live on the CPU whatever the device, ready to be written.
+  for (auto& [name, w] : result.weights) w = w.to(at::kCPU);
   for (auto& [name, s] : scalers) s = s.to(at::kCPU);
   result.scalers = std::move(scalers);
-  report.seconds_compose = Seconds(t2);
+  result.held_out.images = result.held_out.images.defined() ? result.held_out.images.to(at::kCPU)
+                                                            : at::Tensor();
+  result.held_out.labels = result.held_out.labels.defined() ? result.held_out.labels.to(at::kCPU)
+                                                            : at::Tensor();
   return result;
 }
 

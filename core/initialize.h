@@ -57,19 +57,35 @@ struct FitReport {
 };
 
 struct InitResult {  // on the CPU, whatever the fit's device
-  TensorMap weights;  // every timm parameter, head included
+  TensorMap weights;  // every timm parameter, head included; all finite
   TensorMap scalers;  // fitted scalers by parameter name, [N, a, b]
-  FitReport report;
+  FitReport report;   // held_out_accuracy measured on `weights` as returned
+  Dataset held_out;   // the samples kept out of the fit (empty when none)
 };
 
 using ProgressFn = std::function<void(const FitProgress&)>;
 // Checked between steps; a non-OK status stops the fit and is returned.
 using CheckFn = std::function<absl::Status()>;
 
-// Checks images ([N, C, s, s] uint8 or finite float32) and labels (int64 [N]
+// Float32 images arrive normalized (about N(0, 1)); values past this are
+// not images, and would only overflow the fit.
+inline constexpr double kMaxAbsImageValue = 1000;
+
+// Checks images ([N, C, s, s] uint8 or finite float32 within
+// +-kMaxAbsImageValue) and labels (int64 [N]
 // in [0, classes)) against the target. Messages name the field.
 absl::Status ValidateFewShot(const Dataset& data, const ViTConfig& target);
 absl::Status ValidateFitOptions(const FitOptions& options);
+
+// True when no element is NaN or infinite. Sums in float64, which no finite
+// float32 tensor can overflow, instead of materializing a mask.
+bool AllFinite(const at::Tensor& tensor);
+
+// Top-1 accuracy (percent) of `weights` on `held_out`. INVALID_ARGUMENT when
+// the weights give non-finite logits: a model that cannot be trusted must not
+// be reported with an accuracy.
+absl::StatusOr<double> HeldOutAccuracy(const ViTConfig& target, const TensorMap& weights,
+                                       const Dataset& held_out, const BankGeometry& geometry);
 
 absl::StatusOr<InitResult> InitializeTarget(const TemplateBank& bank, const ViTConfig& target,
                                             const Dataset& few_shot, const FitOptions& options,

@@ -287,32 +287,44 @@ uint64_t SafetensorsWriter::TotalBytes() const {
   return total;
 }
 
+SafetensorsWriter::Cursor::Cursor(const SafetensorsWriter& writer)
+    : writer_(writer), header_(writer.HeaderBytes()), total_(header_.size()) {
+  for (const auto& e : writer.entries_) total_ += e.size_bytes;
+}
+
+void SafetensorsWriter::Cursor::Next(size_t max_bytes, std::string* out) {
+  size_t want = static_cast<size_t>(std::min<uint64_t>(max_bytes, total_ - offset_));
+  if (offset_ < header_.size()) {
+    const size_t take = std::min<size_t>(want, header_.size() - offset_);
+    out->append(header_, offset_, take);
+    offset_ += take;
+    want -= take;
+  }
+  while (want > 0) {
+    const Entry& e = writer_.entries_[entry_];  // empty tensors take 0 and pass
+    const size_t take = std::min(want, e.size_bytes - entry_offset_);
+    out->append(reinterpret_cast<const char*>(e.data) + entry_offset_, take);
+    offset_ += take;
+    want -= take;
+    entry_offset_ += take;
+    if (entry_offset_ == e.size_bytes) {
+      ++entry_;
+      entry_offset_ = 0;
+    }
+  }
+}
+
 absl::Status SafetensorsWriter::Stream(
     size_t chunk_bytes, const std::function<absl::Status(absl::string_view)>& sink) const {
   if (chunk_bytes == 0) return absl::InvalidArgumentError("safetensors: chunk size 0");
-  // Chunks are filled to `chunk_bytes` across tensor boundaries, so a file is
-  // cut into full chunks but for the last one.
+  Cursor cursor(*this);
   std::string chunk;
-  chunk.reserve(chunk_bytes);
-  auto emit = [&](const char* data, size_t size) -> absl::Status {
-    while (size > 0) {
-      size_t take = std::min(size, chunk_bytes - chunk.size());
-      chunk.append(data, take);
-      data += take;
-      size -= take;
-      if (chunk.size() == chunk_bytes) {
-        RETURN_IF_ERROR(sink(chunk));
-        chunk.clear();
-      }
-    }
-    return absl::OkStatus();
-  };
-  std::string header = HeaderBytes();
-  RETURN_IF_ERROR(emit(header.data(), header.size()));
-  for (const auto& e : entries_) {
-    RETURN_IF_ERROR(emit(reinterpret_cast<const char*>(e.data), e.size_bytes));
+  chunk.reserve(std::min<uint64_t>(chunk_bytes, cursor.total_bytes()));
+  while (!cursor.done()) {
+    chunk.clear();
+    cursor.Next(chunk_bytes, &chunk);
+    RETURN_IF_ERROR(sink(chunk));
   }
-  if (!chunk.empty()) RETURN_IF_ERROR(sink(chunk));
   return absl::OkStatus();
 }
 

@@ -79,8 +79,29 @@ class SafetensorsWriter {
   std::string HeaderBytes() const;
   uint64_t TotalBytes() const;
 
-  // Emits the file as consecutive pieces of at most `chunk_bytes`, without
-  // ever holding a second copy of the tensors. Stops at the first error.
+  // Reads the file front to back in pieces, on demand: what a sender that
+  // produces each chunk when the previous one has gone out needs. Holds the
+  // header; the tensors stay borrowed from the writer, which must outlive it.
+  class Cursor {
+   public:
+    explicit Cursor(const SafetensorsWriter& writer);
+    uint64_t total_bytes() const { return total_; }
+    uint64_t offset() const { return offset_; }
+    bool done() const { return offset_ == total_; }
+    // The next min(max_bytes, remaining) bytes, appended to `out`.
+    void Next(size_t max_bytes, std::string* out);
+
+   private:
+    const SafetensorsWriter& writer_;
+    std::string header_;
+    uint64_t total_ = 0, offset_ = 0;
+    size_t entry_ = 0;         // the tensor `offset_` is in (past the header)
+    size_t entry_offset_ = 0;  // bytes of that tensor already read
+  };
+
+  // Emits the file as consecutive pieces of `chunk_bytes` (the last one
+  // shorter), without ever holding a second copy of the tensors. Stops at
+  // the first error.
   absl::Status Stream(size_t chunk_bytes,
                       const std::function<absl::Status(absl::string_view)>& sink) const;
   std::string Serialize() const;

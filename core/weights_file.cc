@@ -30,16 +30,37 @@ void Common(OwnedFile& file, const ViTConfig& target, const WeightsFileInfo& inf
   file.writer.SetMetadata("wave.threads", absl::StrCat(info.threads));
 }
 
+absl::Status CheckFinite(const OwnedFile& file, at::ScalarType dtype) {
+  for (const auto& [name, t] : file.tensors) {
+    if (!AllFinite(t)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "output.dtype: ", name, " does not fit in ", c10::toString(dtype),
+          " (values overflow to infinity); ask for F32 or BF16"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<OwnedFile>> MakeWeightsFile(TensorMap weights,
+absl::StatusOr<std::unique_ptr<OwnedFile>> MakeWeightsFile(InitResult& result,
                                                            const ViTConfig& target,
                                                            const FitOptions& fit,
-                                                           const FitReport& report,
                                                            const WeightsFileInfo& info,
                                                            at::ScalarType dtype) {
   auto file = std::make_unique<OwnedFile>();
-  RETURN_IF_ERROR(Own(*file, std::move(weights), dtype));
+  RETURN_IF_ERROR(Own(*file, std::move(result.weights), dtype));
+  result.weights.clear();
+  FitReport& report = result.report;
+  if (dtype != at::kFloat) {
+    RETURN_IF_ERROR(CheckFinite(*file, dtype));
+    if (result.held_out.size() > 0) {
+      TensorMap rounded;
+      for (const auto& [name, t] : file->tensors) rounded[name] = t.to(at::kFloat);
+      ASSIGN_OR_RETURN(report.held_out_accuracy,
+                       HeldOutAccuracy(target, rounded, result.held_out, info.geometry));
+    }
+  }
   Common(*file, target, info);
   file->writer.SetMetadata(
       "wave.preprocessing",

@@ -27,10 +27,14 @@ struct OwnedFile {
   SafetensorsWriter writer;
 };
 
-absl::StatusOr<std::unique_ptr<OwnedFile>> MakeWeightsFile(TensorMap weights,
+// Takes `result.weights`. Every tensor must stay finite in `dtype` (F16
+// overflows past 65504). When `dtype` rounds the weights, the held-out
+// accuracy is measured again on the rounded ones, so that
+// `result.report.held_out_accuracy` and the file's metadata describe exactly
+// the bytes returned.
+absl::StatusOr<std::unique_ptr<OwnedFile>> MakeWeightsFile(InitResult& result,
                                                            const ViTConfig& target,
                                                            const FitOptions& fit,
-                                                           const FitReport& report,
                                                            const WeightsFileInfo& info,
                                                            at::ScalarType dtype);
 

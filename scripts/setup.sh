@@ -9,7 +9,7 @@ PACKAGES=(
   build-essential cmake ninja-build ccache pkg-config git
   libtorch-dev libopenblas0-openmp
   libgrpc++-dev protobuf-compiler-grpc protobuf-compiler libprotobuf-dev grpc-proto
-  libabsl-dev prometheus-cpp-dev nlohmann-json3-dev zlib1g-dev libssl-dev
+  libabsl-dev prometheus-cpp-dev libmicrohttpd-dev nlohmann-json3-dev zlib1g-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   dataset-fashion-mnist gnuplot-nox python3 python3-yaml
 )

@@ -10,6 +10,7 @@ FitPool::FitPool(int slots, int max_queued, double queue_timeout_s, Observer on_
       timeout_(queue_timeout_s),
       on_change_(std::move(on_change)) {
   for (int i = 0; i < slots_; ++i) workers_.emplace_back([this] { Work(); });
+  timer_ = std::thread([this] { ExpireLate(); });
 }
 
 FitPool::~FitPool() {
@@ -23,6 +24,7 @@ FitPool::~FitPool() {
   cv_.notify_all();
   for (auto& p : rejected) p.job(absl::UnavailableError("server is shutting down"));
   for (auto& t : workers_) t.join();
+  timer_.join();
 }
 
 absl::Status FitPool::Submit(Job job) {
@@ -35,7 +37,7 @@ absl::Status FitPool::Submit(Job job) {
   }
   queue_.push_back({std::move(job), std::chrono::steady_clock::now()});
   NotifyLocked();
-  cv_.notify_one();
+  cv_.notify_all();  // a worker, and the timer for the new deadline
   return absl::OkStatus();
 }
 
@@ -57,6 +59,29 @@ void FitPool::Work() {
     std::lock_guard<std::mutex> lock(mu_);
     --running_;
     NotifyLocked();
+  }
+}
+
+void FitPool::ExpireLate() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stopping_) {
+    if (queue_.empty()) {
+      cv_.wait(lock);
+      continue;
+    }
+    // The queue is in arrival order, so its front is the first to expire.
+    const auto due = queue_.front().enqueued +
+                     std::chrono::duration_cast<std::chrono::steady_clock::duration>(timeout_);
+    if (std::chrono::steady_clock::now() < due) {
+      cv_.wait_until(lock, due);
+      continue;
+    }
+    Pending late = std::move(queue_.front());
+    queue_.pop_front();
+    NotifyLocked();
+    lock.unlock();
+    late.job(absl::ResourceExhaustedError("waited too long for a fit slot; retry later"));
+    lock.lock();
   }
 }
 

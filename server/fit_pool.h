@@ -1,6 +1,7 @@
 // A fixed pool of fit workers: fits never run on gRPC's reactor threads, at
 // most `slots` run at once, at most `max_queued` wait, and none waits longer
-// than the queue timeout.
+// than the queue timeout: a timer thread refuses a waiting job when its time
+// is up, whatever the running ones do.
 #ifndef WAVE_SERVER_FIT_POOL_H_
 #define WAVE_SERVER_FIT_POOL_H_
 
@@ -18,8 +19,9 @@ namespace wave {
 
 class FitPool {
  public:
-  // A job gets OK when it runs, or RESOURCE_EXHAUSTED when it waited past the
-  // timeout (it must then only report the error).
+  // A job gets OK when it runs on a worker, or RESOURCE_EXHAUSTED (on the
+  // timer thread) when it waited past the timeout, or UNAVAILABLE when the
+  // pool stops first; with an error it must only report it, quickly.
   using Job = std::function<void(const absl::Status& admitted)>;
   // Told every change of (running, waiting), in order: it is called under the
   // pool's lock, so the last value it saw is the pool's state (for gauges).
@@ -40,6 +42,7 @@ class FitPool {
     std::chrono::steady_clock::time_point enqueued;
   };
   void Work();
+  void ExpireLate();
   void NotifyLocked() const;
 
   const int slots_, max_queued_;
@@ -51,6 +54,7 @@ class FitPool {
   int running_ = 0;
   bool stopping_ = false;
   std::vector<std::thread> workers_;
+  std::thread timer_;
 };
 
 }  // namespace wave

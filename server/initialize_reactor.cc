@@ -1,6 +1,10 @@
 #include "server/initialize_reactor.h"
 
 #include <ATen/Parallel.h>
+#include <grpcpp/impl/codegen/proto_utils.h>
+
+#include <algorithm>
+#include <new>
 
 #include "absl/strings/str_cat.h"
 #include "core/sha256.h"
@@ -12,9 +16,14 @@
 namespace wave {
 namespace {
 
-double SecondsSince(std::chrono::steady_clock::time_point t) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+constexpr char kModelFile[] = "model.safetensors";
+constexpr char kScalersFile[] = "scalers.safetensors";
+
+double SecondsSince(int64_t steady_nanos) {
+  return (CallWatchdog::Now() - steady_nanos) * 1e-9;
 }
+
+int64_t Nanos(double seconds) { return static_cast<int64_t>(seconds * 1e9); }
 
 v1::InitializeResponse ProgressMessage(const std::string& phase, int64_t step = 0,
                                        int64_t total = 0, double loss = 0, double acc = 0) {
@@ -36,48 +45,108 @@ at::ScalarType OutputType(v1::WeightDType dtype) {
   }
 }
 
+// What the call's files will hold, reserved from the download budget before
+// the fit: the weights in the requested dtype, the scalers in float32, and
+// room for the headers.
+int64_t ExpectedDownloadBytes(const RequestBuilder& request) {
+  const int64_t element = at::elementSize(OutputType(request.output().dtype()));
+  int64_t bytes = request.target().ParamCount() * element + (1 << 20);
+  if (request.output().include_scalers()) {
+    bytes += 4 * ScalerCount(request.target(), request.bank()->geometry, *request.bank());
+  }
+  return bytes;
+}
+
 }  // namespace
+
+// The files of a finished fit and how far the client has taken them.
+struct InitializeReactor::Download {
+  struct File {
+    std::string name;
+    std::unique_ptr<OwnedFile> content;
+  };
+  std::vector<File> files;
+  size_t current = 0;  // the file being sent
+  std::optional<SafetensorsWriter::Cursor> cursor;
+  std::unique_ptr<Sha256> hash;
+  size_t chunk_bytes = 0;
+  uint64_t total_bytes = 0;  // of every file
+  int64_t started = 0;
+  v1::InitializeResponse summary;  // digests and stream time filled at the end
+};
 
 InitializeReactor::InitializeReactor(ServiceContext& service,
                                      grpc::CallbackServerContext* context)
-    : service_(service), context_(context), builder_(service.options.limits, service.banks) {
-  absl::Status auth = CheckToken(*context, service.options.auth_token);
-  if (auth.ok() && service.draining) auth = absl::UnavailableError("server is shutting down");
-  if (!auth.ok()) {
-    std::lock_guard<std::mutex> lock(mu_);
-    FinishLocked(auth);
+    : service_(service),
+      context_(context),
+      builder_(service.options.limits, service.banks, service.upload_bytes.get()) {
+  absl::Status status = CheckToken(*context, service.options.auth_token);
+  if (status.ok() && service.draining) status = absl::UnavailableError("server is shutting down");
+  if (status.ok()) {
+    auto lease = service.uploading_calls->Take(1);
+    if (lease.ok()) {
+      uploading_lease_ = std::move(*lease);
+    } else {
+      status = lease.status();
+    }
+  }
+  if (status.ok()) service_.watchdog->Watch(this);
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!status.ok()) {
+    FinishLocked(status);
     return;
   }
-  StartRead(&request_);
+  UpdateExpiryLocked();
+  StartRead(&read_buffer_);
 }
 
+// ---- Upload ---------------------------------------------------------------
+
 void InitializeReactor::OnReadDone(bool ok) {
-  if (ok) {
-    absl::Status status;
-    try {
-      status = builder_.Add(request_);
-    } catch (const std::exception&) {
-      status = absl::ResourceExhaustedError("out of memory for the upload");
-    }
-    request_.Clear();
-    if (status.ok() && target_name_.empty() && builder_.has_header() && builder_.bank()) {
-      target_name_ = builder_.target().ShortName();
-    }
-    if (!status.ok()) {
-      std::lock_guard<std::mutex> lock(mu_);
-      FinishLocked(status);
-      return;
-    }
-    StartRead(&request_);
+  std::lock_guard<std::mutex> lock(mu_);
+  if (finished_) return;  // expired while the read was pending
+  if (!ok) {              // the client half-closed, or the call broke
+    EndUpload();
     return;
   }
-  // The client half-closed, or the call broke.
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (cancelled_ || context_->IsCancelled()) {
-      FinishLocked(absl::CancelledError("call cancelled during upload"));
-      return;
-    }
+  ++messages_read_;
+  last_read_ = CallWatchdog::Now();
+  absl::Status status = TakeMessage();
+  if (!status.ok()) {
+    FinishLocked(status);
+    return;
+  }
+  UpdateExpiryLocked();
+  StartRead(&read_buffer_);
+}
+
+absl::Status InitializeReactor::TakeMessage() {
+  v1::InitializeRequest request;
+  if (!grpc::SerializationTraits<v1::InitializeRequest>::Deserialize(&read_buffer_, &request)
+           .ok()) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "message ", messages_read_, " of the upload could not be parsed as a ",
+        v1::InitializeRequest::descriptor()->full_name()));
+  }
+  absl::Status status;
+  try {
+    status = builder_.Add(request);
+  } catch (const std::bad_alloc&) {
+    status = absl::ResourceExhaustedError("out of memory for the upload");
+  } catch (const std::exception& e) {
+    status = absl::InternalError(absl::StrCat("reading the upload: ", e.what()));
+  }
+  if (status.ok() && target_name_.empty() && builder_.has_header()) {
+    target_name_ = builder_.target().ShortName();
+  }
+  return status;
+}
+
+void InitializeReactor::EndUpload() {
+  uploading_lease_.Release();
+  if (cancelled_ || context_->IsCancelled()) {
+    FinishLocked(absl::CancelledError("call cancelled during upload"));
+    return;
   }
   absl::Status status;
   try {
@@ -86,68 +155,50 @@ void InitializeReactor::OnReadDone(bool ok) {
     status = absl::InternalError(absl::StrCat("validating the upload: ", e.what()));
   }
   if (status.ok()) {
+    auto lease = service_.download_bytes->Take(ExpectedDownloadBytes(builder_));
+    if (lease.ok()) {
+      download_lease_ = std::move(*lease);
+    } else {
+      status = lease.status();
+    }
+  }
+  if (status.ok()) {
     status = service_.pool->Submit([this](const absl::Status& admitted) { RunFit(admitted); });
   }
-  std::lock_guard<std::mutex> lock(mu_);
   if (!status.ok()) {
     FinishLocked(status);
     return;
   }
-  queue_.push_back(ProgressMessage("queued"));
-  StartNextWriteLocked();
+  phase_ = Phase::kFit;
+  UpdateExpiryLocked();
+  EnqueueLocked(ProgressMessage("queued"));
 }
 
-void InitializeReactor::OnWriteDone(bool ok) {
-  std::lock_guard<std::mutex> lock(mu_);
-  writing_ = false;
-  if (!ok) {
-    broken_ = true;
-    queue_.clear();
+// ---- Fit ------------------------------------------------------------------
+
+void InitializeReactor::RunFit(const absl::Status& admitted) {
+  absl::StatusOr<std::unique_ptr<Download>> download = std::unique_ptr<Download>();
+  if (!admitted.ok()) {
+    download = admitted;
   } else {
-    queue_.pop_front();
+    // LibTorch reports failures (out of memory, say) by exception: one bad
+    // call must end with a status, never take the server down.
+    try {
+      download = Fit();
+    } catch (const std::bad_alloc&) {
+      download = absl::ResourceExhaustedError("out of memory during the fit");
+    } catch (const std::exception& e) {
+      download = absl::InternalError(
+          absl::StrCat("fit failed: ", std::string(e.what()).substr(0, 300)));
+    }
   }
-  cv_.notify_all();
-  StartNextWriteLocked();
-  if (!writing_ && queue_.empty() && pending_finish_) FinishLocked(*pending_finish_);
-}
-
-void InitializeReactor::OnCancel() {
+  builder_.ReleaseData();
   std::lock_guard<std::mutex> lock(mu_);
-  cancelled_ = true;
-  cv_.notify_all();
-}
-
-void InitializeReactor::OnDone() {
-  // Wait for the worker to leave FinishAfterWrites.
-  { std::lock_guard<std::mutex> lock(mu_); }
-  const std::string code = GrpcCodeName(static_cast<grpc::StatusCode>(final_status_.code()));
-  const double seconds = SecondsSince(started_);
-  service_.metrics->RecordRequest("Initialize", code, seconds);
-  LogCall("Initialize", context_->peer(), target_name_, code, seconds,
-          std::string(final_status_.message()));
-  delete this;
-}
-
-void InitializeReactor::StartNextWriteLocked() {
-  if (writing_ || broken_ || finished_ || queue_.empty()) return;
-  writing_ = true;
-  StartWrite(&queue_.front());
-}
-
-void InitializeReactor::FinishLocked(const absl::Status& status) {
-  if (finished_) return;
-  finished_ = true;
-  final_status_ = status;
-  Finish(ToGrpcStatus(status));
-}
-
-void InitializeReactor::FinishAfterWrites(const absl::Status& status) {
-  std::lock_guard<std::mutex> lock(mu_);
-  if (broken_) queue_.clear();
-  if (!writing_ && queue_.empty()) {
-    FinishLocked(status);
+  if (download.ok()) {
+    StartDownloadLocked(std::move(*download));
   } else {
-    pending_finish_ = status;
+    download_lease_.Release();
+    FinishAfterWritesLocked(download.status());
   }
 }
 
@@ -159,62 +210,24 @@ absl::Status InitializeReactor::CheckAlive() {
   return absl::OkStatus();
 }
 
-absl::Status InitializeReactor::Send(v1::InitializeResponse message, bool may_drop) {
-  std::unique_lock<std::mutex> lock(mu_);
+void InitializeReactor::SendProgress(const v1::InitializeResponse& message) {
+  std::lock_guard<std::mutex> lock(mu_);
   const size_t limit = static_cast<size_t>(std::max(1, service_.options.max_buffered_chunks));
-  if (may_drop && queue_.size() >= limit) return CheckAlive();
-  cv_.wait(lock, [&] { return queue_.size() < limit || cancelled_ || broken_; });
-  RETURN_IF_ERROR(CheckAlive());
-  queue_.push_back(std::move(message));
-  StartNextWriteLocked();
-  return absl::OkStatus();
+  if (queue_.size() < limit) EnqueueLocked(message);
 }
 
-void InitializeReactor::RunFit(const absl::Status& admitted) {
-  absl::Status status = admitted;
-  if (status.ok()) {
-    // LibTorch reports failures (out of memory, say) by exception: one bad
-    // call must end with a status, never take the server down.
-    try {
-      status = Fit();
-    } catch (const std::bad_alloc&) {
-      status = absl::ResourceExhaustedError("out of memory during the fit");
-    } catch (const std::exception& e) {
-      status = absl::InternalError(absl::StrCat("fit failed: ", std::string(e.what()).substr(0, 300)));
+absl::StatusOr<std::unique_ptr<InitializeReactor::Download>> InitializeReactor::Fit() {
+  const int64_t fit_started = CallWatchdog::Now();
+  const double max_fit_s = service_.options.bounds.max_fit_s;
+  auto check = [&]() -> absl::Status {
+    RETURN_IF_ERROR(CheckAlive());
+    if (SecondsSince(fit_started) > max_fit_s) {
+      return absl::DeadlineExceededError(
+          absl::StrCat("the fit ran past the server's limit of ", max_fit_s, " s"));
     }
-  }
-  builder_.data() = Dataset{};
-  FinishAfterWrites(status);
-}
-
-absl::Status InitializeReactor::StreamFile(const std::string& name,
-                                           const SafetensorsWriter& writer,
-                                           std::string* sha256) {
-  const uint64_t total = writer.TotalBytes();
-  const size_t chunk_bytes = builder_.output().chunk_bytes() > 0
-                                 ? builder_.output().chunk_bytes()
-                                 : static_cast<size_t>(service_.options.chunk_bytes);
-  Sha256 hash;
-  uint64_t offset = 0;
-  RETURN_IF_ERROR(writer.Stream(chunk_bytes, [&](absl::string_view piece) -> absl::Status {
-    hash.Update(piece);
-    v1::InitializeResponse r;
-    auto* f = r.mutable_file();
-    f->set_name(name);
-    f->set_offset(offset);
-    f->set_total_bytes(total);
-    f->set_data(piece.data(), piece.size());
-    offset += piece.size();
-    RETURN_IF_ERROR(Send(std::move(r)));
-    service_.metrics->AddStreamedBytes(static_cast<int64_t>(piece.size()));
     return absl::OkStatus();
-  }));
-  *sha256 = hash.HexDigest();
-  return absl::OkStatus();
-}
-
-absl::Status InitializeReactor::Fit() {
-  RETURN_IF_ERROR(CheckAlive());
+  };
+  RETURN_IF_ERROR(check());
   const TemplateBank& bank = *builder_.bank();
   const ViTConfig& target = builder_.target();
   FitOptions fit = builder_.fit();
@@ -224,12 +237,11 @@ absl::Status InitializeReactor::Fit() {
   auto progress = [&](const FitProgress& p) {
     service_.metrics->AddFitSteps(p.step - steps_done);
     steps_done = p.step;
-    (void)Send(ProgressMessage("fit", p.step, p.total, p.loss, p.accuracy), /*may_drop=*/true);
+    SendProgress(ProgressMessage("fit", p.step, p.total, p.loss, p.accuracy));
   };
-  ASSIGN_OR_RETURN(InitResult result, InitializeTarget(bank, target, builder_.data(), fit,
-                                                       progress, [&] { return CheckAlive(); }));
-  builder_.data() = Dataset{};  // the upload is no longer needed
-  const double final_loss = result.report.steps.empty() ? 0 : result.report.steps.back().loss;
+  ASSIGN_OR_RETURN(InitResult result,
+                   InitializeTarget(bank, target, builder_.data(), fit, progress, check));
+  builder_.ReleaseData();  // the upload is no longer needed
 
   WeightsFileInfo info;
   info.bank_name = bank.name;
@@ -238,23 +250,27 @@ absl::Status InitializeReactor::Fit() {
   info.device = service_.device;
   info.threads = at::get_num_threads();
   info.geometry = bank.geometry;
-  auto t_stream = std::chrono::steady_clock::now();
-  v1::InitializeResponse summary;
-  auto* s = summary.mutable_summary();
-  {
-    ASSIGN_OR_RETURN(auto file,
-                     MakeWeightsFile(std::move(result.weights), target, fit, result.report, info,
-                                     OutputType(builder_.output().dtype())));
-    (void)Send(ProgressMessage("stream"), true);
-    s->set_model_bytes(file->writer.TotalBytes());
-    RETURN_IF_ERROR(StreamFile("model.safetensors", file->writer, s->mutable_model_sha256()));
+  auto download = std::make_unique<Download>();
+  const v1::OutputOptions& output = builder_.output();
+  download->chunk_bytes = output.chunk_bytes() > 0
+                              ? output.chunk_bytes()
+                              : static_cast<size_t>(service_.options.chunk_bytes);
+  TensorMap scalers = std::move(result.scalers);
+  ASSIGN_OR_RETURN(auto model_file, MakeWeightsFile(result, target, fit, info,
+                                                    OutputType(output.dtype())));
+  download->files.push_back({kModelFile, std::move(model_file)});
+  if (output.include_scalers()) {
+    ASSIGN_OR_RETURN(auto scalers_file, MakeScalersFile(std::move(scalers), target, info));
+    download->files.push_back({kScalersFile, std::move(scalers_file)});
   }
-  if (builder_.output().include_scalers()) {
-    ASSIGN_OR_RETURN(auto file, MakeScalersFile(std::move(result.scalers), target, info));
-    s->set_scalers_bytes(file->writer.TotalBytes());
-    RETURN_IF_ERROR(StreamFile("scalers.safetensors", file->writer, s->mutable_scalers_sha256()));
-  }
+
   const FitReport& r = result.report;
+  auto* s = download->summary.mutable_summary();
+  for (const auto& file : download->files) {
+    const uint64_t bytes = file.content->writer.TotalBytes();
+    download->total_bytes += bytes;
+    file.name == kModelFile ? s->set_model_bytes(bytes) : s->set_scalers_bytes(bytes);
+  }
   auto* t = s->mutable_target();
   t->set_depth(target.depth);
   t->set_width(target.width);
@@ -267,16 +283,213 @@ absl::Status InitializeReactor::Fit() {
   s->set_trainable_ratio(double(r.trainable_params) / r.model_params);
   s->set_held_out_accuracy(r.held_out_accuracy);
   s->set_held_out(r.held_out);
-  s->set_final_loss(final_loss);
+  s->set_final_loss(r.steps.empty() ? 0 : r.steps.back().loss);
   s->set_device(service_.device);
   auto& secs = *s->mutable_seconds();
   secs["scaler_init"] = r.seconds_scaler_init;
   secs["fit"] = r.seconds_fit;
   secs["compose"] = r.seconds_compose;
-  secs["stream"] = SecondsSince(t_stream);
-  secs["total"] = SecondsSince(started_);
-  RETURN_IF_ERROR(Send(std::move(summary)));
-  return absl::OkStatus();
+  return download;
+}
+
+// ---- Download -------------------------------------------------------------
+
+void InitializeReactor::StartDownloadLocked(std::unique_ptr<Download> download) {
+  if (finished_ || broken_) return;  // the client is gone; the files go with `download`
+  const ClientBounds& bounds = service_.options.bounds;
+  download->started = CallWatchdog::Now();
+  download_deadline_ = download->started + Nanos(bounds.write_stall_timeout_s) +
+                       Nanos(download->total_bytes / bounds.min_download_bytes_per_s);
+  download_ = std::move(download);
+  phase_ = Phase::kDownload;
+  EnqueueLocked(ProgressMessage("stream"));
+  FillQueueLocked();
+  UpdateExpiryLocked();
+}
+
+void InitializeReactor::FillQueueLocked() {
+  const size_t limit = static_cast<size_t>(std::max(1, service_.options.max_buffered_chunks));
+  while (download_ && !finished_ && !broken_ && queue_.size() < limit) {
+    Download& d = *download_;
+    if (d.current == d.files.size()) {
+      auto& secs = *d.summary.mutable_summary()->mutable_seconds();
+      secs["stream"] = SecondsSince(d.started);
+      secs["total"] = SecondsSince(started_);
+      EnqueueLocked(d.summary);
+      download_.reset();
+      download_lease_.Release();
+      FinishAfterWritesLocked(absl::OkStatus());
+      return;
+    }
+    const Download::File& file = d.files[d.current];
+    if (!d.cursor) {
+      d.cursor.emplace(file.content->writer);
+      d.hash = std::make_unique<Sha256>();
+    }
+    v1::InitializeResponse r;
+    auto* chunk = r.mutable_file();
+    chunk->set_name(file.name);
+    chunk->set_offset(d.cursor->offset());
+    chunk->set_total_bytes(d.cursor->total_bytes());
+    d.cursor->Next(d.chunk_bytes, chunk->mutable_data());
+    d.hash->Update(chunk->data());
+    service_.metrics->AddStreamedBytes(static_cast<int64_t>(chunk->data().size()));
+    EnqueueLocked(r);
+    if (d.cursor->done()) {
+      auto* s = d.summary.mutable_summary();
+      const std::string digest = d.hash->HexDigest();
+      file.name == kModelFile ? s->set_model_sha256(digest) : s->set_scalers_sha256(digest);
+      d.cursor.reset();
+      ++d.current;
+    }
+  }
+}
+
+// ---- Writes and the end of the call ---------------------------------------
+
+void InitializeReactor::EnqueueLocked(const v1::InitializeResponse& message) {
+  if (finished_ || broken_) return;
+  grpc::ByteBuffer buffer;
+  bool own_buffer = false;
+  (void)grpc::SerializationTraits<v1::InitializeResponse>::Serialize(message, &buffer,
+                                                                     &own_buffer);
+  queue_.push_back(std::move(buffer));
+  StartNextWriteLocked();
+}
+
+void InitializeReactor::StartNextWriteLocked() {
+  if (writing_ || broken_ || finished_ || queue_.empty()) return;
+  writing_ = true;
+  write_started_ = CallWatchdog::Now();
+  StartWrite(&queue_.front());
+  UpdateExpiryLocked();
+}
+
+void InitializeReactor::OnWriteDone(bool ok) {
+  std::lock_guard<std::mutex> lock(mu_);
+  writing_ = false;
+  if (ok) {
+    queue_.pop_front();
+    FillQueueLocked();
+    StartNextWriteLocked();
+  } else {
+    broken_ = true;
+    queue_.clear();
+    download_.reset();
+    download_lease_.Release();
+  }
+  UpdateExpiryLocked();
+  if (writing_ || !queue_.empty()) return;
+  if (pending_finish_) {
+    FinishLocked(*pending_finish_);
+  } else if (broken_ && phase_ == Phase::kDownload) {
+    FinishLocked(absl::CancelledError("the client went away during the download"));
+  }
+}
+
+void InitializeReactor::FinishAfterWritesLocked(const absl::Status& status) {
+  if (broken_) queue_.clear();
+  if (!writing_ && queue_.empty()) {
+    FinishLocked(status);
+  } else {
+    pending_finish_ = status;
+  }
+}
+
+void InitializeReactor::FinishLocked(const absl::Status& status) {
+  if (finished_) return;
+  if (cancelling_) {  // Expire finishes once TryCancel has returned
+    finish_after_cancel_ = status;
+    return;
+  }
+  finished_ = true;
+  final_status_ = expired_ ? *expired_ : status;
+  expires_at_ = CallWatchdog::kNever;
+  uploading_lease_.Release();
+  download_lease_.Release();
+  download_.reset();
+  Finish(ToGrpcStatus(final_status_));
+}
+
+void InitializeReactor::OnCancel() {
+  std::lock_guard<std::mutex> lock(mu_);
+  cancelled_ = true;
+}
+
+void InitializeReactor::OnDone() {
+  service_.watchdog->Unwatch(this);  // waits out an Expire() in progress
+  // Wait for the worker to leave the lock it finished the call under.
+  { std::lock_guard<std::mutex> lock(mu_); }
+  const std::string code = GrpcCodeName(static_cast<grpc::StatusCode>(final_status_.code()));
+  const double seconds = SecondsSince(started_);
+  service_.metrics->RecordRequest("Initialize", code, seconds);
+  LogCall("Initialize", context_->peer(), target_name_, code, seconds,
+          std::string(final_status_.message()));
+  delete this;
+}
+
+// ---- Bounds on slow clients -------------------------------------------------
+
+void InitializeReactor::UpdateExpiryLocked() {
+  const ClientBounds& b = service_.options.bounds;
+  int64_t t = CallWatchdog::kNever;
+  if (finished_ || expired_) {
+    // nothing left to bound
+  } else if (phase_ == Phase::kUpload) {
+    t = messages_read_ == 0
+            ? started_ + Nanos(b.header_timeout_s)
+            : std::min(last_read_ + Nanos(b.upload_idle_timeout_s),
+                       started_ + Nanos(b.upload_timeout_s));
+  } else {
+    if (writing_) t = write_started_ + Nanos(b.write_stall_timeout_s);
+    if (phase_ == Phase::kDownload) t = std::min(t, download_deadline_);
+  }
+  expires_at_ = t;
+}
+
+void InitializeReactor::Expire() {
+  std::unique_lock<std::mutex> lock(mu_);
+  expires_at_ = CallWatchdog::kNever;
+  if (finished_ || expired_) return;
+  const ClientBounds& b = service_.options.bounds;
+  const int64_t now = CallWatchdog::Now();
+  std::string reason, message;
+  if (phase_ == Phase::kUpload) {
+    if (messages_read_ == 0) {
+      reason = "header";
+      message = absl::StrCat("no header within ", b.header_timeout_s, " s");
+    } else if (now >= started_ + Nanos(b.upload_timeout_s)) {
+      reason = "upload_total";
+      message = absl::StrCat("the upload took longer than ", b.upload_timeout_s, " s");
+    } else {
+      reason = "upload_idle";
+      message = absl::StrCat("no upload message for ", b.upload_idle_timeout_s, " s");
+    }
+  } else if (writing_ && now >= write_started_ + Nanos(b.write_stall_timeout_s)) {
+    reason = "write_stall";
+    message = absl::StrCat("the client took no message for ", b.write_stall_timeout_s, " s");
+  } else {
+    reason = "download_rate";
+    message = absl::StrCat("the download fell below ", b.min_download_bytes_per_s,
+                           " bytes/s on average");
+  }
+  expired_ = absl::DeadlineExceededError(absl::StrCat(message, "; call ended by the server"));
+  service_.metrics->RecordExpiry(reason);
+  if (phase_ == Phase::kUpload) {
+    // Only a read is pending: the status reaches the client as it is.
+    FinishLocked(*expired_);
+    return;
+  }
+  // A write is stuck behind a client that does not read: only cancelling the
+  // stream frees it. Finish waits until TryCancel has returned, so the call
+  // (and its context) outlives it.
+  cancelled_ = true;
+  cancelling_ = true;
+  lock.unlock();
+  context_->TryCancel();
+  lock.lock();
+  cancelling_ = false;
+  if (finish_after_cancel_) FinishLocked(*finish_after_cancel_);
 }
 
 }  // namespace wave

@@ -1,26 +1,36 @@
-// The Initialize call: reads the upload on gRPC's threads, runs the fit on
-// the fit pool, and streams progress, files and a summary back with bounded
-// buffering.
+// The Initialize call, in three phases (docs/DESIGN.md, "The server"):
+//  1. upload: messages are read on gRPC's threads into the request builder;
+//     the header must come within the header timeout, each later message
+//     within the idle timeout, the whole upload within the upload timeout;
+//  2. fit: on a fit pool slot; progress goes out when the client takes it,
+//     and is dropped otherwise, so the fit never waits on the client;
+//  3. download: the slot is free again; each file chunk is made when the
+//     previous ones went out (OnWriteDone), at most `max_buffered_chunks`
+//     queued, and a client that stops taking them, or takes them too slowly,
+//     loses the call.
+// Messages are read and written as raw bytes and parsed here, so that an
+// unparseable message is an INVALID_ARGUMENT of its own, not the end of the
+// upload.
 #ifndef WAVE_SERVER_INITIALIZE_REACTOR_H_
 #define WAVE_SERVER_INITIALIZE_REACTOR_H_
 
 #include <grpcpp/grpcpp.h>
 
 #include <atomic>
-#include <chrono>
-#include <condition_variable>
 #include <deque>
+#include <memory>
 #include <mutex>
 #include <optional>
 
+#include "server/call_watchdog.h"
 #include "server/request_builder.h"
 #include "server/service_context.h"
-#include "wave/v1/wave.grpc.pb.h"
+#include "wave/v1/wave.pb.h"
 
 namespace wave {
 
-class InitializeReactor
-    : public grpc::ServerBidiReactor<v1::InitializeRequest, v1::InitializeResponse> {
+class InitializeReactor : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>,
+                          public CallWatchdog::Watched {
  public:
   InitializeReactor(ServiceContext& service, grpc::CallbackServerContext* context);
 
@@ -29,38 +39,59 @@ class InitializeReactor
   void OnCancel() override;
   void OnDone() override;
 
- private:
-  // All below run on the fit worker.
-  void RunFit(const absl::Status& admitted);
-  absl::Status Fit();
-  absl::Status StreamFile(const std::string& name, const SafetensorsWriter& writer,
-                          std::string* sha256);
-  // Queues a message; waits while the queue is full. Fails once the call is
-  // cancelled or broken.
-  absl::Status Send(v1::InitializeResponse message, bool may_drop = false);
-  absl::Status CheckAlive();
+  int64_t ExpiresAt() const override { return expires_at_.load(); }
+  void Expire() override;
 
-  // Finishes once, after every queued write went out. Locks mu_.
-  void FinishAfterWrites(const absl::Status& status);
+ private:
+  enum class Phase { kUpload, kFit, kDownload };
+  struct Download;
+
+  // Upload.
+  absl::Status TakeMessage();
+  void EndUpload();
+  // Fit, on the pool's worker.
+  void RunFit(const absl::Status& admitted);
+  absl::StatusOr<std::unique_ptr<Download>> Fit();
+  absl::Status CheckAlive();
+  // Queues a progress message unless the client is behind.
+  void SendProgress(const v1::InitializeResponse& message);
+
+  // The rest hold mu_.
+  void StartDownloadLocked(std::unique_ptr<Download> download);
+  void FillQueueLocked();
+  void EnqueueLocked(const v1::InitializeResponse& message);
   void StartNextWriteLocked();
+  // Finishes now, or once every queued message went out.
+  void FinishAfterWritesLocked(const absl::Status& status);
   void FinishLocked(const absl::Status& status);
+  void UpdateExpiryLocked();
 
   ServiceContext& service_;
-  grpc::CallbackServerContext* context_;
-  const std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
-  v1::InitializeRequest request_;
+  grpc::CallbackServerContext* const context_;
+  const int64_t started_ = CallWatchdog::Now();
+  grpc::ByteBuffer read_buffer_;
+  int64_t messages_read_ = 0;
   RequestBuilder builder_;
+  ResourceBudget::Lease uploading_lease_, download_lease_;
 
   std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<v1::InitializeResponse> queue_;
+  Phase phase_ = Phase::kUpload;
+  int64_t last_read_ = started_;          // when the last upload message came
+  int64_t write_started_ = 0;             // when the write in flight began
+  int64_t download_deadline_ = CallWatchdog::kNever;
+  std::atomic<int64_t> expires_at_{CallWatchdog::kNever};
+  std::deque<grpc::ByteBuffer> queue_;  // front: the write in flight
   bool writing_ = false;
-  // Written under mu_ (the waits on cv_ read them there); atomic because the
-  // fit's between-step check reads them without it (a race TSan found).
+  std::unique_ptr<Download> download_;
+  // Written under mu_; atomic because the fit's between-step check reads
+  // them without it.
   std::atomic<bool> broken_{false};  // a write failed: the client is gone
   std::atomic<bool> cancelled_{false};
+  bool cancelling_ = false;  // Expire is inside TryCancel: Finish waits
+  std::optional<absl::Status> expired_;  // why the watchdog ended the call
   bool finished_ = false;
-  std::optional<absl::Status> pending_finish_;
+  std::optional<absl::Status> pending_finish_;      // once the queue is empty
+  std::optional<absl::Status> finish_after_cancel_;  // once TryCancel returned
   absl::Status final_status_;
   std::string target_name_;
 };

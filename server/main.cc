@@ -17,9 +17,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "core/file_util.h"
+#include "core/flags_usage.h"
 #include "core/malloc_tuning.h"
 #include "core/status_macros.h"
 #include "server/options.h"
+#include "server/call_watchdog.h"
+#include "server/resource_budget.h"
 #include "server/service_context.h"
 #include "server/wave_service_impl.h"
 
@@ -27,7 +30,11 @@ ABSL_FLAG(std::string, address, "0.0.0.0:50051", "gRPC listen address (host:port
 ABSL_FLAG(std::string, probe_address, "",
           "Extra plaintext listener serving only grpc.health.v1 (for Kubernetes probes, which "
           "speak neither TLS nor tokens); empty: none.");
-ABSL_FLAG(int32_t, metrics_port, 9090, "Prometheus metrics HTTP port; 0 turns it off.");
+ABSL_FLAG(int32_t, metrics_port, 9090,
+          "Prometheus metrics HTTP port, on --address's host; 0 turns the endpoint off.");
+ABSL_FLAG(std::string, metrics_address, "",
+          "Metrics listen address (host:port), when it must differ from --address's host and "
+          "--metrics_port.");
 ABSL_FLAG(std::string, banks, "models/fashion-mnist-vit.safetensors",
           "Template bank files, comma-separated; the first is the default.");
 ABSL_FLAG(std::string, device, "auto", "auto | cpu | cuda: where banks live and fits run.");
@@ -49,6 +56,23 @@ ABSL_FLAG(int64_t, max_fit_steps, 5000, "Most fit steps per request.");
 ABSL_FLAG(int64_t, max_samples, 20000, "Most few-shot samples per request.");
 ABSL_FLAG(int64_t, max_sample_bytes, 256ll << 20, "Most few-shot bytes per request.");
 ABSL_FLAG(int64_t, max_message_bytes, 8 << 20, "Largest gRPC message, each way.");
+ABSL_FLAG(double, max_lr, 1.0, "Largest fit.lr and fit.head_lr a request may ask for.");
+ABSL_FLAG(int32_t, max_uploading_calls, 64,
+          "Initialize calls that may be uploading at once; more get RESOURCE_EXHAUSTED.");
+ABSL_FLAG(int64_t, upload_budget_bytes, 512ll << 20,
+          "Few-shot bytes all calls may hold together (reserved by each header); a header "
+          "past it gets RESOURCE_EXHAUSTED.");
+ABSL_FLAG(int64_t, download_budget_bytes, 1ll << 30,
+          "Weight bytes all calls may hold together, from admission to the end of their "
+          "download; a call past it gets RESOURCE_EXHAUSTED.");
+ABSL_FLAG(double, header_timeout, 10, "Seconds from a call's start to its header.");
+ABSL_FLAG(double, upload_idle_timeout, 10, "Seconds a call may wait between upload messages.");
+ABSL_FLAG(double, upload_timeout, 120, "Seconds the whole upload may take.");
+ABSL_FLAG(double, write_stall_timeout, 20,
+          "Seconds a client may leave a response message untaken before it loses the call.");
+ABSL_FLAG(double, min_download_rate, 1 << 20,
+          "Bytes per second a download must average (after write_stall_timeout's grace).");
+ABSL_FLAG(double, max_fit_seconds, 900, "Wall seconds one fit may run on its slot.");
 
 namespace wave {
 namespace {
@@ -74,6 +98,33 @@ absl::StatusOr<ServerOptions> OptionsFromFlags() {
   o.limits.max_samples = absl::GetFlag(FLAGS_max_samples);
   o.limits.max_sample_bytes = absl::GetFlag(FLAGS_max_sample_bytes);
   o.limits.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
+  o.limits.max_lr = absl::GetFlag(FLAGS_max_lr);
+  ClientBounds& b = o.bounds;
+  b.max_uploading_calls = absl::GetFlag(FLAGS_max_uploading_calls);
+  b.upload_budget_bytes = absl::GetFlag(FLAGS_upload_budget_bytes);
+  b.download_budget_bytes = absl::GetFlag(FLAGS_download_budget_bytes);
+  b.header_timeout_s = absl::GetFlag(FLAGS_header_timeout);
+  b.upload_idle_timeout_s = absl::GetFlag(FLAGS_upload_idle_timeout);
+  b.upload_timeout_s = absl::GetFlag(FLAGS_upload_timeout);
+  b.write_stall_timeout_s = absl::GetFlag(FLAGS_write_stall_timeout);
+  b.min_download_bytes_per_s = absl::GetFlag(FLAGS_min_download_rate);
+  b.max_fit_s = absl::GetFlag(FLAGS_max_fit_seconds);
+  for (double seconds : {b.header_timeout_s, b.upload_idle_timeout_s, b.upload_timeout_s,
+                         b.write_stall_timeout_s, b.min_download_bytes_per_s, b.max_fit_s}) {
+    if (!(seconds > 0)) {
+      return absl::InvalidArgumentError("every timeout and --min_download_rate must be > 0");
+    }
+  }
+  if (b.max_uploading_calls < 1 || b.upload_budget_bytes < 0 || b.download_budget_bytes < 0) {
+    return absl::InvalidArgumentError(
+        "--max_uploading_calls must be >= 1 and the budgets >= 0");
+  }
+  o.metrics_address = absl::GetFlag(FLAGS_metrics_address);
+  if (o.metrics_address.empty() && o.metrics_port > 0) {
+    const size_t colon = o.address.rfind(':');
+    o.metrics_address = absl::StrCat(
+        colon == std::string::npos ? "0.0.0.0" : o.address.substr(0, colon), ":", o.metrics_port);
+  }
   if (o.fit_slots < 1) return absl::InvalidArgumentError("--fit_slots must be >= 1");
   if (o.chunk_bytes < 4096 || o.chunk_bytes > o.limits.max_message_bytes / 2) {
     return absl::InvalidArgumentError("--chunk_bytes must be in [4096, max_message_bytes / 2]");
@@ -158,18 +209,30 @@ absl::Status Run() {
     return absl::FailedPreconditionError("--device=cuda but this LibTorch sees no CUDA device");
   }
   ctx.device = (o.device == "cuda" || (o.device == "auto" && at::hasCUDA())) ? "cuda" : "cpu";
-  // Before LibTorch's thread settings: after at::set_num_threads civetweb
-  // (prometheus-cpp's HTTP server) fails to start here.
-  ASSIGN_OR_RETURN(ctx.metrics, Metrics::Create("0.0.0.0", o.metrics_port));
   const int cores = std::max(1u, std::thread::hardware_concurrency());
   ctx.torch_threads = o.torch_threads > 0 ? o.torch_threads : std::max(1, cores / o.fit_slots);
   at::set_num_threads(ctx.torch_threads);
+  // After LibTorch has set its threads: the endpoint must start there.
+  ASSIGN_OR_RETURN(ctx.metrics, Metrics::Create(o.metrics_address));
+  Metrics* metrics = ctx.metrics.get();
+  auto gauge = [metrics](const char* resource) {
+    return [metrics, resource](int64_t amount) { metrics->SetHeld(resource, amount); };
+  };
+  ctx.uploading_calls = std::make_unique<ResourceBudget>(
+      "uploading calls", "calls", o.bounds.max_uploading_calls, gauge("uploading_calls"));
+  ctx.upload_bytes = std::make_unique<ResourceBudget>(
+      "upload memory", "bytes", o.bounds.upload_budget_bytes, gauge("upload_bytes"));
+  ctx.download_bytes = std::make_unique<ResourceBudget>(
+      "download memory", "bytes", o.bounds.download_budget_bytes, gauge("download_bytes"));
+  for (const char* resource : {"uploading_calls", "upload_bytes", "download_bytes"}) {
+    metrics->SetHeld(resource, 0);
+  }
+  ctx.watchdog = std::make_unique<CallWatchdog>();
 
   RETURN_IF_ERROR(ctx.banks.LoadAll(o.bank_paths));
   for (const auto& bank : ctx.banks.All()) {
     ctx.metrics->SetBank(bank->name, bank->version, bank->file_sha256);
   }
-  Metrics* metrics = ctx.metrics.get();
   ctx.pool = std::make_unique<FitPool>(
       o.fit_slots, o.max_queued, o.queue_timeout_s,
       [metrics](int running, int waiting) { metrics->SetFits(running, waiting); });
@@ -191,6 +254,7 @@ absl::Status Run() {
   }
   auto* health = server->GetHealthCheckService();
   health->SetServingStatus(true);
+  health->SetServingStatus(v1::WaveInit::service_full_name(), true);
   // The probe server holds only the default health service.
   std::unique_ptr<grpc::Server> probe_server;
   if (const std::string probe = absl::GetFlag(FLAGS_probe_address); !probe.empty()) {
@@ -205,9 +269,10 @@ absl::Status Run() {
   }
   std::fprintf(stderr,
                "wave-server %s listening on port %d (%s, %s, %d fit slot(s) x %d threads, "
-               "metrics port %d, auth %s), default bank '%s'\n",
+               "metrics %s, auth %s), default bank '%s'\n",
                WAVE_VERSION, port, ctx.device.c_str(), o.tls_cert.empty() ? "plaintext" : "TLS",
-               o.fit_slots, ctx.torch_threads, o.metrics_port,
+               o.fit_slots, ctx.torch_threads,
+               o.metrics_address.empty() ? "off" : o.metrics_address.c_str(),
                o.auth_token.empty() ? "off" : "on", ctx.banks.default_name().c_str());
 
   const int sig = WaitForShutdown(ctx);
@@ -237,6 +302,7 @@ absl::Status Run() {
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("Serves WAVE weight initialization over gRPC.\n"
                                "  wave-server --banks=models/fashion-mnist-vit.safetensors");
+  wave::ShowEveryFlagInHelp();
   absl::ParseCommandLine(argc, argv);
   wave::KeepLargeAllocationsInHeap();
   absl::Status status = wave::Run();

@@ -50,6 +50,16 @@ struct Metrics::Impl {
           .Name("wave_bank_reloads_total")
           .Help("Bank reloads on SIGHUP, by result (ok, failed)")
           .Register(*registry);
+  prometheus::Family<prometheus::Counter>& expired =
+      prometheus::BuildCounter()
+          .Name("wave_calls_expired_total")
+          .Help("Calls the server ended because the client was too slow, by reason")
+          .Register(*registry);
+  prometheus::Family<prometheus::Gauge>& held =
+      prometheus::BuildGauge()
+          .Name("wave_client_held")
+          .Help("What calls in flight hold of a bounded resource (bytes or calls)")
+          .Register(*registry);
   std::mutex bank_mu;
   std::map<std::string, prometheus::Gauge*> bank_by_name;  // the series now at 1
 };
@@ -57,12 +67,13 @@ struct Metrics::Impl {
 Metrics::Metrics(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Metrics::~Metrics() = default;
 
-absl::StatusOr<std::unique_ptr<Metrics>> Metrics::Create(const std::string& bind_address,
-                                                         int port) {
+absl::StatusOr<std::unique_ptr<Metrics>> Metrics::Create(const std::string& address) {
   auto impl = std::make_unique<Impl>();
-  if (port > 0) {
+  if (!address.empty()) {
     std::weak_ptr<prometheus::Registry> registry = impl->registry;
-    auto http = MetricsHttpServer::Start(port, [registry] {
+    MetricsHttpOptions options;
+    options.address = address;
+    auto http = MetricsHttpServer::Start(options, [registry] {
       auto r = registry.lock();
       return r ? prometheus::TextSerializer().Serialize(r->Collect()) : std::string();
     });
@@ -70,6 +81,16 @@ absl::StatusOr<std::unique_ptr<Metrics>> Metrics::Create(const std::string& bind
     impl->http = std::move(*http);
   }
   return std::unique_ptr<Metrics>(new Metrics(std::move(impl)));
+}
+
+int Metrics::port() const { return impl_->http ? impl_->http->port() : 0; }
+
+void Metrics::RecordExpiry(const std::string& reason) {
+  impl_->expired.Add({{"reason", reason}}).Increment();
+}
+
+void Metrics::SetHeld(const std::string& resource, int64_t amount) {
+  impl_->held.Add({{"resource", resource}}).Set(static_cast<double>(amount));
 }
 
 void Metrics::RecordRequest(const std::string& method, const std::string& code, double seconds) {

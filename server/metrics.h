@@ -12,10 +12,8 @@ namespace wave {
 
 class Metrics {
  public:
-  // port 0: metrics are kept but not served. bind_address is unused: the
-  // endpoint listens on all interfaces, as a scraper in the cluster needs.
-  static absl::StatusOr<std::unique_ptr<Metrics>> Create(const std::string& bind_address,
-                                                         int port);
+  // address "": metrics are kept but not served; otherwise host:port.
+  static absl::StatusOr<std::unique_ptr<Metrics>> Create(const std::string& address);
   ~Metrics();
 
   void RecordRequest(const std::string& method, const std::string& code, double seconds);
@@ -24,6 +22,13 @@ class Metrics {
   void SetFits(int running, int waiting);
   void SetBank(const std::string& name, const std::string& version, const std::string& sha256);
   void RecordReload(bool ok);
+  // A call the server ended because its client was too slow (reason: header,
+  // upload_idle, upload_total, write_stall, download_rate).
+  void RecordExpiry(const std::string& reason);
+  // What clients hold now of a bounded resource (upload_bytes,
+  // download_bytes, uploading_calls).
+  void SetHeld(const std::string& resource, int64_t amount);
+  int port() const;  // the endpoint's bound port; 0 when not served
 
  private:
   struct Impl;

@@ -1,35 +1,45 @@
-// A minimal HTTP/1.1 endpoint serving GET /metrics from a prometheus-cpp
-// registry. prometheus-cpp's own Exposer (civetweb) fails to start in a
-// process that has loaded Debian's LibTorch (measured: "null context when
-// constructing CivetServer" right after a successful bind), so the server
-// carries this small loop instead.
+// The HTTP endpoint for Prometheus: GET /metrics (and / or /healthz) served
+// by GNU libmicrohttpd from Debian, on its own polling thread with epoll, so
+// that idle or slow connections never delay a scrape and requests split
+// across TCP segments are read whole. prometheus-cpp's own exposer
+// (civetweb) failed to start in a process that has loaded Debian's LibTorch;
+// libmicrohttpd starts after LibTorch has set its threads (the server does
+// it in that order on purpose, and the end-to-end tests exercise it).
 #ifndef WAVE_SERVER_METRICS_HTTP_H_
 #define WAVE_SERVER_METRICS_HTTP_H_
 
-#include <atomic>
 #include <functional>
+#include <memory>
 #include <string>
-#include <thread>
 
 #include "absl/status/statusor.h"
 
+struct MHD_Daemon;
+
 namespace wave {
+
+struct MetricsHttpOptions {
+  std::string address = "0.0.0.0:9090";  // host:port; [v6]:port for IPv6
+  unsigned connection_timeout_s = 10;     // an idle connection is closed after this
+  unsigned max_connections = 64;          // more are refused at accept
+};
 
 class MetricsHttpServer {
  public:
-  // Binds and listens on `port` (all interfaces); `render` produces the body.
+  // Binds, listens and serves; `render` produces the /metrics body (called
+  // on the server's thread, one request at a time).
   static absl::StatusOr<std::unique_ptr<MetricsHttpServer>> Start(
-      int port, std::function<std::string()> render);
+      const MetricsHttpOptions& options, std::function<std::string()> render);
   ~MetricsHttpServer();
 
- private:
-  MetricsHttpServer(int fd, std::function<std::string()> render);
-  void Serve();
+  int port() const { return port_; }  // the bound port (useful with port 0)
 
-  int fd_;
+ private:
+  explicit MetricsHttpServer(std::function<std::string()> render)
+      : render_(std::move(render)) {}
   std::function<std::string()> render_;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
+  MHD_Daemon* daemon_ = nullptr;
+  int port_ = 0;
 };
 
 }  // namespace wave

@@ -18,11 +18,33 @@ struct Limits {
   int64_t max_samples = 20'000;
   int64_t max_sample_bytes = 256ll << 20;  // images + labels uploaded
   int64_t max_message_bytes = 8 << 20;     // one gRPC message, both directions
+  double max_lr = 1.0;                     // fit.lr and fit.head_lr
+};
+
+// What slow, idle or numerous clients may hold, and for how long. Every
+// bound is stated in docs/RELIABILITY.md and tested end to end.
+struct ClientBounds {
+  int max_uploading_calls = 64;  // calls between their start and the end of their upload
+  // Few-shot bytes held by all calls together, from the header (which
+  // reserves what it announces) until the call's fit ends.
+  int64_t upload_budget_bytes = 512ll << 20;
+  // Weight bytes held by all calls together, from admission to the fit
+  // queue until the download ends.
+  int64_t download_budget_bytes = 1ll << 30;
+  double header_timeout_s = 10;       // from the call's start to its header
+  double upload_idle_timeout_s = 10;  // between two upload messages
+  double upload_timeout_s = 120;      // the whole upload
+  double write_stall_timeout_s = 20;  // a message the client does not take
+  // The download must average at least this rate, after a grace of
+  // write_stall_timeout_s: a reader that trickles cannot hold the weights.
+  double min_download_bytes_per_s = 1 << 20;
+  double max_fit_s = 900;  // one fit's wall time, on its slot
 };
 
 struct ServerOptions {
   std::string address = "0.0.0.0:50051";
   int metrics_port = 9090;  // 0: no metrics endpoint
+  std::string metrics_address;  // host:port; empty: the API's host, metrics_port
   std::vector<std::string> bank_paths;
   std::string device = "auto";  // auto | cpu | cuda
   int fit_slots = 1;            // fits that run at once
@@ -35,6 +57,7 @@ struct ServerOptions {
   std::string auth_token;       // empty: no token required
   std::string tls_cert, tls_key, tls_client_ca;
   Limits limits;
+  ClientBounds bounds;
 };
 
 }  // namespace wave

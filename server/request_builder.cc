@@ -62,7 +62,12 @@ absl::Status RequestBuilder::AddHeader(const v1::InitializeHeader& h) {
   if (f.has_lr()) fit_.lr = f.lr();
   if (f.has_head_lr()) fit_.head_lr = f.head_lr();
   if (f.has_seed()) fit_.seed = f.seed();
-  if (f.has_held_out()) fit_.held_out = f.held_out();
+  if (f.has_held_out()) {
+    if (f.held_out() < 0) {
+      return Invalid("fit.held_out", absl::StrCat("must be >= 0, got ", f.held_out()));
+    }
+    fit_.held_out = f.held_out();
+  }
   fit_.head_from_bank = f.head_from_bank();
   auto scheme = ParseScalerInit(f.scaler_init());
   if (!scheme.ok()) return Invalid("fit.scaler_init", "must be 'structured' or 'naive'");
@@ -72,7 +77,12 @@ absl::Status RequestBuilder::AddHeader(const v1::InitializeHeader& h) {
     return OverLimit("fit.steps", fit_.steps, limits_.max_fit_steps);
   }
   if (fit_.batch > limits_.max_batch) return OverLimit("fit.batch", fit_.batch, limits_.max_batch);
-  if (fit_.held_out < -1) return Invalid("fit.held_out", "must be >= 0");
+  for (const auto& [field, lr] : {std::pair<const char*, double>{"fit.lr", fit_.lr},
+                                  {"fit.head_lr", fit_.head_lr}}) {
+    if (lr > limits_.max_lr) {
+      return Invalid(field, absl::StrCat(lr, " exceeds the server's limit of ", limits_.max_lr));
+    }
+  }
 
   output_ = h.output();
   if (!v1::WeightDType_IsValid(output_.dtype())) return Invalid("output.dtype", "unknown value");
@@ -92,10 +102,17 @@ absl::Status RequestBuilder::AddHeader(const v1::InitializeHeader& h) {
   if (fit_.steps > 0 && expected_samples_ < 2) {
     return Invalid("num_samples", "a fit with steps > 0 needs at least 2 labelled samples");
   }
+  if (fit_.steps > 0 && fit_.held_out > expected_samples_ - 2) {
+    return Invalid("fit.held_out", absl::StrCat(fit_.held_out, " of ", expected_samples_,
+                                                " samples leaves fewer than 2 to fit on"));
+  }
   sample_bytes_ = target_.channels * target_.image_size * target_.image_size * (is_float ? 4 : 1);
   if (expected_samples_ * (sample_bytes_ + 8) > limits_.max_sample_bytes) {
     return OverLimit("few-shot bytes", expected_samples_ * (sample_bytes_ + 8),
                      limits_.max_sample_bytes);
+  }
+  if (upload_bytes_ != nullptr) {
+    ASSIGN_OR_RETURN(upload_lease_, upload_bytes_->Take(expected_samples_ * (sample_bytes_ + 8)));
   }
   data_.images = at::empty({expected_samples_, target_.channels, target_.image_size,
                             target_.image_size},
@@ -133,6 +150,11 @@ absl::Status RequestBuilder::AddChunk(const v1::DataChunk& chunk) {
   return absl::OkStatus();
 }
 
+void RequestBuilder::ReleaseData() {
+  data_ = Dataset{};
+  upload_lease_.Release();
+}
+
 absl::Status RequestBuilder::Finish() {
   if (!has_header_) return Invalid("header", "never sent");
   if (received_samples_ != expected_samples_) {
@@ -143,7 +165,7 @@ absl::Status RequestBuilder::Finish() {
     auto status = ValidateFewShot(data_, target_);
     if (!status.ok()) return status;
   } else {
-    data_ = Dataset{};
+    ReleaseData();
   }
   return absl::OkStatus();
 }

@@ -1,5 +1,7 @@
 // Turns the client's stream (one header, then data chunks) into a validated
-// target, fit options and few-shot data set, within the server's limits.
+// target, fit options and few-shot data set, within the server's limits. The
+// header reserves the bytes it announces from the upload budget before any
+// memory is taken; they return with ReleaseData or the builder.
 #ifndef WAVE_SERVER_REQUEST_BUILDER_H_
 #define WAVE_SERVER_REQUEST_BUILDER_H_
 
@@ -9,14 +11,17 @@
 #include "core/initialize.h"
 #include "server/bank_registry.h"
 #include "server/options.h"
+#include "server/resource_budget.h"
 #include "wave/v1/wave.pb.h"
 
 namespace wave {
 
 class RequestBuilder {
  public:
-  RequestBuilder(const Limits& limits, const BankRegistry& banks)
-      : limits_(limits), banks_(banks) {}
+  // `upload_bytes`: the server-wide budget (none when null).
+  RequestBuilder(const Limits& limits, const BankRegistry& banks,
+                 ResourceBudget* upload_bytes = nullptr)
+      : limits_(limits), banks_(banks), upload_bytes_(upload_bytes) {}
 
   // Takes the next message; the first must be the header.
   absl::Status Add(const v1::InitializeRequest& message);
@@ -29,6 +34,8 @@ class RequestBuilder {
   const FitOptions& fit() const { return fit_; }
   const v1::OutputOptions& output() const { return output_; }
   Dataset& data() { return data_; }
+  // Frees the few-shot data and gives its bytes back to the budget.
+  void ReleaseData();
 
  private:
   absl::Status AddHeader(const v1::InitializeHeader& header);
@@ -36,6 +43,8 @@ class RequestBuilder {
 
   const Limits& limits_;
   const BankRegistry& banks_;
+  ResourceBudget* const upload_bytes_;
+  ResourceBudget::Lease upload_lease_;
   bool has_header_ = false;
   std::shared_ptr<const TemplateBank> bank_;
   ViTConfig target_;

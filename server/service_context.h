@@ -1,4 +1,5 @@
-// What every call handler shares: options, banks, the fit pool, metrics.
+// What every call handler shares: options, banks, the fit pool, the budgets
+// and watchdog that bound what clients hold, metrics.
 #ifndef WAVE_SERVER_SERVICE_CONTEXT_H_
 #define WAVE_SERVER_SERVICE_CONTEXT_H_
 
@@ -7,9 +8,11 @@
 #include <string>
 
 #include "server/bank_registry.h"
+#include "server/call_watchdog.h"
 #include "server/fit_pool.h"
 #include "server/metrics.h"
 #include "server/options.h"
+#include "server/resource_budget.h"
 
 namespace wave {
 
@@ -18,6 +21,8 @@ struct ServiceContext {
   BankRegistry banks;
   std::unique_ptr<FitPool> pool;
   std::unique_ptr<Metrics> metrics;
+  std::unique_ptr<ResourceBudget> uploading_calls, upload_bytes, download_bytes;
+  std::unique_ptr<CallWatchdog> watchdog;
   std::string device = "cpu";  // resolved from options.device
   int torch_threads = 1;
   std::atomic<bool> draining{false};  // set on SIGTERM: new fits are refused

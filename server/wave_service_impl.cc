@@ -11,6 +11,26 @@
 #include "server/status_util.h"
 
 namespace wave {
+namespace {
+
+// Parses a raw request; INVALID_ARGUMENT naming the message type otherwise.
+template <typename Message>
+absl::Status ParseRequest(const grpc::ByteBuffer* bytes, Message* message) {
+  grpc::ByteBuffer copy(*bytes);  // Deserialize consumes its buffer
+  if (grpc::SerializationTraits<Message>::Deserialize(&copy, message).ok()) {
+    return absl::OkStatus();
+  }
+  return absl::InvalidArgumentError(absl::StrCat("the request could not be parsed as a ",
+                                                 Message::descriptor()->full_name()));
+}
+
+template <typename Message>
+void SerializeResponse(const Message& message, grpc::ByteBuffer* bytes) {
+  bool own_buffer = false;
+  (void)grpc::SerializationTraits<Message>::Serialize(message, bytes, &own_buffer);
+}
+
+}  // namespace
 
 void LogCall(const std::string& method, const std::string& peer, const std::string& target,
              const std::string& code, double seconds, const std::string& message) {
@@ -20,8 +40,7 @@ void LogCall(const std::string& method, const std::string& peer, const std::stri
                                          nlohmann::json::error_handler_t::replace).c_str());
 }
 
-grpc::ServerBidiReactor<v1::InitializeRequest, v1::InitializeResponse>*
-WaveServiceImpl::Initialize(grpc::CallbackServerContext* context) {
+grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* WaveServiceImpl::Initialize(grpc::CallbackServerContext* context) {
   return new InitializeReactor(context_, context);
 }
 
@@ -70,23 +89,31 @@ void WaveServiceImpl::FillBankInfo(const TemplateBank& bank, v1::BankInfo* info)
 }
 
 grpc::ServerUnaryReactor* WaveServiceImpl::ListBanks(grpc::CallbackServerContext* context,
-                                                     const v1::ListBanksRequest*,
-                                                     v1::ListBanksResponse* response) {
+                                                     const grpc::ByteBuffer* request_bytes,
+                                                     grpc::ByteBuffer* response_bytes) {
+  v1::ListBanksRequest request;
   absl::Status status = CheckToken(*context, context_.options.auth_token);
+  if (status.ok()) status = ParseRequest(request_bytes, &request);
   if (status.ok()) {
-    for (const auto& bank : context_.banks.All()) FillBankInfo(*bank, response->add_banks());
+    v1::ListBanksResponse response;
+    for (const auto& bank : context_.banks.All()) FillBankInfo(*bank, response.add_banks());
+    SerializeResponse(response, response_bytes);
   }
   return FinishUnary(context, "ListBanks", status);
 }
 
 grpc::ServerUnaryReactor* WaveServiceImpl::DescribeBank(grpc::CallbackServerContext* context,
-                                                        const v1::DescribeBankRequest* request,
-                                                        v1::BankInfo* response) {
+                                                        const grpc::ByteBuffer* request_bytes,
+                                                        grpc::ByteBuffer* response_bytes) {
+  v1::DescribeBankRequest request;
   absl::Status status = CheckToken(*context, context_.options.auth_token);
+  if (status.ok()) status = ParseRequest(request_bytes, &request);
   if (status.ok()) {
-    auto bank = context_.banks.Get(request->name());
+    auto bank = context_.banks.Get(request.name());
     if (bank.ok()) {
-      FillBankInfo(**bank, response);
+      v1::BankInfo response;
+      FillBankInfo(**bank, &response);
+      SerializeResponse(response, response_bytes);
     } else {
       status = bank.status();
     }

@@ -17,6 +17,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "core/flags_usage.h"
 #include "core/baselines.h"
 #include "core/dataset.h"
 #include "core/initialize.h"
@@ -249,6 +250,7 @@ absl::Status Run() {
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage("Compares WAVE with baseline initializations on Fashion-MNIST.");
+  wave::ShowEveryFlagInHelp();
   absl::ParseCommandLine(argc, argv);
   absl::Status status = wave::Run();
   if (!status.ok()) {

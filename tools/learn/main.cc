@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "core/flags_usage.h"
 #include "core/dataset.h"
 #include "core/learn.h"
 #include "core/status_macros.h"
@@ -198,6 +199,7 @@ int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
       "Builds a WAVE template bank from Fashion-MNIST.\n"
       "  wave-learn --out=models/bank.safetensors [flags]");
+  wave::ShowEveryFlagInHelp();
   absl::ParseCommandLine(argc, argv);
   absl::Status status = wave::Run(argc, argv);
   if (!status.ok()) {

@@ -1,0 +1,59 @@
+#include "server/call_watchdog.h"
+
+#include <cmath>
+
+namespace wave {
+
+int64_t CallWatchdog::Now() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+int64_t CallWatchdog::After(double seconds) {
+  const double nanos = seconds * 1e9;
+  const int64_t now = Now();
+  if (!(nanos < static_cast<double>(kNever - now))) return kNever;
+  return now + static_cast<int64_t>(nanos);
+}
+
+CallWatchdog::CallWatchdog(std::chrono::milliseconds tick)
+    : tick_(tick), thread_([this] { Run(); }) {}
+
+CallWatchdog::~CallWatchdog() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+void CallWatchdog::Watch(Watched* call) {
+  std::lock_guard<std::mutex> lock(mu_);
+  calls_.insert(call);
+}
+
+void CallWatchdog::Unwatch(Watched* call) {
+  // Expire() runs under mu_, so taking it waits out a running one.
+  std::lock_guard<std::mutex> lock(mu_);
+  calls_.erase(call);
+}
+
+size_t CallWatchdog::watched() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return calls_.size();
+}
+
+void CallWatchdog::Run() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!stopping_) {
+    cv_.wait_for(lock, tick_, [&] { return stopping_; });
+    const int64_t now = Now();
+    for (Watched* call : calls_) {
+      if (call->ExpiresAt() <= now) call->Expire();
+    }
+  }
+}
+
+}  // namespace wave
