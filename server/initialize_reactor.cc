@@ -295,7 +295,10 @@ absl::StatusOr<std::unique_ptr<InitializeReactor::Download>> InitializeReactor::
 // ---- Download -------------------------------------------------------------
 
 void InitializeReactor::StartDownloadLocked(std::unique_ptr<Download> download) {
-  if (finished_ || broken_) return;  // the client is gone; the files go with `download`
+  if (broken_) {  // the client went away during the fit; the files go with `download`
+    FinishAfterWritesLocked(absl::CancelledError("the client went away during the fit"));
+    return;
+  }
   const ClientBounds& bounds = service_.options.bounds;
   download->started = CallWatchdog::Now();
   download_deadline_ = download->started + Nanos(bounds.write_stall_timeout_s) +

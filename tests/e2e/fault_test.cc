@@ -19,17 +19,7 @@ namespace {
 using testing::HttpGet;
 using testing::RunBinary;
 using testing::ServerProcess;
-
-// Polls `done` every 2 ms for up to `seconds`.
-bool WaitFor(const std::function<bool()>& done, double seconds) {
-  const auto end = std::chrono::steady_clock::now() +
-                   std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
-  while (std::chrono::steady_clock::now() < end) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-  return done();
-}
+using testing::WaitFor;
 
 std::string ReadFile(const std::string& path) {
   auto bytes = ReadFileToString(path);

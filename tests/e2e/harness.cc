@@ -142,6 +142,20 @@ int ServerProcess::Wait() {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+int ServerProcess::Stop(double timeout_s) {
+  if (pid_ <= 0) return -1;
+  kill(pid_, SIGTERM);
+  int status = 0;
+  const bool exited = WaitFor([&] { return waitpid(pid_, &status, WNOHANG) == pid_; }, timeout_s);
+  if (!exited) {
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+  pid_ = -1;
+  if (!exited) return -2;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
 ServerProcess::~ServerProcess() {
   if (pid_ > 0) {
     kill(pid_, SIGTERM);
@@ -168,7 +182,8 @@ std::string HttpGet(int port, const std::string& path) {
     close(fd);
     return "";
   }
-  std::string request = "GET " + path + " HTTP/1.1\r\nHost: localhost\r\n\r\n";
+  std::string request =
+      "GET " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
   send(fd, request.data(), request.size(), 0);
   std::string response;
   char buffer[4096];
@@ -177,6 +192,132 @@ std::string HttpGet(int port, const std::string& path) {
   close(fd);
   auto body = response.find("\r\n\r\n");
   return body == std::string::npos ? "" : response.substr(body + 4);
+}
+
+double Metric(int metrics_port, const std::string& series) {
+  const std::string text = HttpGet(metrics_port, "/metrics");
+  size_t at = 0;
+  while ((at = text.find(series + " ", at)) != std::string::npos) {
+    if (at == 0 || text[at - 1] == '\n') return std::strtod(text.c_str() + at + series.size(), nullptr);
+    at += series.size();
+  }
+  return -1;
+}
+
+int64_t ResidentBytes(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::strtoll(line.c_str() + 6, nullptr, 10) * 1024;
+  }
+  return -1;
+}
+
+bool WaitFor(const std::function<bool()>& done, double seconds) {
+  const auto end = std::chrono::steady_clock::now() +
+                   std::chrono::milliseconds(static_cast<int64_t>(seconds * 1000));
+  while (std::chrono::steady_clock::now() < end) {
+    if (done()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return done();
+}
+
+namespace {
+void* Tag(int n) { return reinterpret_cast<void*>(static_cast<intptr_t>(n)); }
+enum : int { kStart = 1, kWrite, kWritesDone, kRead, kFinish };
+}  // namespace
+
+RawCall::RawCall(const std::string& address, const std::string& method, double deadline_s)
+    : channel_(grpc::CreateChannel(address, grpc::InsecureChannelCredentials())),
+      stub_(channel_) {
+  context_.set_deadline(std::chrono::system_clock::now() +
+                        std::chrono::milliseconds(static_cast<int64_t>(deadline_s * 1000)));
+  stream_ = stub_.PrepareCall(&context_, method, &cq_);
+  stream_->StartCall(Tag(kStart));
+  Await(Tag(kStart), 10);
+}
+
+RawCall::~RawCall() {
+  if (!finished_) {
+    context_.TryCancel();
+    grpc::Status status;
+    stream_->Finish(&status, Tag(kFinish));
+    Await(Tag(kFinish), 30);
+  }
+  cq_.Shutdown();
+  void* tag;
+  bool ok;
+  while (cq_.Next(&tag, &ok)) {
+  }
+}
+
+RawCall::Outcome RawCall::Await(void* tag, double timeout_s) {
+  const auto deadline = std::chrono::system_clock::now() +
+                        std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000));
+  while (true) {
+    if (auto it = completed_.find(tag); it != completed_.end()) {
+      const bool ok = it->second;
+      completed_.erase(it);
+      return ok ? Outcome::kOk : Outcome::kFailed;
+    }
+    void* got;
+    bool ok;
+    if (cq_.AsyncNext(&got, &ok, deadline) != grpc::CompletionQueue::GOT_EVENT) {
+      return Outcome::kTimedOut;
+    }
+    completed_[got] = ok;
+  }
+}
+
+bool RawCall::Write(const std::string& bytes, double timeout_s) {
+  if (write_pending_) {
+    if (Await(Tag(kWrite), timeout_s) == Outcome::kTimedOut) return false;
+    write_pending_ = false;
+  }
+  grpc::Slice slice(bytes);
+  write_buffer_ = grpc::ByteBuffer(&slice, 1);
+  stream_->Write(write_buffer_, Tag(kWrite));
+  const Outcome outcome = Await(Tag(kWrite), timeout_s);
+  write_pending_ = outcome == Outcome::kTimedOut;
+  return outcome == Outcome::kOk;
+}
+
+bool RawCall::WritesDone(double timeout_s) {
+  if (write_pending_) {
+    if (Await(Tag(kWrite), timeout_s) == Outcome::kTimedOut) return false;
+    write_pending_ = false;
+  }
+  stream_->WritesDone(Tag(kWritesDone));
+  return Await(Tag(kWritesDone), timeout_s) == Outcome::kOk;
+}
+
+std::optional<std::string> RawCall::Read(double timeout_s) {
+  if (!read_pending_) stream_->Read(&read_buffer_, Tag(kRead));
+  const Outcome outcome = Await(Tag(kRead), timeout_s);
+  read_pending_ = outcome == Outcome::kTimedOut;
+  if (outcome != Outcome::kOk) return std::nullopt;
+  std::vector<grpc::Slice> slices;
+  (void)read_buffer_.Dump(&slices);
+  std::string bytes;
+  for (const auto& s : slices) bytes.append(reinterpret_cast<const char*>(s.begin()), s.size());
+  return bytes;
+}
+
+grpc::Status RawCall::Finish(double timeout_s) {
+  // gRPC gives a client its status only once every message that arrived
+  // has been read.
+  while (Read(timeout_s)) {
+  }
+  grpc::Status status;
+  stream_->Finish(&status, Tag(kFinish));
+  finished_ = true;  // the destructor must not finish a second time
+  if (Await(Tag(kFinish), timeout_s) == Outcome::kTimedOut) {
+    context_.TryCancel();
+    Await(Tag(kFinish), 30);
+    return grpc::Status(grpc::StatusCode::UNKNOWN, "test: Finish did not complete in time");
+  }
+  return status;
 }
 
 }  // namespace wave::testing

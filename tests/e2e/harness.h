@@ -3,8 +3,15 @@
 #ifndef WAVE_TESTS_E2E_HARNESS_H_
 #define WAVE_TESTS_E2E_HARNESS_H_
 
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/grpcpp.h>
 #include <sys/types.h>
 
+#include <functional>
+
+#include <map>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,6 +49,9 @@ class ServerProcess {
   pid_t pid() const { return pid_; }
   void Terminate();      // SIGTERM, no wait
   int Wait();            // exit status
+  // SIGTERM, then the exit status; -2 (and SIGKILL) when it has not exited
+  // within `timeout_s`: a server that cannot drain has lost track of a call.
+  int Stop(double timeout_s = 40);
   std::string log() const;
 
  private:
@@ -53,6 +63,48 @@ class ServerProcess {
 
 // GET http://127.0.0.1:port/path; the body, or "" on failure.
 std::string HttpGet(int port, const std::string& path);
+// The value of one series ("wave_fits{state=\"running\"}") on the server's
+// /metrics, or -1 when it is not there.
+double Metric(int metrics_port, const std::string& series);
+// The resident memory of a process, from /proc (bytes; -1 when gone).
+int64_t ResidentBytes(pid_t pid);
+// Polls `done` every 10 ms for up to `seconds`.
+bool WaitFor(const std::function<bool()>& done, double seconds);
+
+// One call made of raw messages, one operation at a time, as a slow or
+// hostile client makes it: bytes that need not parse, writes without reads,
+// reads that never come. Each operation waits at most its timeout.
+class RawCall {
+ public:
+  // `method`: "/wave.v1.WaveInit/Initialize", say.
+  RawCall(const std::string& address, const std::string& method, double deadline_s = 120);
+  ~RawCall();  // cancels the call if it has not finished, and drains it
+
+  bool Write(const std::string& bytes, double timeout_s = 10);
+  bool WritesDone(double timeout_s = 10);
+  // One message, or nullopt at the end of the stream (or after timeout_s).
+  std::optional<std::string> Read(double timeout_s = 30);
+  // Reads what is left (gRPC holds the status back until then), then the
+  // status.
+  grpc::Status Finish(double timeout_s = 60);
+  void Cancel() { context_.TryCancel(); }
+
+ private:
+  enum class Outcome { kOk, kFailed, kTimedOut };
+  Outcome Await(void* tag, double timeout_s);
+
+  std::shared_ptr<grpc::Channel> channel_;
+  grpc::GenericStub stub_;
+  grpc::ClientContext context_;
+  grpc::CompletionQueue cq_;
+  std::unique_ptr<grpc::GenericClientAsyncReaderWriter> stream_;
+  std::map<void*, bool> completed_;  // tags that came while waiting for another
+  // An operation that timed out stays in flight with its buffer; the next of
+  // its kind waits for it first.
+  grpc::ByteBuffer read_buffer_, write_buffer_;
+  bool read_pending_ = false, write_pending_ = false;
+  bool finished_ = false;
+};
 
 }  // namespace wave::testing
 

@@ -1,0 +1,387 @@
+// Clients that misbehave slowly, end to end against the real server over
+// loopback (issue 15): each test holds a resource the way a hostile client
+// would and checks that the server's bound on it holds, that the call gets
+// the stated status, and that good calls keep being served meanwhile.
+#include <grpcpp/grpcpp.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <thread>
+
+#include "gtest/gtest.h"
+#include "tests/e2e/harness.h"
+#include "wave/v1/wave.grpc.pb.h"
+
+namespace wave {
+namespace {
+
+using testing::Metric;
+using testing::RawCall;
+using testing::ServerProcess;
+using testing::WaitFor;
+using Clock = std::chrono::steady_clock;
+
+constexpr char kInitialize[] = "/wave.v1.WaveInit/Initialize";
+
+double SecondsSince(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
+std::string HeaderBytes(int64_t depth, int64_t width, int64_t steps, int64_t samples,
+                        uint32_t chunk_bytes = 0) {
+  v1::InitializeRequest r;
+  auto* h = r.mutable_header();
+  h->mutable_target()->set_depth(depth);
+  h->mutable_target()->set_width(width);
+  h->mutable_target()->set_classes(10);
+  h->mutable_fit()->set_steps(steps);
+  h->mutable_fit()->set_batch(4);
+  h->mutable_output()->set_chunk_bytes(chunk_bytes);
+  h->set_num_samples(samples);
+  return r.SerializeAsString();
+}
+
+std::string ChunkBytes(int64_t samples, uint64_t sequence) {
+  v1::InitializeRequest r;
+  auto* d = r.mutable_data();
+  d->set_sequence(sequence);
+  d->set_images(std::string(samples * 784, '\x40'));
+  std::string labels;
+  for (int64_t i = 0; i < samples; ++i) {
+    const int64_t label = (sequence + i) % 10;
+    labels.append(reinterpret_cast<const char*>(&label), 8);
+  }
+  d->set_labels(labels);
+  return r.SerializeAsString();
+}
+
+// A small good call: 2x32, a few steps on 16 samples, read to the end.
+grpc::Status GoodCall(const ServerProcess& server, double deadline_s = 60) {
+  RawCall call(server.address(), kInitialize, deadline_s);
+  if (!call.Write(HeaderBytes(2, 32, 3, 16)) || !call.Write(ChunkBytes(16, 0)) ||
+      !call.WritesDone()) {
+    return call.Finish();
+  }
+  while (call.Read(deadline_s)) {
+  }
+  return call.Finish();
+}
+
+double Held(const ServerProcess& server, const std::string& resource) {
+  return Metric(server.metrics_port(), "wave_client_held{resource=\"" + resource + "\"}");
+}
+
+double Expired(const ServerProcess& server, const std::string& reason) {
+  return Metric(server.metrics_port(), "wave_calls_expired_total{reason=\"" + reason + "\"}");
+}
+
+// Defect 1: a client that never reads its download held the only fit slot
+// for ever. Now the slot is free once the weights are composed, the good
+// call is served while the reader stalls, and the reader loses its call
+// (and its memory) after --write_stall_timeout.
+TEST(SlowClientTest, AReaderThatNeverReadsHoldsNeitherTheSlotNorItsMemory) {
+  ServerProcess server({"--fit_slots=1", "--max_queued=1", "--write_stall_timeout=4"});
+  ASSERT_TRUE(server.started()) << server.log();
+  RawCall stalled(server.address(), kInitialize);
+  ASSERT_TRUE(stalled.Write(HeaderBytes(8, 512, 0, 0)));  // ~100 MB of weights
+  ASSERT_TRUE(stalled.WritesDone());
+  ASSERT_TRUE(WaitFor([&] { return Held(server, "download_bytes") > 50e6; }, 30));
+  ASSERT_TRUE(WaitFor(
+      [&] { return Metric(server.metrics_port(), "wave_fits{state=\"running\"}") == 0; }, 30));
+
+  const auto start = Clock::now();
+  grpc::Status good = GoodCall(server);
+  EXPECT_TRUE(good.ok()) << good.error_message();
+  EXPECT_LT(SecondsSince(start), 3.5) << "the good call waited behind the stalled reader";
+  EXPECT_GT(Held(server, "download_bytes"), 50e6) << "the stalled call ended too early";
+
+  ASSERT_TRUE(WaitFor([&] { return Held(server, "download_bytes") == 0; }, 15)) << server.log();
+  EXPECT_EQ(Expired(server, "write_stall"), 1);
+  while (stalled.Read(5)) {  // what the transport had buffered before the cancel
+  }
+  grpc::Status status = stalled.Finish();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::CANCELLED) << status.error_message();
+  EXPECT_NE(server.log().find("the client took no message for 4 s"), std::string::npos);
+  EXPECT_EQ(server.Stop(), 0) << "the server did not drain";
+}
+
+// A reader that takes the download, but too slowly: the average rate bound.
+TEST(SlowClientTest, AReaderThatTricklesLosesItsCallAtTheRateBound) {
+  ServerProcess server({"--write_stall_timeout=5", "--min_download_rate=4000000"});
+  ASSERT_TRUE(server.started()) << server.log();
+  RawCall trickler(server.address(), kInitialize);
+  // 4 KiB chunks of ~13 MB: each is taken well within the stall timeout,
+  // but at 10 messages a second the download would need over five minutes;
+  // the bound is 5 s + 13 MB / (4 MB/s), about 8.2 s.
+  ASSERT_TRUE(trickler.Write(HeaderBytes(4, 256, 0, 0, 4096)));
+  ASSERT_TRUE(trickler.WritesDone());
+  const auto start = Clock::now();
+  // The client's transport may hold megabytes the server sent before the
+  // end, so the server's own account says when the call ended.
+  while (SecondsSince(start) < 20 && Expired(server, "download_rate") != 1 && trickler.Read(5)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_LT(SecondsSince(start), 12);
+  EXPECT_EQ(Expired(server, "download_rate"), 1) << server.log();
+  EXPECT_EQ(Expired(server, "write_stall"), -1) << server.log();
+  EXPECT_TRUE(WaitFor([&] { return Held(server, "download_bytes") == 0; }, 10));
+  EXPECT_EQ(server.Stop(), 0) << "the server did not drain";
+}
+
+// Defect 1, second half: a queued call is refused when its queue time is up,
+// whatever the call on the slot does.
+TEST(SlowClientTest, AQueuedCallIsRefusedWhenItsQueueTimeIsUp) {
+  ServerProcess server({"--fit_slots=1", "--max_queued=2", "--queue_timeout=1"});
+  ASSERT_TRUE(server.started()) << server.log();
+  RawCall long_fit(server.address(), kInitialize);
+  ASSERT_TRUE(long_fit.Write(HeaderBytes(2, 32, 5000, 64)));
+  ASSERT_TRUE(long_fit.Write(ChunkBytes(64, 0)));
+  ASSERT_TRUE(long_fit.WritesDone());
+  ASSERT_TRUE(WaitFor(
+      [&] { return Metric(server.metrics_port(), "wave_fits{state=\"running\"}") == 1; }, 30));
+
+  const auto start = Clock::now();
+  grpc::Status queued = GoodCall(server);
+  EXPECT_EQ(queued.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << queued.error_message();
+  EXPECT_NE(queued.error_message().find("waited too long for a fit slot"), std::string::npos);
+  EXPECT_LT(SecondsSince(start), 3.0);
+  EXPECT_EQ(Metric(server.metrics_port(), "wave_fits{state=\"running\"}"), 1)
+      << "the long fit should still be running: the timer, not the worker, refused";
+  EXPECT_EQ(server.Stop(), 0) << "the server did not drain";
+}
+
+// Defect 2: headers reserve what they announce from one server-wide budget.
+TEST(SlowClientTest, UploadsPastTheMemoryBudgetAreRefusedAtTheHeader) {
+  // Each header below announces 4000 samples: 4000 * (784 + 8) = 3.168 MB.
+  ServerProcess server({"--upload_budget_bytes=7000000"});
+  ASSERT_TRUE(server.started()) << server.log();
+  const std::string header = HeaderBytes(2, 32, 1, 4000);
+  auto first = std::make_unique<RawCall>(server.address(), kInitialize);
+  RawCall second(server.address(), kInitialize);
+  ASSERT_TRUE(first->Write(header));
+  ASSERT_TRUE(second.Write(header));
+  ASSERT_TRUE(WaitFor([&] { return Held(server, "upload_bytes") == 2 * 3168000; }, 10));
+
+  RawCall third(server.address(), kInitialize);
+  third.Write(header);  // the server ends the call after reading it
+  grpc::Status refused = third.Finish();
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_NE(refused.error_message().find("upload memory needs 3168000 bytes but only 664000"),
+            std::string::npos)
+      << refused.error_message();
+
+  first.reset();  // a client that goes away gives its share back
+  ASSERT_TRUE(WaitFor([&] { return Held(server, "upload_bytes") == 3168000; }, 10));
+  RawCall fourth(server.address(), kInitialize);
+  EXPECT_TRUE(fourth.Write(header));
+  EXPECT_TRUE(WaitFor([&] { return Held(server, "upload_bytes") == 2 * 3168000; }, 10));
+  EXPECT_EQ(server.Stop(), 0) << "the server did not drain";
+}
+
+TEST(SlowClientTest, CallsPastTheUploadingLimitAreRefusedAtOnce) {
+  ServerProcess server({"--max_uploading_calls=2"});
+  ASSERT_TRUE(server.started()) << server.log();
+  RawCall a(server.address(), kInitialize), b(server.address(), kInitialize);
+  ASSERT_TRUE(WaitFor([&] { return Held(server, "uploading_calls") == 2; }, 10));
+  RawCall c(server.address(), kInitialize);
+  grpc::Status refused = c.Finish(5);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_NE(refused.error_message().find("uploading calls needs 1 calls but only 0"),
+            std::string::npos)
+      << refused.error_message();
+  EXPECT_EQ(server.Stop(), 0) << "the server did not drain";
+}
+
+// Defect 2: uploads that never start, stall, or trickle are ended with
+// DEADLINE_EXCEEDED naming the bound, and give back what they held.
+TEST(SlowClientTest, SlowUploadsAreEndedAtTheirTimeouts) {
+  ServerProcess server(
+      {"--header_timeout=1", "--upload_idle_timeout=1.5", "--upload_timeout=4"});
+  ASSERT_TRUE(server.started()) << server.log();
+  auto start = Clock::now();
+  RawCall never_header(server.address(), kInitialize);
+  grpc::Status status = never_header.Finish(10);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  EXPECT_NE(status.error_message().find("no header within 1 s"), std::string::npos)
+      << status.error_message();
+  EXPECT_LT(SecondsSince(start), 3);
+
+  start = Clock::now();
+  RawCall idle(server.address(), kInitialize);
+  ASSERT_TRUE(idle.Write(HeaderBytes(2, 32, 1, 8)));
+  status = idle.Finish(10);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  EXPECT_NE(status.error_message().find("no upload message for 1.5 s"), std::string::npos)
+      << status.error_message();
+  EXPECT_LT(SecondsSince(start), 3.5);
+
+  // One sample every 0.7 s: never idle for 1.5 s, but past 4 s in all.
+  start = Clock::now();
+  RawCall trickle(server.address(), kInitialize);
+  ASSERT_TRUE(trickle.Write(HeaderBytes(2, 32, 1, 8)));
+  for (uint64_t i = 0; i < 8; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(700));
+    if (!trickle.Write(ChunkBytes(1, i), 2)) break;
+  }
+  status = trickle.Finish(10);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  EXPECT_NE(status.error_message().find("the upload took longer than 4 s"), std::string::npos)
+      << status.error_message();
+  EXPECT_LT(SecondsSince(start), 6.5);
+
+  EXPECT_EQ(Expired(server, "header"), 1);
+  EXPECT_EQ(Expired(server, "upload_idle"), 1);
+  EXPECT_EQ(Expired(server, "upload_total"), 1);
+  EXPECT_TRUE(WaitFor([&] { return Held(server, "upload_bytes") == 0; }, 5));
+  EXPECT_TRUE(WaitFor([&] { return Held(server, "uploading_calls") == 0; }, 5));
+  EXPECT_TRUE(GoodCall(server).ok());
+  EXPECT_EQ(server.Stop(), 0) << "the server did not drain";
+}
+
+// Defect 3: a message that does not parse is INVALID_ARGUMENT saying so,
+// wherever it comes, never the end of the upload.
+TEST(SlowClientTest, UnparseableMessagesAreInvalidArgument) {
+  ServerProcess server;
+  ASSERT_TRUE(server.started()) << server.log();
+  const std::string garbage = "\x0a\x64not a message";  // a 100-byte field cut short
+  struct Case {
+    const char* name;
+    std::vector<std::string> messages;
+    const char* message;
+  };
+  v1::InitializeRequest bad_utf8;
+  bad_utf8.mutable_header()->set_bank("\xff\xfe");
+  const std::vector<Case> cases = {
+      {"garbage first", {garbage}, "message 1 of the upload could not be parsed"},
+      {"garbage mid-upload",
+       {HeaderBytes(2, 32, 1, 20), ChunkBytes(10, 0), garbage, ChunkBytes(10, 1)},
+       "message 3 of the upload could not be parsed as a wave.v1.InitializeRequest"},
+      {"garbage after every chunk",
+       {HeaderBytes(2, 32, 1, 20), ChunkBytes(10, 0), ChunkBytes(10, 1), garbage},
+       "message 4 of the upload could not be parsed"},
+      {"invalid UTF-8 in a string", {bad_utf8.SerializePartialAsString()},
+       "message 1 of the upload could not be parsed"},
+  };
+  for (const Case& c : cases) {
+    RawCall call(server.address(), kInitialize);
+    for (const auto& m : c.messages) call.Write(m);
+    call.WritesDone();
+    while (call.Read(10)) {
+    }
+    grpc::Status status = call.Finish();
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << c.name;
+    EXPECT_NE(status.error_message().find(c.message), std::string::npos)
+        << c.name << ": " << status.error_message();
+  }
+
+  // Unary methods too, logged and counted like any call.
+  for (const char* method : {"/wave.v1.WaveInit/DescribeBank", "/wave.v1.WaveInit/ListBanks"}) {
+    RawCall call(server.address(), method);
+    call.Write(garbage);
+    call.WritesDone();
+    call.Read(10);
+    grpc::Status status = call.Finish();
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << method;
+    EXPECT_NE(status.error_message().find("the request could not be parsed as a wave.v1."),
+              std::string::npos)
+        << status.error_message();
+  }
+  EXPECT_EQ(Metric(server.metrics_port(),
+                   "wave_requests_total{code=\"INVALID_ARGUMENT\",method=\"DescribeBank\"}"),
+            1);
+  EXPECT_NE(server.log().find("\"method\":\"DescribeBank\""), std::string::npos);
+  EXPECT_TRUE(GoodCall(server).ok());
+  EXPECT_EQ(server.Stop(), 0) << "the server did not drain";
+}
+
+// ---- The metrics endpoint (defect 5) ---------------------------------------
+
+int Connect(const std::string& ip, int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  inet_pton(AF_INET, ip.c_str(), &addr.sin_addr);
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0) {
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+// Sends `parts` with a pause between them; returns the whole response.
+std::string Exchange(int fd, const std::vector<std::string>& parts) {
+  for (const auto& part : parts) {
+    send(fd, part.data(), part.size(), MSG_NOSIGNAL);
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  timeval tv{10, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+  std::string response;
+  char buffer[4096];
+  ssize_t n;
+  while ((n = recv(fd, buffer, sizeof(buffer), 0)) > 0) response.append(buffer, n);
+  close(fd);
+  return response;
+}
+
+TEST(MetricsEndpointTest, ListensOnlyWhereToldAndServesSplitRequests) {
+  const int port = testing::FreePort();
+  ServerProcess server({"--metrics_address=127.0.0.2:" + std::to_string(port)});
+  ASSERT_TRUE(server.started()) << server.log();
+  EXPECT_EQ(Connect("127.0.0.1", port), -1) << "metrics listen beyond 127.0.0.2";
+  const int fd = Connect("127.0.0.2", port);
+  ASSERT_GE(fd, 0);
+  const std::string response =
+      Exchange(fd, {"GET /met", "rics HTTP/1.1\r\nHost: x\r\n", "Connection: close\r\n\r\n"});
+  EXPECT_NE(response.find("HTTP/1.1 200"), std::string::npos) << response;
+  EXPECT_NE(response.find("wave_fits{state=\"running\"} 0"), std::string::npos) << response;
+}
+
+TEST(MetricsEndpointTest, IdleConnectionsDoNotDelayAScrape) {
+  ServerProcess server;
+  ASSERT_TRUE(server.started()) << server.log();
+  std::vector<int> idle;
+  for (int i = 0; i < 20; ++i) idle.push_back(Connect("127.0.0.1", server.metrics_port()));
+  const int half = Connect("127.0.0.1", server.metrics_port());
+  send(half, "GET /metr", 9, MSG_NOSIGNAL);  // and never the rest
+  const auto start = Clock::now();
+  const std::string body = testing::HttpGet(server.metrics_port(), "/metrics");
+  EXPECT_LT(SecondsSince(start), 1.0);
+  EXPECT_NE(body.find("wave_fits{state=\"running\"} 0"), std::string::npos) << body;
+  for (int fd : idle) close(fd);
+  close(half);
+}
+
+// ---- Smaller ones (defect 6) ------------------------------------------------
+
+TEST(SmallerDefectsTest, HelpListsEveryFlag) {
+  auto server = testing::RunBinary("server/wave-server", {"--help"});
+  EXPECT_EQ(server.out.find("No flags matched"), std::string::npos);
+  for (const char* flag : {"--banks", "--max_fit_steps", "--write_stall_timeout",
+                           "--upload_budget_bytes", "--metrics_address"}) {
+    EXPECT_NE(server.out.find(flag), std::string::npos) << flag << "\n" << server.out;
+  }
+  auto client = testing::RunBinary("client/wave-client", {"init", "--help"});
+  EXPECT_EQ(client.out.find("No flags matched"), std::string::npos);
+  for (const char* flag : {"--depth", "--server", "--held_out", "--dtype"}) {
+    EXPECT_NE(client.out.find(flag), std::string::npos) << flag << "\n" << client.out;
+  }
+}
+
+TEST(SmallerDefectsTest, HealthAnswersForTheServiceName) {
+  ServerProcess server;
+  ASSERT_TRUE(server.started()) << server.log();
+  auto r = testing::RunBinary("client/wave-client", {"health", "--server=" + server.address(),
+                                                     "--service=wave.v1.WaveInit"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  auto unknown = testing::RunBinary(
+      "client/wave-client", {"health", "--server=" + server.address(), "--service=nope.v1.X"});
+  EXPECT_NE(unknown.exit_code, 0);
+}
+
+}  // namespace
+}  // namespace wave
