@@ -3,6 +3,10 @@
 #include <ATen/Parallel.h>
 
 #include "core/kinds.h"
+#include "core/safetensors.h"
+#include "core/tensor_io.h"
+#include "core/train_loop.h"
+#include "core/weights_file.h"
 #include "core/scaler_init.h"
 #include "core/vit.h"
 #include "tests/core/bank_fixture.h"
@@ -209,6 +213,88 @@ TEST(ScalerInitTest, InterpolationMatrixKeepsEndPointsAndRowsSumToOne) {
   EXPECT_FLOAT_EQ(r[4][2].item<float>(), 1.0f);
   EXPECT_TRUE(at::allclose(r.sum(1), at::ones({5})));
   EXPECT_STATUS(ParseScalerInit("cubic"), StatusCode::kInvalidArgument, "scaler_init");
+}
+
+TEST_F(InitializeTest, HeldOutAccuracyDescribesTheReturnedWeights) {
+  ViTConfig target = TinyConfig(3, 48);
+  auto r = InitializeTarget(bank_, target, data_, Options(10));
+  ASSERT_OK(r);
+  ASSERT_EQ(r->held_out.size(), 50);
+  const double direct = Accuracy([&](const at::Tensor& x) { return VitForward(target, r->weights, x); },
+                                 r->held_out, bank_.geometry.mean, bank_.geometry.std);
+  EXPECT_DOUBLE_EQ(r->report.held_out_accuracy, direct);
+}
+
+TEST_F(InitializeTest, InHalfPrecisionTheAccuracyIsMeasuredOnTheBytesReturned) {
+  ViTConfig target = TinyConfig(3, 48);
+  auto r = InitializeTarget(bank_, target, data_, Options(10));
+  ASSERT_OK(r);
+  WeightsFileInfo info;
+  info.geometry = bank_.geometry;
+  auto file = MakeWeightsFile(*r, target, Options(10), info, at::kHalf);
+  ASSERT_OK(file);
+  // Read the file back as a client would and measure the same samples.
+  auto parsed = SafetensorsFile::Parse((*file)->writer.Serialize());
+  ASSERT_OK(parsed);
+  auto tensors = ReadTensors(*parsed);
+  ASSERT_OK(tensors);
+  TensorMap as_float;
+  for (const auto& [name, t] : *tensors) {
+    EXPECT_EQ(t.scalar_type(), at::kHalf) << name;
+    as_float[name] = t.to(at::kFloat);
+  }
+  const double measured = Accuracy([&](const at::Tensor& x) { return VitForward(target, as_float, x); },
+                                   r->held_out, bank_.geometry.mean, bank_.geometry.std);
+  EXPECT_DOUBLE_EQ(r->report.held_out_accuracy, measured);
+  EXPECT_NE(parsed->metadata().at("wave.fit").find("\"held_out_accuracy\":" ), std::string::npos);
+}
+
+TEST_F(InitializeTest, WeightsThatOverflowTheOutputTypeAreRefused) {
+  ViTConfig target = TinyConfig(2, 32);
+  auto r = InitializeTarget(bank_, target, data_, Options(0));
+  ASSERT_OK(r);
+  r->weights["head.bias"][0] = 1e6;  // finite in float32, infinite in float16
+  WeightsFileInfo info;
+  info.geometry = bank_.geometry;
+  EXPECT_STATUS(MakeWeightsFile(*r, target, Options(0), info, at::kHalf),
+                StatusCode::kInvalidArgument, "output.dtype: head.bias does not fit in Half");
+}
+
+TEST_F(InitializeTest, AFitThatDivergesIsAnErrorNotWeights) {
+  FitOptions o = Options(1);
+  o.lr = 1e37;  // the server refuses past 1; core takes any finite rate
+  o.head_lr = 1e37;
+  EXPECT_STATUS(InitializeTarget(bank_, TinyConfig(2, 32), data_, o),
+                StatusCode::kInvalidArgument, "fit diverged");
+}
+
+TEST_F(InitializeTest, HeldOutMustLeaveSamplesToFitOn) {
+  Dataset four = StratifiedSubset(data_, 4, 10, 1);
+  FitOptions o = Options(1);
+  o.held_out = 3;
+  EXPECT_STATUS(InitializeTarget(bank_, TinyConfig(2, 32), four, o), StatusCode::kInvalidArgument,
+                "fit.held_out: 3 of 4 samples leaves fewer than 2 to fit on");
+  o.held_out = -2;
+  EXPECT_STATUS(InitializeTarget(bank_, TinyConfig(2, 32), four, o), StatusCode::kInvalidArgument,
+                "fit.held_out: must be >= 0");
+}
+
+TEST_F(InitializeTest, FloatImagesMustLookNormalized) {
+  Dataset d{at::full({4, 1, 28, 28}, 2000.0f), at::zeros({4}, at::kLong)};
+  EXPECT_STATUS(ValidateFewShot(d, TinyConfig(2, 32)), StatusCode::kInvalidArgument,
+                "must lie within +-1000; found 2000");
+  d.images.fill_(-999.0f);
+  EXPECT_OK(ValidateFewShot(d, TinyConfig(2, 32)));
+}
+
+TEST(AllFiniteTest, SeesNaNAndInfinityAnywhere) {
+  at::Tensor t = at::full({3, 1000}, 3e38f);
+  EXPECT_TRUE(AllFinite(t));  // float32's largest values sum without overflow in float64
+  t[2][999] = std::numeric_limits<float>::infinity();
+  EXPECT_FALSE(AllFinite(t));
+  t[2][999] = std::nanf("");
+  EXPECT_FALSE(AllFinite(t));
+  EXPECT_TRUE(AllFinite(at::zeros({0})));
 }
 
 }  // namespace

@@ -76,6 +76,28 @@ TEST(SafetensorsTest, StreamingInSmallChunksGivesTheSameBytes) {
   EXPECT_EQ(chunks, static_cast<int>((streamed.size() + 332) / 333));
 }
 
+TEST(SafetensorsTest, ACursorReadsTheFileInPiecesOfAnySize) {
+  std::vector<float> a(1000);
+  for (size_t i = 0; i < a.size(); ++i) a[i] = static_cast<float>(i);
+  SafetensorsWriter writer;
+  ASSERT_OK(writer.Add("a", DType::kF32, {1000}, a.data(), 4000));
+  ASSERT_OK(writer.Add("empty", DType::kF32, {0}, a.data(), 0));
+  ASSERT_OK(writer.Add("b", DType::kF32, {10, 10}, a.data() + 7, 400));
+  const std::string whole = writer.Serialize();
+  for (size_t piece : {1, 7, 4000, 1 << 20}) {
+    SafetensorsWriter::Cursor cursor(writer);
+    EXPECT_EQ(cursor.total_bytes(), whole.size());
+    std::string read;
+    while (!cursor.done()) {
+      EXPECT_EQ(cursor.offset(), read.size());
+      const size_t before = read.size();
+      cursor.Next(piece, &read);
+      EXPECT_EQ(read.size() - before, std::min<size_t>(piece, whole.size() - before));
+    }
+    EXPECT_EQ(read, whole) << "piece " << piece;
+  }
+}
+
 TEST(SafetensorsTest, StreamStopsAtTheSinksError) {
   std::vector<float> a(100);
   SafetensorsWriter writer;
