@@ -42,8 +42,13 @@ TEST(FitPoolTest, AFullQueueIsRefusedAtOnce) {
   FitPool pool(1, 1, 30);
   std::promise<void> release;
   std::shared_future<void> released = release.get_future().share();
-  ASSERT_OK(pool.Submit([released](const absl::Status&) { released.wait(); }));
-  ASSERT_OK(pool.Submit([&](const absl::Status&) {}));
+  std::atomic<bool> started{false};
+  ASSERT_OK(pool.Submit([released, &started](const absl::Status&) {
+    started = true;
+    released.wait();
+  }));
+  while (!started) std::this_thread::yield();
+  ASSERT_OK(pool.Submit([](const absl::Status&) {}));
   EXPECT_STATUS(pool.Submit([](const absl::Status&) {}), StatusCode::kResourceExhausted,
                 "all 1 fit slots are busy and 1 fits are waiting");
   release.set_value();
