@@ -285,8 +285,9 @@ absl::Status Run() {
   if (probe_server) probe_server->GetHealthCheckService()->SetServingStatus(false);
   const auto deadline = std::chrono::steady_clock::now() +
                         std::chrono::milliseconds(static_cast<int64_t>(o.exit_timeout_s * 1000));
+  // Calls in flight include downloads, which run after their fit slot is free.
   while (std::chrono::steady_clock::now() < deadline &&
-         ctx.pool->running() + ctx.pool->waiting() > 0) {
+         (ctx.pool->running() + ctx.pool->waiting() > 0 || ctx.watchdog->watched() > 0)) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));

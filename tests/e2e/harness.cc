@@ -229,8 +229,12 @@ enum : int { kStart = 1, kWrite, kWritesDone, kRead, kFinish };
 }  // namespace
 
 RawCall::RawCall(const std::string& address, const std::string& method, double deadline_s)
-    : channel_(grpc::CreateChannel(address, grpc::InsecureChannelCredentials())),
-      stub_(channel_) {
+    : RawCall(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()), method,
+              deadline_s) {}
+
+RawCall::RawCall(std::shared_ptr<grpc::Channel> channel, const std::string& method,
+                 double deadline_s)
+    : channel_(std::move(channel)), stub_(channel_) {
   context_.set_deadline(std::chrono::system_clock::now() +
                         std::chrono::milliseconds(static_cast<int64_t>(deadline_s * 1000)));
   stream_ = stub_.PrepareCall(&context_, method, &cq_);

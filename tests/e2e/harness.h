@@ -78,6 +78,9 @@ class RawCall {
  public:
   // `method`: "/wave.v1.WaveInit/Initialize", say.
   RawCall(const std::string& address, const std::string& method, double deadline_s = 120);
+  // On a channel shared with other calls (many streams, one connection).
+  RawCall(std::shared_ptr<grpc::Channel> channel, const std::string& method,
+          double deadline_s = 120);
   ~RawCall();  // cancels the call if it has not finished, and drains it
 
   bool Write(const std::string& bytes, double timeout_s = 10);

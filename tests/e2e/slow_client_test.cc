@@ -108,6 +108,27 @@ TEST(SlowClientTest, AReaderThatNeverReadsHoldsNeitherTheSlotNorItsMemory) {
   EXPECT_EQ(server.Stop(), 0) << "the server did not drain";
 }
 
+// Graceful shutdown waits for downloads too, which run after their fit slot
+// is free again.
+TEST(SlowClientTest, ADownloadInFlightAtSigtermCompletes) {
+  ServerProcess server;
+  ASSERT_TRUE(server.started()) << server.log();
+  RawCall call(server.address(), kInitialize);
+  ASSERT_TRUE(call.Write(HeaderBytes(8, 512, 0, 0)));
+  ASSERT_TRUE(call.WritesDone());
+  int files = 0;
+  while (auto bytes = call.Read(30)) {
+    v1::InitializeResponse r;
+    ASSERT_TRUE(r.ParseFromString(*bytes));
+    if (r.has_file() && ++files == 1) server.Terminate();  // mid-download
+    if (r.has_file()) std::this_thread::sleep_for(std::chrono::milliseconds(60));
+  }
+  grpc::Status status = call.Finish();
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  EXPECT_GT(files, 20);
+  EXPECT_EQ(server.Wait(), 0);
+}
+
 // A reader that takes the download, but too slowly: the average rate bound.
 TEST(SlowClientTest, AReaderThatTricklesLosesItsCallAtTheRateBound) {
   ServerProcess server({"--write_stall_timeout=5", "--min_download_rate=4000000"});
@@ -192,6 +213,29 @@ TEST(SlowClientTest, CallsPastTheUploadingLimitAreRefusedAtOnce) {
   EXPECT_NE(refused.error_message().find("uploading calls needs 1 calls but only 0"),
             std::string::npos)
       << refused.error_message();
+  EXPECT_EQ(server.Stop(), 0) << "the server did not drain";
+}
+
+// A thousand streams that never send a header, on one connection: at most
+// --max_uploading_calls are admitted, the rest refused at once, and every one
+// is gone after the header timeout.
+TEST(SlowClientTest, AThousandIdleStreamsAreBoundedAndGoneAfterTheHeaderTimeout) {
+  ServerProcess server({"--header_timeout=2"});
+  ASSERT_TRUE(server.started()) << server.log();
+  const int64_t before = testing::ResidentBytes(server.pid());
+  auto channel = grpc::CreateChannel(server.address(), grpc::InsecureChannelCredentials());
+  std::vector<std::unique_ptr<RawCall>> idle;
+  for (int i = 0; i < 1000; ++i) idle.push_back(std::make_unique<RawCall>(channel, kInitialize));
+  EXPECT_TRUE(WaitFor([&] { return Held(server, "uploading_calls") == 64; }, 10));
+  const int64_t during = testing::ResidentBytes(server.pid());
+  EXPECT_LT(during - before, 64 << 20) << "1000 idle streams cost " << during - before;
+  ASSERT_TRUE(WaitFor([&] { return Held(server, "uploading_calls") == 0; }, 10));
+  EXPECT_EQ(Expired(server, "header"), 64);
+  EXPECT_EQ(Metric(server.metrics_port(),
+                   "wave_requests_total{code=\"RESOURCE_EXHAUSTED\",method=\"Initialize\"}"),
+            936);
+  idle.clear();
+  EXPECT_TRUE(GoodCall(server).ok());
   EXPECT_EQ(server.Stop(), 0) << "the server did not drain";
 }
 
