@@ -7,10 +7,10 @@
 #include <cstring>
 #include <thread>
 
-#include "core/kinds.h"
-#include "core/malloc_tuning.h"
-#include "core/template_bank.h"
-#include "core/vit.h"
+#include "core/base/kinds.h"
+#include "core/base/malloc_tuning.h"
+#include "core/bank/template_bank.h"
+#include "core/model/vit.h"
 
 namespace wave {
 namespace {

@@ -8,9 +8,9 @@
 
 #include <thread>
 
-#include "core/kinds.h"
-#include "core/template_bank.h"
-#include "core/vit.h"
+#include "core/base/kinds.h"
+#include "core/bank/template_bank.h"
+#include "core/model/vit.h"
 
 namespace wave {
 namespace {

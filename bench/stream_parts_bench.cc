@@ -10,8 +10,8 @@
 #include <string>
 #include <unistd.h>
 
-#include "core/malloc_tuning.h"
-#include "core/sha256.h"
+#include "core/base/malloc_tuning.h"
+#include "core/base/sha256.h"
 #include "wave/v1/wave.pb.h"
 
 namespace wave {

@@ -3,8 +3,8 @@
 #include <chrono>
 
 #include "absl/strings/str_cat.h"
-#include "core/file_util.h"
-#include "core/status_macros.h"
+#include "core/base/file_util.h"
+#include "core/base/status_macros.h"
 
 namespace wave {
 

@@ -6,9 +6,9 @@
 #include <random>
 
 #include "absl/strings/str_cat.h"
-#include "core/idx.h"
-#include "core/safetensors.h"
-#include "core/status_macros.h"
+#include "core/base/idx.h"
+#include "core/base/safetensors.h"
+#include "core/base/status_macros.h"
 
 namespace wave {
 

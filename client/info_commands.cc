@@ -13,6 +13,17 @@ int Fail(const grpc::Status& status) {
   return 1;
 }
 
+// A channel that cannot be made (unreadable TLS files, say) is reported,
+// never a silent exit 1.
+absl::StatusOr<std::shared_ptr<grpc::Channel>> ConnectOrReport(
+    const ConnectionOptions& connection) {
+  auto channel = Connect(connection);
+  if (!channel.ok()) {
+    std::fprintf(stderr, "wave-client: %s\n", std::string(channel.status().message()).c_str());
+  }
+  return channel;
+}
+
 void PrintBank(const v1::BankInfo& b) {
   std::printf("bank %s (version %s)%s\n", b.name().c_str(), b.version().c_str(),
               b.is_default() ? " [default]" : "");
@@ -41,11 +52,8 @@ void PrintBank(const v1::BankInfo& b) {
 }  // namespace
 
 int RunHealth(const ConnectionOptions& connection, const std::string& service) {
-  auto channel = Connect(connection);
-  if (!channel.ok()) {
-    std::fprintf(stderr, "wave-client: %s\n", std::string(channel.status().message()).c_str());
-    return 1;
-  }
+  auto channel = ConnectOrReport(connection);
+  if (!channel.ok()) return 1;
   auto stub = grpc::health::v1::Health::NewStub(*channel);
   grpc::ClientContext context;
   ConnectionOptions quick = connection;
@@ -63,7 +71,7 @@ int RunHealth(const ConnectionOptions& connection, const std::string& service) {
 }
 
 int RunBanks(const ConnectionOptions& connection) {
-  auto channel = Connect(connection);
+  auto channel = ConnectOrReport(connection);
   if (!channel.ok()) return 1;
   auto stub = v1::WaveInit::NewStub(*channel);
   grpc::ClientContext context;
@@ -76,7 +84,7 @@ int RunBanks(const ConnectionOptions& connection) {
 }
 
 int RunDescribe(const ConnectionOptions& connection, const std::string& bank) {
-  auto channel = Connect(connection);
+  auto channel = ConnectOrReport(connection);
   if (!channel.ok()) return 1;
   auto stub = v1::WaveInit::NewStub(*channel);
   grpc::ClientContext context;

@@ -7,7 +7,7 @@
 #include "client/commands.h"
 #include "client/few_shot_data.h"
 #include "client/progress.h"
-#include "core/sha256.h"
+#include "core/base/sha256.h"
 #include "google/protobuf/util/json_util.h"
 #include "wave/v1/wave.grpc.pb.h"
 

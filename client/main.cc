@@ -10,9 +10,9 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "client/commands.h"
-#include "core/flags_usage.h"
-#include "core/file_util.h"
-#include "core/malloc_tuning.h"
+#include "core/base/flags_usage.h"
+#include "core/base/file_util.h"
+#include "core/base/malloc_tuning.h"
 
 ABSL_FLAG(std::string, server, "localhost:50051", "Server address host:port.");
 ABSL_FLAG(std::string, token_file, "", "File with the bearer token; also $WAVE_AUTH_TOKEN.");
@@ -80,16 +80,12 @@ int main(int argc, char** argv) {
   c.tls_ca = absl::GetFlag(FLAGS_tls_ca);
   c.tls_cert = absl::GetFlag(FLAGS_tls_cert);
   c.tls_key = absl::GetFlag(FLAGS_tls_key);
-  if (const std::string path = absl::GetFlag(FLAGS_token_file); !path.empty()) {
-    auto token = wave::ReadSecretFile(path);
-    if (!token.ok()) {
-      std::fprintf(stderr, "wave-client: %s\n", std::string(token.status().message()).c_str());
-      return 1;
-    }
-    c.token = *token;
-  } else if (const char* env = std::getenv("WAVE_AUTH_TOKEN"); env && *env) {
-    c.token = env;
+  auto token = wave::ReadBearerToken(absl::GetFlag(FLAGS_token_file));
+  if (!token.ok()) {
+    std::fprintf(stderr, "wave-client: %s\n", std::string(token.status().message()).c_str());
+    return 1;
   }
+  c.token = *token;
 
   if (command == "health") return wave::RunHealth(c, absl::GetFlag(FLAGS_service));
   if (command == "banks") return wave::RunBanks(c);

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string>
 
-#include "core/template_bank.h"
+#include "core/bank/template_bank.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto bank = wave::ParseBank(std::string(reinterpret_cast<const char*>(data), size));

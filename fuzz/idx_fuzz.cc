@@ -2,7 +2,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "core/idx.h"
+#include "core/base/idx.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto array = wave::ParseIdx(absl::string_view(reinterpret_cast<const char*>(data), size));

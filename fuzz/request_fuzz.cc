@@ -5,8 +5,8 @@
 #include <cstdint>
 #include <cstdio>
 
-#include "core/learn.h"
-#include "core/vit.h"
+#include "core/learn/learn.h"
+#include "core/model/vit.h"
 #include "server/request_builder.h"
 
 namespace {

@@ -4,7 +4,7 @@
 #include <cstdint>
 #include <string>
 
-#include "core/safetensors.h"
+#include "core/base/safetensors.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   auto file = wave::SafetensorsFile::Parse(std::string(reinterpret_cast<const char*>(data), size));

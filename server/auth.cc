@@ -1,6 +1,6 @@
 #include "server/auth.h"
 
-#include "core/sha256.h"
+#include "core/base/sha256.h"
 
 namespace wave {
 

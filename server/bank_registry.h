@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "core/template_bank.h"
+#include "core/bank/template_bank.h"
 
 namespace wave {
 

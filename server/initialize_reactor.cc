@@ -7,9 +7,9 @@
 #include <new>
 
 #include "absl/strings/str_cat.h"
-#include "core/sha256.h"
-#include "core/status_macros.h"
-#include "core/weights_file.h"
+#include "core/base/sha256.h"
+#include "core/base/status_macros.h"
+#include "core/init/weights_file.h"
 #include "server/auth.h"
 #include "server/status_util.h"
 

@@ -1,4 +1,4 @@
-// wave-server: serves WAVE initializations over gRPC (DESIGN.md section 5).
+// wave-server: serves WAVE initializations over gRPC (docs/DESIGN.md, "The server").
 #include <ATen/Context.h>
 #include <ATen/Parallel.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
@@ -16,63 +16,66 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
-#include "core/file_util.h"
-#include "core/flags_usage.h"
-#include "core/malloc_tuning.h"
-#include "core/status_macros.h"
+#include "core/base/file_util.h"
+#include "core/base/flags_usage.h"
+#include "core/base/malloc_tuning.h"
+#include "core/base/status_macros.h"
 #include "server/options.h"
 #include "server/call_watchdog.h"
 #include "server/resource_budget.h"
 #include "server/service_context.h"
 #include "server/wave_service_impl.h"
 
-ABSL_FLAG(std::string, address, "0.0.0.0:50051", "gRPC listen address (host:port).");
+// Defaults live in options.h only; the flags read them from there.
+static const wave::ServerOptions kDefaults;
+
+ABSL_FLAG(std::string, address, kDefaults.address, "gRPC listen address (host:port).");
 ABSL_FLAG(std::string, probe_address, "",
           "Extra plaintext listener serving only grpc.health.v1 (for Kubernetes probes, which "
           "speak neither TLS nor tokens); empty: none.");
-ABSL_FLAG(int32_t, metrics_port, 9090,
+ABSL_FLAG(int32_t, metrics_port, kDefaults.metrics_port,
           "Prometheus metrics HTTP port, on --address's host; 0 turns the endpoint off.");
 ABSL_FLAG(std::string, metrics_address, "",
           "Metrics listen address (host:port), when it must differ from --address's host and "
           "--metrics_port.");
 ABSL_FLAG(std::string, banks, "models/fashion-mnist-vit.safetensors",
           "Template bank files, comma-separated; the first is the default.");
-ABSL_FLAG(std::string, device, "auto", "auto | cpu | cuda: where banks live and fits run.");
-ABSL_FLAG(int32_t, fit_slots, 1, "Fits that run at once.");
-ABSL_FLAG(int32_t, max_queued, 4, "Fits that may wait for a slot; more get RESOURCE_EXHAUSTED.");
-ABSL_FLAG(double, queue_timeout, 30, "Seconds a fit may wait for a slot.");
-ABSL_FLAG(int32_t, threads, 0, "LibTorch threads per fit (0: cores / fit_slots).");
-ABSL_FLAG(int64_t, chunk_bytes, 2 << 20, "Default file chunk size in bytes.");
-ABSL_FLAG(double, exit_timeout, 20, "Seconds in-flight calls get after SIGTERM.");
+ABSL_FLAG(std::string, device, kDefaults.device, "auto | cpu | cuda: where banks live and fits run.");
+ABSL_FLAG(int32_t, fit_slots, kDefaults.fit_slots, "Fits that run at once.");
+ABSL_FLAG(int32_t, max_queued, kDefaults.max_queued, "Fits that may wait for a slot; more get RESOURCE_EXHAUSTED.");
+ABSL_FLAG(double, queue_timeout, kDefaults.queue_timeout_s, "Seconds a fit may wait for a slot.");
+ABSL_FLAG(int32_t, threads, kDefaults.torch_threads, "LibTorch threads per fit (0: cores / fit_slots).");
+ABSL_FLAG(int64_t, chunk_bytes, kDefaults.chunk_bytes, "Default file chunk size in bytes.");
+ABSL_FLAG(double, exit_timeout, kDefaults.exit_timeout_s, "Seconds in-flight calls get after SIGTERM.");
 ABSL_FLAG(std::string, auth_token_file, "",
           "File holding the bearer token clients must send; also $WAVE_AUTH_TOKEN.");
 ABSL_FLAG(std::string, tls_cert, "", "PEM server certificate (TLS on when set).");
 ABSL_FLAG(std::string, tls_key, "", "PEM server private key.");
 ABSL_FLAG(std::string, tls_client_ca, "", "PEM CA: when set, clients must present certificates.");
-ABSL_FLAG(int64_t, max_target_params, 200'000'000, "Largest target, in parameters.");
-ABSL_FLAG(int64_t, max_depth, 64, "Deepest target.");
-ABSL_FLAG(int64_t, max_width, 2048, "Widest target.");
-ABSL_FLAG(int64_t, max_fit_steps, 5000, "Most fit steps per request.");
-ABSL_FLAG(int64_t, max_samples, 20000, "Most few-shot samples per request.");
-ABSL_FLAG(int64_t, max_sample_bytes, 256ll << 20, "Most few-shot bytes per request.");
-ABSL_FLAG(int64_t, max_message_bytes, 8 << 20, "Largest gRPC message, each way.");
-ABSL_FLAG(double, max_lr, 1.0, "Largest fit.lr and fit.head_lr a request may ask for.");
-ABSL_FLAG(int32_t, max_uploading_calls, 64,
+ABSL_FLAG(int64_t, max_target_params, kDefaults.limits.max_target_params, "Largest target, in parameters.");
+ABSL_FLAG(int64_t, max_depth, kDefaults.limits.max_depth, "Deepest target.");
+ABSL_FLAG(int64_t, max_width, kDefaults.limits.max_width, "Widest target.");
+ABSL_FLAG(int64_t, max_fit_steps, kDefaults.limits.max_fit_steps, "Most fit steps per request.");
+ABSL_FLAG(int64_t, max_samples, kDefaults.limits.max_samples, "Most few-shot samples per request.");
+ABSL_FLAG(int64_t, max_sample_bytes, kDefaults.limits.max_sample_bytes, "Most few-shot bytes per request.");
+ABSL_FLAG(int64_t, max_message_bytes, kDefaults.limits.max_message_bytes, "Largest gRPC message, each way.");
+ABSL_FLAG(double, max_lr, kDefaults.limits.max_lr, "Largest fit.lr and fit.head_lr a request may ask for.");
+ABSL_FLAG(int32_t, max_uploading_calls, kDefaults.bounds.max_uploading_calls,
           "Initialize calls that may be uploading at once; more get RESOURCE_EXHAUSTED.");
-ABSL_FLAG(int64_t, upload_budget_bytes, 512ll << 20,
+ABSL_FLAG(int64_t, upload_budget_bytes, kDefaults.bounds.upload_budget_bytes,
           "Few-shot bytes all calls may hold together (reserved by each header); a header "
           "past it gets RESOURCE_EXHAUSTED.");
-ABSL_FLAG(int64_t, download_budget_bytes, 1ll << 30,
+ABSL_FLAG(int64_t, download_budget_bytes, kDefaults.bounds.download_budget_bytes,
           "Weight bytes all calls may hold together, from admission to the end of their "
           "download; a call past it gets RESOURCE_EXHAUSTED.");
-ABSL_FLAG(double, header_timeout, 10, "Seconds from a call's start to its header.");
-ABSL_FLAG(double, upload_idle_timeout, 10, "Seconds a call may wait between upload messages.");
-ABSL_FLAG(double, upload_timeout, 120, "Seconds the whole upload may take.");
-ABSL_FLAG(double, write_stall_timeout, 20,
+ABSL_FLAG(double, header_timeout, kDefaults.bounds.header_timeout_s, "Seconds from a call's start to its header.");
+ABSL_FLAG(double, upload_idle_timeout, kDefaults.bounds.upload_idle_timeout_s, "Seconds a call may wait between upload messages.");
+ABSL_FLAG(double, upload_timeout, kDefaults.bounds.upload_timeout_s, "Seconds the whole upload may take.");
+ABSL_FLAG(double, write_stall_timeout, kDefaults.bounds.write_stall_timeout_s,
           "Seconds a client may leave a response message untaken before it loses the call.");
-ABSL_FLAG(double, min_download_rate, 1 << 20,
+ABSL_FLAG(double, min_download_rate, kDefaults.bounds.min_download_bytes_per_s,
           "Bytes per second a download must average (after write_stall_timeout's grace).");
-ABSL_FLAG(double, max_fit_seconds, 900, "Wall seconds one fit may run on its slot.");
+ABSL_FLAG(double, max_fit_seconds, kDefaults.bounds.max_fit_s, "Wall seconds one fit may run on its slot.");
 
 namespace wave {
 namespace {
@@ -132,12 +135,7 @@ absl::StatusOr<ServerOptions> OptionsFromFlags() {
   if (o.device != "auto" && o.device != "cpu" && o.device != "cuda") {
     return absl::InvalidArgumentError("--device must be auto, cpu or cuda");
   }
-  if (const std::string path = absl::GetFlag(FLAGS_auth_token_file); !path.empty()) {
-    ASSIGN_OR_RETURN(o.auth_token, ReadSecretFile(path));
-    if (o.auth_token.empty()) return absl::InvalidArgumentError("--auth_token_file is empty");
-  } else if (const char* env = std::getenv("WAVE_AUTH_TOKEN"); env && *env) {
-    o.auth_token = env;
-  }
+  ASSIGN_OR_RETURN(o.auth_token, ReadBearerToken(absl::GetFlag(FLAGS_auth_token_file)));
   o.tls_cert = absl::GetFlag(FLAGS_tls_cert);
   o.tls_key = absl::GetFlag(FLAGS_tls_key);
   o.tls_client_ca = absl::GetFlag(FLAGS_tls_client_ca);

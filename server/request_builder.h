@@ -8,7 +8,7 @@
 #include <memory>
 
 #include "absl/status/status.h"
-#include "core/initialize.h"
+#include "core/init/initialize.h"
 #include "server/bank_registry.h"
 #include "server/options.h"
 #include "server/resource_budget.h"

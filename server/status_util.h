@@ -4,12 +4,14 @@
 
 #include <grpcpp/support/status.h>
 
+#include <string>
+
 #include "absl/status/status.h"
 
 namespace wave {
 
 grpc::Status ToGrpcStatus(const absl::Status& status);
-const char* GrpcCodeName(grpc::StatusCode code);
+std::string GrpcCodeName(grpc::StatusCode code);
 
 }  // namespace wave
 

@@ -4,7 +4,7 @@
 #include <cstdio>
 
 #include "absl/strings/str_cat.h"
-#include "core/status_macros.h"
+#include "core/base/status_macros.h"
 #include "nlohmann/json.hpp"
 #include "server/auth.h"
 #include "server/initialize_reactor.h"

@@ -2,8 +2,8 @@
 #ifndef WAVE_TESTS_CORE_BANK_FIXTURE_H_
 #define WAVE_TESTS_CORE_BANK_FIXTURE_H_
 
-#include "core/learn.h"
-#include "core/vit.h"
+#include "core/learn/learn.h"
+#include "core/model/vit.h"
 
 namespace wave::testing {
 

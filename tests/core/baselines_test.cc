@@ -1,6 +1,6 @@
-#include "core/baselines.h"
+#include "core/learn/baselines.h"
 
-#include "core/vit.h"
+#include "core/model/vit.h"
 #include "tests/status_matchers.h"
 
 namespace wave {

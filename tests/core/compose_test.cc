@@ -1,9 +1,9 @@
-#include "core/compose.h"
+#include "core/model/compose.h"
 
 #include <ATen/ATen.h>
 #include <torch/csrc/autograd/autograd.h>
 
-#include "core/vit.h"
+#include "core/model/vit.h"
 #include "tests/status_matchers.h"
 
 namespace wave {
@@ -12,6 +12,12 @@ namespace {
 struct Shape {
   int64_t n, a, b, p, q;
 };
+
+std::string ShapeName(const Shape& s) {
+  return "n" + std::to_string(s.n) + "_a" + std::to_string(s.a) + "_b" + std::to_string(s.b) +
+         "_p" + std::to_string(s.p) + "_q" + std::to_string(s.q);
+}
+void PrintTo(const Shape& s, std::ostream* out) { *out << ShapeName(s); }
 
 class ComposeTest : public ::testing::TestWithParam<Shape> {};
 
@@ -53,7 +59,8 @@ INSTANTIATE_TEST_SUITE_P(Shapes, ComposeTest,
                                            // groups of segments (4 of 16, 2 of 32) and
                                            // the segments left over
                                            Shape{16, 6, 3, 16, 16}, Shape{16, 2, 5, 7, 32},
-                                           Shape{4, 3, 9, 5, 16}, Shape{3, 2, 8, 4, 32}));
+                                           Shape{4, 3, 9, 5, 16}, Shape{3, 2, 8, 4, 32}),
+                         [](const auto& info) { return ShapeName(info.param); });
 
 TEST(ComposeGradTest, FiniteDifferencesAgreeWithBackward) {
   at::Generator gen = MakeGenerator(5);

@@ -1,4 +1,4 @@
-#include "core/idx.h"
+#include "core/base/idx.h"
 
 #include <zlib.h>
 

@@ -1,14 +1,14 @@
-#include "core/initialize.h"
+#include "core/init/initialize.h"
 
 #include <ATen/Parallel.h>
 
-#include "core/kinds.h"
-#include "core/safetensors.h"
-#include "core/tensor_io.h"
-#include "core/train_loop.h"
-#include "core/weights_file.h"
-#include "core/scaler_init.h"
-#include "core/vit.h"
+#include "core/base/kinds.h"
+#include "core/base/safetensors.h"
+#include "core/model/tensor_io.h"
+#include "core/model/train_loop.h"
+#include "core/init/weights_file.h"
+#include "core/bank/scaler_init.h"
+#include "core/model/vit.h"
 #include "tests/core/bank_fixture.h"
 #include "tests/status_matchers.h"
 

@@ -1,10 +1,10 @@
-#include "core/learn.h"
+#include "core/learn/learn.h"
 
 #include <c10/core/GradMode.h>
 #include <ATen/Parallel.h>
 
-#include "core/kinds.h"
-#include "core/vit.h"
+#include "core/base/kinds.h"
+#include "core/model/vit.h"
 #include "tests/core/bank_fixture.h"
 #include "tests/status_matchers.h"
 

@@ -1,4 +1,4 @@
-#include "core/malloc_tuning.h"
+#include "core/base/malloc_tuning.h"
 
 #include <cstdlib>
 #include <cstring>

@@ -1,5 +1,6 @@
-#include "core/safetensors.h"
+#include "core/base/safetensors.h"
 
+#include <cctype>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -139,6 +140,9 @@ struct MalformedCase {
   std::string bytes;
   const char* message;
 };
+
+// For gtest's listing: the label, not the struct's bytes.
+void PrintTo(const MalformedCase& c, std::ostream* out) { *out << c.label; }
 
 class MalformedTest : public ::testing::TestWithParam<MalformedCase> {};
 

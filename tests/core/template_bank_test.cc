@@ -1,10 +1,10 @@
-#include "core/template_bank.h"
+#include "core/bank/template_bank.h"
 
 #include <fstream>
 
-#include "core/file_util.h"
-#include "core/kinds.h"
-#include "core/vit.h"
+#include "core/base/file_util.h"
+#include "core/base/kinds.h"
+#include "core/model/vit.h"
 #include "tests/core/bank_fixture.h"
 #include "tests/status_matchers.h"
 

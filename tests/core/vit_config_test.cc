@@ -1,6 +1,6 @@
-#include "core/vit_config.h"
+#include "core/base/vit_config.h"
 
-#include "core/kinds.h"
+#include "core/base/kinds.h"
 #include "tests/status_matchers.h"
 
 namespace wave {

@@ -1,8 +1,8 @@
-#include "core/vit.h"
+#include "core/model/vit.h"
 
 #include <torch/torch.h>
 
-#include "core/kinds.h"
+#include "core/base/kinds.h"
 #include "tests/status_matchers.h"
 
 namespace wave {

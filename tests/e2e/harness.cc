@@ -15,7 +15,7 @@
 #include <sstream>
 #include <thread>
 
-#include "core/idx.h"
+#include "core/base/idx.h"
 #include "gtest/gtest.h"
 
 namespace wave::testing {

@@ -18,7 +18,7 @@
 #include <thread>
 
 #include "client/few_shot_data.h"
-#include "core/sha256.h"
+#include "core/base/sha256.h"
 #include "gtest/gtest.h"
 #include "tests/e2e/harness.h"
 #include "tests/under_asan.h"

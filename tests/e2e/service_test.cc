@@ -9,13 +9,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "client/few_shot_data.h"
-#include "core/dataset.h"
-#include "core/idx.h"
-#include "core/safetensors.h"
-#include "core/template_bank.h"
-#include "core/tensor_io.h"
-#include "core/train_loop.h"
-#include "core/vit.h"
+#include "core/model/dataset.h"
+#include "core/base/idx.h"
+#include "core/base/safetensors.h"
+#include "core/bank/template_bank.h"
+#include "core/model/tensor_io.h"
+#include "core/model/train_loop.h"
+#include "core/model/vit.h"
 #include "nlohmann/json.hpp"
 #include "tests/e2e/harness.h"
 #include "tests/status_matchers.h"
@@ -111,6 +111,9 @@ struct ErrorCase {
   const char* code;
   const char* message;
 };
+
+// For gtest's listing: the case's name, not the struct's bytes.
+void PrintTo(const ErrorCase& c, std::ostream* out) { *out << c.name; }
 
 class ServiceErrorTest : public ::testing::TestWithParam<ErrorCase> {};
 

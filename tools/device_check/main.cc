@@ -6,10 +6,10 @@
 #include <chrono>
 #include <cstdio>
 
-#include "core/compose.h"
-#include "core/initialize.h"
-#include "core/learn.h"
-#include "core/vit.h"
+#include "core/model/compose.h"
+#include "core/init/initialize.h"
+#include "core/learn/learn.h"
+#include "core/model/vit.h"
 
 namespace wave {
 namespace {

@@ -17,14 +17,15 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "core/flags_usage.h"
-#include "core/baselines.h"
-#include "core/dataset.h"
-#include "core/initialize.h"
-#include "core/learn.h"
-#include "core/status_macros.h"
-#include "core/train_loop.h"
-#include "core/vit.h"
+#include "core/base/file_util.h"
+#include "core/base/flags_usage.h"
+#include "core/learn/baselines.h"
+#include "core/model/dataset.h"
+#include "core/init/initialize.h"
+#include "core/learn/learn.h"
+#include "core/base/status_macros.h"
+#include "core/model/train_loop.h"
+#include "core/model/vit.h"
 #include "tools/eval/report.h"
 
 ABSL_FLAG(std::string, bank, "models/fashion-mnist-vit.safetensors", "Template bank.");
@@ -69,11 +70,11 @@ void FitHead(TensorMap& params, const ViTConfig& c, const Context& ctx) {
   params["head.weight"].set_requires_grad(true);
   params["head.bias"].set_requires_grad(true);
   FitOptions defaults;
-  torch::optim::AdamW opt({params["head.weight"], params["head.bias"]},
-                          torch::optim::AdamWOptions(defaults.head_lr).weight_decay(0));
+  const int64_t steps = absl::GetFlag(FLAGS_fit_steps), batch = absl::GetFlag(FLAGS_fit_batch);
+  ScheduledAdamW optimizer({{{params["head.weight"], params["head.bias"]}, defaults.head_lr, 0}},
+                           {steps, 0, 0.0});
   at::Generator gen = MakeGenerator(ctx.seed + 3);
   const at::Tensor x_all = Normalize(ctx.few_shot.images, ctx.mean, ctx.std);
-  const int64_t steps = absl::GetFlag(FLAGS_fit_steps), batch = absl::GetFlag(FLAGS_fit_batch);
   const double distill = absl::GetFlag(FLAGS_fit_distill);
   at::Tensor teacher_logits;
   if (distill > 0) {
@@ -81,18 +82,13 @@ void FitHead(TensorMap& params, const ViTConfig& c, const Context& ctx) {
     teacher_logits = VitForward(ctx.bank.ancestry, ctx.ancestry, x_all);
   }
   for (int64_t s = 0; s < steps; ++s) {
-    for (auto& g : opt.param_groups()) {
-      g.options().set_lr(defaults.head_lr * 0.5 * (1 + std::cos(M_PI * s / double(steps))));
-    }
     at::Tensor idx = at::randint(0, ctx.few_shot.size(), {batch}, gen, at::kLong);
     at::Tensor logits = VitForward(c, params, x_all.index_select(0, idx));
     at::Tensor y = ctx.few_shot.labels.index_select(0, idx);
     at::Tensor loss = distill > 0 ? DistillLoss(logits, teacher_logits.index_select(0, idx), y,
                                                 defaults.distill_temperature, distill)
                                   : at::cross_entropy_loss(logits, y);
-    opt.zero_grad();
-    loss.backward();
-    opt.step();
+    optimizer.Step(s, loss);
   }
   for (auto& [name, t] : params) t = t.detach();
 }
@@ -206,7 +202,7 @@ absl::Status Run() {
     return absl::InvalidArgumentError("--fit_distill: must be >= 0 and finite");
   }
   const std::string dir = absl::GetFlag(FLAGS_out_dir);
-  mkdir(dir.c_str(), 0755);
+  RETURN_IF_ERROR(MakeDirectory(dir));
   const std::string csv = dir + "/results.csv";
   Context ctx;
   ASSIGN_OR_RETURN(ctx.bank, LoadBank(absl::GetFlag(FLAGS_bank)));

@@ -1,5 +1,5 @@
 // wave-learn: builds a template bank from an ancestry ViT by
-// Kronecker-constrained distillation (DESIGN.md section 2).
+// Kronecker-constrained distillation (docs/DESIGN.md, "Learning templates").
 #include <ATen/Parallel.h>
 
 #include <chrono>
@@ -14,11 +14,12 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "core/flags_usage.h"
-#include "core/dataset.h"
-#include "core/learn.h"
-#include "core/status_macros.h"
-#include "core/vit.h"
+#include "core/base/file_util.h"
+#include "core/base/flags_usage.h"
+#include "core/model/dataset.h"
+#include "core/learn/learn.h"
+#include "core/base/status_macros.h"
+#include "core/model/vit.h"
 
 ABSL_FLAG(std::string, data_dir, wave::kFashionMnistDir,
           "Folder with Fashion-MNIST's gzipped IDX files (train-* and t10k-*).");
@@ -114,10 +115,14 @@ absl::Status Run(int argc, char** argv) {
   if (int64_t n = absl::GetFlag(FLAGS_test_samples); n > 0 && n < test.size()) {
     test = Slice(test, 0, n);
   }
-  mkdir(work_dir.c_str(), 0755);
+  RETURN_IF_ERROR(MakeDirectory(work_dir));
   const auto started = std::chrono::steady_clock::now();
 
   TrainLoopOptions loop;
+  loop.log = [](const std::string& line) {
+    std::printf("%s\n", line.c_str());
+    std::fflush(stdout);
+  };
   loop.batch = absl::GetFlag(FLAGS_batch);
   loop.seed = absl::GetFlag(FLAGS_seed);
   loop.mean = geometry.mean;

@@ -1,0 +1,163 @@
+#include "core/bank/scaler_init.h"
+
+#include <c10/core/GradMode.h>
+#include <cmath>
+#include <limits>
+
+#include "absl/strings/str_cat.h"
+#include "core/base/kinds.h"
+#include "core/base/status_macros.h"
+
+namespace wave {
+
+absl::StatusOr<ScalerInit> ParseScalerInit(const std::string& name) {
+  if (name == "structured" || name.empty()) return ScalerInit::kStructured;
+  if (name == "naive") return ScalerInit::kNaive;
+  return absl::InvalidArgumentError(
+      absl::StrCat("scaler_init: must be 'structured' or 'naive', got '", name, "'"));
+}
+
+const char* ScalerInitName(ScalerInit scheme) {
+  return scheme == ScalerInit::kNaive ? "naive" : "structured";
+}
+
+at::Tensor InterpolationMatrix(int64_t to, int64_t from) {
+  at::Tensor r = at::zeros({to, from}, at::kFloat);
+  auto acc = r.accessor<float, 2>();
+  for (int64_t i = 0; i < to; ++i) {
+    const double x = to == 1 ? (from - 1) / 2.0 : i * (from - 1) / static_cast<double>(to - 1);
+    const int64_t lo = static_cast<int64_t>(std::floor(x));
+    const int64_t hi = std::min(lo + 1, from - 1);
+    const double frac = x - lo;
+    acc[i][lo] += static_cast<float>(1.0 - frac);
+    acc[i][hi] += static_cast<float>(frac);
+  }
+  return r;
+}
+
+const AuxiliaryModel& NearestAuxiliary(const TemplateBank& bank, const ViTConfig& target) {
+  const AuxiliaryModel* best = &bank.auxiliaries.front();
+  double best_distance = std::numeric_limits<double>::infinity();
+  for (const auto& aux : bank.auxiliaries) {
+    const double d = std::abs(std::log(double(aux.config.depth) / target.depth)) +
+                     std::abs(std::log(double(aux.config.width) / target.width));
+    if (d < best_distance) {
+      best_distance = d;
+      best = &aux;
+    }
+  }
+  return *best;
+}
+
+namespace {
+
+// The resampling maps of one (source, target) pair of sizes.
+struct AxisMaps {
+  at::Tensor residual;  // [D'/w, D/w]
+  at::Tensor heads;     // over rows of one of q, k, v: [H' d_h/w, H d_h/w]
+  at::Tensor qkv;       // [3D'/w, 3D/w]: q, k, v apart
+  at::Tensor hidden;    // [M'/w, M/w]
+};
+
+AxisMaps StructuredMaps(const ViTConfig& src, const ViTConfig& dst, const BankGeometry& g) {
+  AxisMaps m;
+  const int64_t w = g.tile;
+  m.residual = InterpolationMatrix(dst.width / w, src.width / w);
+  if (g.head_dim % w == 0) {
+    // Heads are whole units of d_h / w tiles: blend heads, never tiles
+    // from different heads.
+    const at::Tensor sub = at::eye(g.head_dim / w, at::kFloat);
+    m.heads = at::kron(InterpolationMatrix(dst.heads, src.heads), sub);
+  } else {
+    m.heads = m.residual;
+  }
+  m.qkv = at::kron(at::eye(3, at::kFloat), m.heads);
+  m.hidden = InterpolationMatrix(dst.mlp_hidden() / w, src.mlp_hidden() / w);
+  return m;
+}
+
+// rows: map for the grid's rows (or undefined: identity), cols likewise.
+at::Tensor ApplyMaps(const at::Tensor& s, const at::Tensor& rows, const at::Tensor& cols) {
+  at::Tensor out = s;
+  if (rows.defined()) out = at::matmul(rows, out);
+  if (cols.defined()) out = at::matmul(out, cols.t());
+  return out;
+}
+
+// Source layer blend for target layer l.
+at::Tensor DepthBlend(const AuxiliaryModel& aux, const std::string& kind, int64_t l,
+                      int64_t target_depth) {
+  const int64_t depth = aux.config.depth;
+  const double x =
+      target_depth == 1 ? (depth - 1) / 2.0 : l * (depth - 1) / double(target_depth - 1);
+  const int64_t lo = static_cast<int64_t>(std::floor(x));
+  const int64_t hi = std::min(lo + 1, depth - 1);
+  const double frac = x - lo;
+  const at::Tensor& a = aux.scalers.at(absl::StrCat("blocks.", lo, ".", kind));
+  if (frac == 0.0 || hi == lo) return a.clone();
+  const at::Tensor& b = aux.scalers.at(absl::StrCat("blocks.", hi, ".", kind));
+  return a * (1.0 - frac) + b * frac;
+}
+
+double FanInRescale(const std::string& kind, const ViTConfig& src, const ViTConfig& dst) {
+  if (kind == "attn.qkv.weight" || kind == "attn.proj.weight" || kind == "mlp.fc1.weight") {
+    return std::sqrt(double(src.width) / dst.width);
+  }
+  if (kind == "mlp.fc2.weight") return std::sqrt(double(src.mlp_hidden()) / dst.mlp_hidden());
+  return 1.0;
+}
+
+}  // namespace
+
+absl::StatusOr<TensorMap> ResampleScalers(const TemplateBank& bank, const ViTConfig& target,
+                                          ScalerInit scheme) {
+  RETURN_IF_ERROR(ValidateTarget(target, bank.geometry));
+  c10::NoGradGuard no_grad;
+  const AuxiliaryModel& aux = NearestAuxiliary(bank, target);
+  const AxisMaps m = StructuredMaps(aux.config, target, bank.geometry);
+  const at::Tensor none;
+  TensorMap out;
+  for (const auto& p : TemplatedParams(target, bank.geometry)) {
+    at::Tensor src = p.layer >= 0 ? DepthBlend(aux, p.kind, p.layer, target.depth)
+                                  : aux.scalers.at(p.name).clone();
+    at::Tensor rows, cols;
+    if (scheme == ScalerInit::kNaive) {
+      if (src.size(1) != p.a) rows = InterpolationMatrix(p.a, src.size(1));
+      if (src.size(2) != p.b) cols = InterpolationMatrix(p.b, src.size(2));
+    } else if (p.kind == "attn.qkv.weight") {
+      rows = m.qkv, cols = m.residual;
+    } else if (p.kind == "attn.qkv.bias") {
+      rows = m.qkv;
+    } else if (p.kind == "attn.proj.weight") {
+      rows = m.residual, cols = m.heads;
+    } else if (p.kind == "mlp.fc1.weight") {
+      rows = m.hidden, cols = m.residual;
+    } else if (p.kind == "mlp.fc1.bias") {
+      rows = m.hidden;
+    } else if (p.kind == "mlp.fc2.weight") {
+      rows = m.residual, cols = m.hidden;
+    } else if (p.kind == "pos_embed") {
+      cols = m.residual;
+    } else {  // every other grid runs along the residual stream
+      rows = m.residual;
+    }
+    at::Tensor s = ApplyMaps(src, rows, cols) * FanInRescale(p.kind, aux.config, target);
+    out[p.name] = s.contiguous();
+  }
+  return out;
+}
+
+TensorMap ResampleHead(const AuxiliaryModel& aux, const ViTConfig& target) {
+  c10::NoGradGuard no_grad;
+  const at::Tensor& w = aux.head.at("head.weight");
+  // Columns run along the residual stream: resample them tile by tile as the
+  // residual scalers are, then rescale for the new fan-in.
+  at::Tensor r = InterpolationMatrix(target.width, aux.config.width);
+  TensorMap head;
+  head["head.weight"] =
+      (at::matmul(w, r.t()) * std::sqrt(double(aux.config.width) / target.width)).contiguous();
+  head["head.bias"] = aux.head.at("head.bias").clone();
+  return head;
+}
+
+}  // namespace wave

@@ -1,0 +1,43 @@
+// Scalers for a size the bank never saw, resampled from an auxiliary
+// model's (docs/DESIGN.md, "Initializing a new size", step 1).
+#ifndef WAVE_CORE_BANK_SCALER_INIT_H_
+#define WAVE_CORE_BANK_SCALER_INIT_H_
+
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "core/bank/template_bank.h"
+
+namespace wave {
+
+enum class ScalerInit {
+  // Linear resampling along depth and along each grid axis, respecting the
+  // axes' structure: q, k, v apart and heads as units, paired axes sharing
+  // one map (residual stream everywhere, heads for v rows and proj columns,
+  // MLP hidden for fc1 rows and fc2 columns). Fan-in rescaled.
+  kStructured,
+  // Bilinear over each whole grid, blind to its structure (the prototype's
+  // scheme, kept as a baseline). Fan-in rescaled.
+  kNaive,
+};
+
+absl::StatusOr<ScalerInit> ParseScalerInit(const std::string& name);
+const char* ScalerInitName(ScalerInit scheme);
+
+// The auxiliary model nearest to `target` in depth and width.
+const AuxiliaryModel& NearestAuxiliary(const TemplateBank& bank, const ViTConfig& target);
+
+// Scalers for every templated parameter of `target` (validated against the
+// bank). The head is separate: see ResampleHead.
+absl::StatusOr<TensorMap> ResampleScalers(const TemplateBank& bank, const ViTConfig& target,
+                                          ScalerInit scheme);
+
+// The auxiliary's head carried to `target`'s width (same classes required).
+TensorMap ResampleHead(const AuxiliaryModel& aux, const ViTConfig& target);
+
+// Linear interpolation matrix [to, from] with aligned end points.
+at::Tensor InterpolationMatrix(int64_t to, int64_t from);
+
+}  // namespace wave
+
+#endif  // WAVE_CORE_BANK_SCALER_INIT_H_

@@ -1,0 +1,262 @@
+#include "core/init/initialize.h"
+
+#include <c10/core/GradMode.h>
+
+#include <chrono>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "core/base/status_macros.h"
+#include "core/model/train_loop.h"
+#include "core/model/vit.h"
+
+namespace wave {
+namespace {
+
+double Seconds(std::chrono::steady_clock::time_point since) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
+}
+
+// A timm-initialized head (weights N(0, 0.02), zero bias), drawn on its own:
+// drawing the whole model to keep its head cost 2 s at 100M parameters.
+TensorMap FreshHead(const ViTConfig& target, uint64_t seed) {
+  at::Generator gen = MakeGenerator(seed);
+  return {{"head.weight", at::empty({target.classes, target.width}).normal_(0.0, 0.02, gen)},
+          {"head.bias", at::zeros({target.classes})}};
+}
+
+// The teacher's logits for normalized images, in batches, without gradients.
+at::Tensor TeacherLogits(const std::function<at::Tensor(const at::Tensor&)>& teacher,
+                         const at::Tensor& normalized_images) {
+  c10::NoGradGuard no_grad;
+  std::vector<at::Tensor> parts;
+  const at::Tensor cpu = normalized_images.to(at::kCPU);
+  for (int64_t i = 0; i < cpu.size(0); i += 256) {
+    parts.push_back(teacher(cpu.slice(0, i, std::min(i + 256, cpu.size(0)))).detach());
+  }
+  return at::cat(parts).to(normalized_images.device());
+}
+
+}  // namespace
+
+absl::Status ValidateFewShot(const Dataset& data, const ViTConfig& target) {
+  if (!data.images.defined() || !data.labels.defined()) {
+    return absl::InvalidArgumentError("images/labels: missing");
+  }
+  const auto shape = data.images.sizes().vec();
+  const std::vector<int64_t> want = {target.channels, target.image_size, target.image_size};
+  if (shape.size() != 4 || std::vector<int64_t>(shape.begin() + 1, shape.end()) != want) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("images: shape [", absl::StrJoin(shape, ", "), "] is not [N, ",
+                     absl::StrJoin(want, ", "), "]"));
+  }
+  if (data.images.scalar_type() != at::kByte && data.images.scalar_type() != at::kFloat) {
+    return absl::InvalidArgumentError("images: dtype must be uint8 or float32");
+  }
+  if (data.labels.dim() != 1 || data.labels.scalar_type() != at::kLong) {
+    return absl::InvalidArgumentError("labels: must be int64 [N]");
+  }
+  if (data.labels.size(0) != shape[0]) {
+    return absl::InvalidArgumentError(absl::StrCat("labels: ", data.labels.size(0),
+                                                   " labels for ", shape[0], " images"));
+  }
+  if (shape[0] == 0) return absl::InvalidArgumentError("images: no samples");
+  const int64_t lo = data.labels.min().item<int64_t>(), hi = data.labels.max().item<int64_t>();
+  if (lo < 0 || hi >= target.classes) {
+    return absl::InvalidArgumentError(absl::StrCat("labels: values must be in [0, ",
+                                                   target.classes, "), found ",
+                                                   lo < 0 ? lo : hi));
+  }
+  if (data.images.scalar_type() == at::kFloat) {
+    if (!AllFinite(data.images)) {
+      return absl::InvalidArgumentError("images: contain NaN or infinite values");
+    }
+    const double largest = data.images.abs().max().item<double>();
+    if (largest > kMaxAbsImageValue) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "images: float32 images are taken as normalized and must lie within +-",
+          kMaxAbsImageValue, "; found ", largest));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status ValidateFitOptions(const FitOptions& o) {
+  if (o.device != "cpu" && o.device != "cuda") {
+    return absl::InvalidArgumentError("fit.device: must be 'cpu' or 'cuda'");
+  }
+  if (o.steps < 0) return absl::InvalidArgumentError("fit.steps: must be >= 0");
+  if (o.batch < 1) return absl::InvalidArgumentError("fit.batch: must be >= 1");
+  if (o.held_out < -1) return absl::InvalidArgumentError("fit.held_out: must be >= 0");
+  if (!(o.lr > 0) || !std::isfinite(o.lr) || !(o.head_lr > 0) || !std::isfinite(o.head_lr)) {
+    return absl::InvalidArgumentError("fit.lr: learning rates must be positive and finite");
+  }
+  if (!(o.weight_decay >= 0) || !std::isfinite(o.weight_decay)) {
+    return absl::InvalidArgumentError("fit.weight_decay: must be >= 0");
+  }
+  if (!(o.distill_weight >= 0) || !std::isfinite(o.distill_weight)) {
+    return absl::InvalidArgumentError("fit.distill_weight: must be >= 0 and finite");
+  }
+  if (!(o.distill_temperature > 0) || !std::isfinite(o.distill_temperature)) {
+    return absl::InvalidArgumentError("fit.distill_temperature: must be positive and finite");
+  }
+  return absl::OkStatus();
+}
+
+bool AllFinite(const at::Tensor& tensor) {
+  return std::isfinite(tensor.sum(at::kDouble).item<double>());
+}
+
+absl::StatusOr<double> HeldOutAccuracy(const ViTConfig& target, const TensorMap& weights,
+                                       const Dataset& held_out, const BankGeometry& geometry) {
+  c10::NoGradGuard no_grad;
+  const at::Device device = weights.begin()->second.device();
+  const Dataset on_device{held_out.images.to(device), held_out.labels.to(device)};
+  bool finite = true;
+  const double accuracy = Accuracy(
+      [&](const at::Tensor& x) {
+        at::Tensor logits = VitForward(target, weights, x);
+        finite = finite && AllFinite(logits);
+        return logits;
+      },
+      on_device, geometry.mean, geometry.std, 256);
+  if (!finite) {
+    return absl::InvalidArgumentError(
+        "fit diverged: the weights give non-finite outputs; lower fit.lr or fit.head_lr");
+  }
+  return accuracy;
+}
+
+absl::StatusOr<InitResult> InitializeTarget(const TemplateBank& bank, const ViTConfig& target,
+                                            const Dataset& few_shot, const FitOptions& o,
+                                            const ProgressFn& progress, const CheckFn& check) {
+  RETURN_IF_ERROR(ValidateTarget(target, bank.geometry));
+  RETURN_IF_ERROR(ValidateFitOptions(o));
+  if (o.steps > 0 || few_shot.size() > 0) RETURN_IF_ERROR(ValidateFewShot(few_shot, target));
+
+  InitResult result;
+  FitReport& report = result.report;
+  auto t0 = std::chrono::steady_clock::now();
+  ASSIGN_OR_RETURN(TensorMap scalers, ResampleScalers(bank, target, o.scaler_init));
+  const AuxiliaryModel& aux = NearestAuxiliary(bank, target);
+  TensorMap head = o.head_from_bank && aux.config.classes == target.classes
+                       ? ResampleHead(aux, target)
+                       : FreshHead(target, o.seed);
+  report.seconds_scaler_init = Seconds(t0);
+  report.scaler_count = ScalerCount(target, bank.geometry, bank);
+  report.trainable_params = report.scaler_count + target.classes * (target.width + 1);
+  report.model_params = target.ParamCount();
+
+  // Templates move with the scalers' device and stay frozen.
+  const at::Device device(o.device);
+  TensorMap templates;
+  for (const auto& [kind, t] : bank.templates) templates[kind] = t.detach().to(device);
+  for (auto& [name, s] : scalers) s = s.to(device);
+  for (auto& [name, h] : head) h = h.to(device);
+
+  auto t1 = std::chrono::steady_clock::now();
+  if (o.steps > 0) {
+    // Hold out a stratified few for an honest accuracy.
+    const int64_t n = few_shot.size();
+    const int64_t held = o.held_out >= 0 ? o.held_out : std::min<int64_t>(100, n / 10);
+    if (held > n - 2) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "fit.held_out: ", held, " of ", n, " samples leaves fewer than 2 to fit on"));
+    }
+    auto [fit_set, eval_set] = SplitHeldOut(few_shot, held, target.classes, o.seed);
+    report.held_out = eval_set.size();
+    const at::Tensor x_all =
+        Normalize(fit_set.images, bank.geometry.mean, bank.geometry.std).to(device);
+    fit_set.labels = fit_set.labels.to(device);
+    at::Tensor teacher_logits;
+    if (o.teacher && o.distill_weight > 0) {
+      teacher_logits = TeacherLogits(o.teacher, x_all);
+      if (teacher_logits.dim() != 2 || teacher_logits.size(0) != x_all.size(0) ||
+          teacher_logits.size(1) != target.classes) {
+        return absl::FailedPreconditionError(absl::StrCat(
+            "fit.teacher: gives logits of shape [", absl::StrJoin(teacher_logits.sizes(), ", "),
+            "], not [", x_all.size(0), ", ", target.classes, "]"));
+      }
+    }
+    eval_set.images = eval_set.images.to(device);
+    eval_set.labels = eval_set.labels.to(device);
+    std::vector<at::Tensor> scaler_params, head_params;
+    for (auto& [name, s] : scalers) scaler_params.push_back(s.set_requires_grad(true));
+    for (auto& [name, h] : head) head_params.push_back(h.set_requires_grad(true));
+    // Cosine decay over the fit, no warm-up.
+    ScheduledAdamW optimizer({{scaler_params, o.lr, o.weight_decay},
+                              {head_params, o.head_lr, o.weight_decay}},
+                             {o.steps, 0, 0.0});
+    at::Generator gen = MakeGenerator(o.seed + 1);
+    const int64_t m = fit_set.size();
+    const int64_t batch = std::min(o.batch, m);
+    at::Tensor order = at::randperm(m, gen, at::kLong);
+    int64_t cursor = 0;
+    for (int64_t step = 0; step < o.steps; ++step) {
+      if (check) RETURN_IF_ERROR(check());
+      if (cursor + batch > m) {
+        order = at::randperm(m, gen, at::kLong);
+        cursor = 0;
+      }
+      at::Tensor idx = order.slice(0, cursor, cursor + batch).to(device);
+      cursor += batch;
+      TensorMap params = ComposeWeights(templates, scalers, target, bank.geometry);
+      params.insert(head.begin(), head.end());
+      at::Tensor logits = VitForward(target, params, x_all.index_select(0, idx));
+      at::Tensor y = fit_set.labels.index_select(0, idx);
+      at::Tensor loss =
+          teacher_logits.defined()
+              ? DistillLoss(logits, teacher_logits.index_select(0, idx), y,
+                            o.distill_temperature, o.distill_weight)
+              : at::cross_entropy_loss(logits, y);
+      optimizer.Step(step, loss);
+      FitProgress p;
+      p.step = step + 1;
+      p.total = o.steps;
+      p.loss = loss.item<double>();
+      p.accuracy = 100.0 * logits.argmax(1).eq(y).sum().item<int64_t>() / double(batch);
+      if (!std::isfinite(p.loss)) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "fit diverged at step ", step + 1, " (the loss is not finite); lower fit.lr or "
+            "fit.head_lr"));
+      }
+      report.steps.push_back(p);
+      if (progress && (p.step % o.progress_every == 0 || p.step == o.steps)) progress(p);
+    }
+    for (auto& [name, s] : scalers) s = s.detach();
+    for (auto& [name, h] : head) h = h.detach();
+    result.held_out = std::move(eval_set);
+  }
+  report.seconds_fit = Seconds(t1);
+
+  auto t2 = std::chrono::steady_clock::now();
+  {
+    c10::NoGradGuard no_grad;
+    result.weights = ComposeWeights(templates, scalers, target, bank.geometry);
+    for (auto& [name, h] : head) result.weights[name] = h.detach().contiguous();
+  }
+  for (const auto& [name, w] : result.weights) {
+    if (!AllFinite(w)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "fit diverged: ", name, " is not finite; lower fit.lr or fit.head_lr"));
+    }
+  }
+  report.seconds_compose = Seconds(t2);
+  // Measured on the very weights returned (still on the fit's device), so
+  // the figure describes them.
+  if (result.held_out.size() > 0) {
+    ASSIGN_OR_RETURN(report.held_out_accuracy,
+                     HeldOutAccuracy(target, result.weights, result.held_out, bank.geometry));
+  }
+  // Results live on the CPU whatever the device, ready to be written.
+  for (auto& [name, w] : result.weights) w = w.to(at::kCPU);
+  for (auto& [name, s] : scalers) s = s.to(at::kCPU);
+  result.scalers = std::move(scalers);
+  result.held_out.images = result.held_out.images.defined() ? result.held_out.images.to(at::kCPU)
+                                                            : at::Tensor();
+  result.held_out.labels = result.held_out.labels.defined() ? result.held_out.labels.to(at::kCPU)
+                                                            : at::Tensor();
+  return result;
+}
+
+}  // namespace wave

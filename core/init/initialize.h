@@ -1,0 +1,97 @@
+// Initializing a target size from a bank: scaler resampling, a few-shot fit
+// of scalers and head with the templates frozen, and composition of the full
+// weights (docs/DESIGN.md, "Initializing a new size").
+#ifndef WAVE_CORE_INIT_INITIALIZE_H_
+#define WAVE_CORE_INIT_INITIALIZE_H_
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "core/model/dataset.h"
+#include "core/bank/scaler_init.h"
+#include "core/bank/template_bank.h"
+
+namespace wave {
+
+struct FitOptions {
+  int64_t steps = 200;
+  int64_t batch = 64;
+  double lr = 2e-3;       // scalers
+  double head_lr = 5e-3;  // the task head
+  double weight_decay = 0.0;
+  uint64_t seed = 0;
+  // Samples kept out of the fit to report accuracy on; -1: 10% up to 100.
+  int64_t held_out = -1;
+  ScalerInit scaler_init = ScalerInit::kStructured;
+  // Start the head from the bank's auxiliary head (same classes only);
+  // otherwise a fresh timm-initialized head.
+  bool head_from_bank = false;
+  int64_t progress_every = 1;  // steps between progress callbacks
+  std::string device = "cpu";  // where the fit runs ("cpu", "cuda")
+  // Distillation from a teacher (typically the bank's ancestry, same classes):
+  // the loss becomes cross-entropy + w * T^2 * KL(teacher || model) at
+  // temperature T, as in template learning (DistillLoss). The teacher maps
+  // normalized images to logits on the CPU; unset, or w = 0, fits on labels.
+  std::function<at::Tensor(const at::Tensor&)> teacher;
+  double distill_weight = 1.0;       // w
+  double distill_temperature = 2.0;  // T
+};
+
+struct FitProgress {
+  int64_t step = 0, total = 0;
+  double loss = 0;
+  double accuracy = 0;  // on the batch, percent
+};
+
+struct FitReport {
+  std::vector<FitProgress> steps;
+  double held_out_accuracy = -1;  // percent; -1 when nothing was held out
+  int64_t held_out = 0;
+  int64_t trainable_params = 0;  // scalers + head
+  int64_t scaler_count = 0;
+  int64_t model_params = 0;
+  double seconds_scaler_init = 0, seconds_fit = 0, seconds_compose = 0;
+};
+
+struct InitResult {  // on the CPU, whatever the fit's device
+  TensorMap weights;  // every timm parameter, head included; all finite
+  TensorMap scalers;  // fitted scalers by parameter name, [N, a, b]
+  FitReport report;   // held_out_accuracy measured on `weights` as returned
+  Dataset held_out;   // the samples kept out of the fit (empty when none)
+};
+
+using ProgressFn = std::function<void(const FitProgress&)>;
+// Checked between steps; a non-OK status stops the fit and is returned.
+using CheckFn = std::function<absl::Status()>;
+
+// Float32 images arrive normalized (about N(0, 1)); values past this are
+// not images, and would only overflow the fit.
+inline constexpr double kMaxAbsImageValue = 1000;
+
+// Checks images ([N, C, s, s] uint8 or finite float32 within
+// +-kMaxAbsImageValue) and labels (int64 [N]
+// in [0, classes)) against the target. Messages name the field.
+absl::Status ValidateFewShot(const Dataset& data, const ViTConfig& target);
+absl::Status ValidateFitOptions(const FitOptions& options);
+
+// True when no element is NaN or infinite. Sums in float64, which no finite
+// float32 tensor can overflow, instead of materializing a mask.
+bool AllFinite(const at::Tensor& tensor);
+
+// Top-1 accuracy (percent) of `weights` on `held_out`. INVALID_ARGUMENT when
+// the weights give non-finite logits: a model that cannot be trusted must not
+// be reported with an accuracy.
+absl::StatusOr<double> HeldOutAccuracy(const ViTConfig& target, const TensorMap& weights,
+                                       const Dataset& held_out, const BankGeometry& geometry);
+
+absl::StatusOr<InitResult> InitializeTarget(const TemplateBank& bank, const ViTConfig& target,
+                                            const Dataset& few_shot, const FitOptions& options,
+                                            const ProgressFn& progress = nullptr,
+                                            const CheckFn& check = nullptr);
+
+}  // namespace wave
+
+#endif  // WAVE_CORE_INIT_INITIALIZE_H_

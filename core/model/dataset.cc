@@ -1,0 +1,111 @@
+#include "core/model/dataset.h"
+
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "core/base/status_macros.h"
+#include "core/model/vit.h"
+
+namespace wave {
+
+Dataset ToDataset(const LabelledImages& in) {
+  Dataset out;
+  out.images = at::empty({in.count, in.channels, in.rows, in.cols}, at::kByte);
+  if (!in.images.empty()) std::memcpy(out.images.data_ptr(), in.images.data(), in.images.size());
+  out.labels = at::empty({in.count}, at::kByte);
+  if (!in.labels.empty()) std::memcpy(out.labels.data_ptr(), in.labels.data(), in.labels.size());
+  out.labels = out.labels.to(at::kLong);
+  return out;
+}
+
+absl::StatusOr<Dataset> LoadFashionMnist(const std::string& split, const std::string& dir) {
+  ASSIGN_OR_RETURN(LabelledImages raw, ReadFashionMnist(dir, split));
+  return ToDataset(raw);
+}
+
+at::Tensor Normalize(const at::Tensor& images, double mean, double std) {
+  if (images.scalar_type() != at::kByte) return images.to(at::kFloat);
+  return (images.to(at::kFloat).div_(255.0).sub_(mean)).div_(std);
+}
+
+Dataset Slice(const Dataset& d, int64_t begin, int64_t end) {
+  return {d.images.slice(0, begin, end), d.labels.slice(0, begin, end)};
+}
+
+Dataset Select(const Dataset& d, const at::Tensor& indices) {
+  return {d.images.index_select(0, indices), d.labels.index_select(0, indices)};
+}
+
+namespace {
+
+// Per class, the sample indices in a seeded random order.
+std::vector<std::vector<int64_t>> ShuffledByClass(const Dataset& d, int64_t classes,
+                                                  uint64_t seed) {
+  at::Generator gen = MakeGenerator(seed);
+  at::Tensor order = at::randperm(d.size(), gen, at::kLong);
+  const int64_t* o = order.data_ptr<int64_t>();
+  at::Tensor labels = d.labels.contiguous();
+  const int64_t* l = labels.data_ptr<int64_t>();
+  std::vector<std::vector<int64_t>> by_class(classes);
+  for (int64_t i = 0; i < d.size(); ++i) {
+    int64_t label = l[o[i]];
+    if (label >= 0 && label < classes) by_class[label].push_back(o[i]);
+  }
+  return by_class;
+}
+
+// Round-robin over classes until `count` indices are taken.
+std::vector<int64_t> RoundRobin(std::vector<std::vector<int64_t>>& by_class, int64_t count) {
+  std::vector<int64_t> taken;
+  std::vector<size_t> next(by_class.size(), 0);
+  bool any = true;
+  while (static_cast<int64_t>(taken.size()) < count && any) {
+    any = false;
+    for (size_t c = 0; c < by_class.size() && static_cast<int64_t>(taken.size()) < count; ++c) {
+      if (next[c] < by_class[c].size()) {
+        taken.push_back(by_class[c][next[c]++]);
+        any = true;
+      }
+    }
+  }
+  for (size_t c = 0; c < by_class.size(); ++c) by_class[c].erase(by_class[c].begin(),
+                                                                 by_class[c].begin() + next[c]);
+  return taken;
+}
+
+at::Tensor ToIndexTensor(const std::vector<int64_t>& v) {
+  return at::tensor(at::ArrayRef<int64_t>(v), at::kLong);
+}
+
+}  // namespace
+
+Dataset StratifiedSubset(const Dataset& d, int64_t count, int64_t classes, uint64_t seed) {
+  auto by_class = ShuffledByClass(d, classes, seed);
+  return Select(d, ToIndexTensor(RoundRobin(by_class, count)));
+}
+
+std::pair<Dataset, Dataset> SplitHeldOut(const Dataset& d, int64_t held_out, int64_t classes,
+                                         uint64_t seed) {
+  auto by_class = ShuffledByClass(d, classes, seed);
+  std::vector<int64_t> eval = RoundRobin(by_class, held_out);
+  std::vector<int64_t> fit = RoundRobin(by_class, d.size());
+  return {Select(d, ToIndexTensor(fit)), Select(d, ToIndexTensor(eval))};
+}
+
+at::Tensor Augment(const at::Tensor& images, int64_t pad, at::Generator& gen) {
+  const int64_t n = images.size(0), h = images.size(2), w = images.size(3);
+  at::Tensor padded = at::constant_pad_nd(images, {pad, pad, pad, pad}, 0);
+  at::Tensor shifts = at::randint(0, 2 * pad + 1, {n, 2}, gen, at::kLong);
+  at::Tensor flips = at::randint(0, 2, {n}, gen, at::kLong);
+  const int64_t* s = shifts.data_ptr<int64_t>();
+  const int64_t* f = flips.data_ptr<int64_t>();
+  at::Tensor out = at::empty_like(images);
+  for (int64_t i = 0; i < n; ++i) {
+    at::Tensor crop = padded[i].narrow(1, s[2 * i], h).narrow(2, s[2 * i + 1], w);
+    out[i].copy_(f[i] ? crop.flip({2}) : crop);
+  }
+  return out;
+}
+
+}  // namespace wave

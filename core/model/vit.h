@@ -1,0 +1,35 @@
+// The ViT forward pass from a name -> tensor map with timm's names, so one
+// code path runs ordinary, template-composed and baseline weights alike.
+#ifndef WAVE_CORE_MODEL_VIT_H_
+#define WAVE_CORE_MODEL_VIT_H_
+
+#include <ATen/ATen.h>
+
+#include <cstdint>
+
+#include "absl/status/status.h"
+#include "core/model/tensor_io.h"
+#include "core/base/vit_config.h"
+
+namespace wave {
+
+// Checks that `params` holds exactly the model's timm names with their shapes
+// (all floating point, on one device).
+absl::Status ValidateParams(const ViTConfig& config, const TensorMap& params);
+
+// images: normalized float [B, C, s, s]. Returns logits [B, classes].
+// Requires ValidateParams(config, params) to hold.
+at::Tensor VitForward(const ViTConfig& config, const TensorMap& params, const at::Tensor& images);
+
+// timm's default initialization (init_weights('')): normal std 0.02 for
+// linear weights and pos_embed, std 1e-6 for cls_token, zero biases, unit
+// norms; the patch convolution keeps PyTorch's default uniform
+// +-1/sqrt(fan_in).
+TensorMap DirectInit(const ViTConfig& config, uint64_t seed);
+
+// A seeded CPU generator.
+at::Generator MakeGenerator(uint64_t seed);
+
+}  // namespace wave
+
+#endif  // WAVE_CORE_MODEL_VIT_H_

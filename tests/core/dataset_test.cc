@@ -1,0 +1,51 @@
+// Data sets: stratified subsets and held-out splits, normalization.
+#include "core/model/dataset.h"
+
+#include <set>
+
+#include "tests/status_matchers.h"
+
+namespace wave {
+namespace {
+
+Dataset Labelled(int64_t per_class, int64_t classes) {
+  const int64_t n = per_class * classes;
+  Dataset d{at::arange(n, at::kLong).remainder(256).to(at::kByte).view({n, 1, 1, 1}),
+            at::arange(n, at::kLong).remainder(classes)};
+  return d;
+}
+
+TEST(DatasetTest, AStratifiedSubsetTakesEveryClassAlike) {
+  Dataset d = Labelled(50, 10);
+  Dataset subset = StratifiedSubset(d, 40, 10, 3);
+  ASSERT_EQ(subset.size(), 40);
+  at::Tensor counts = at::bincount(subset.labels, {}, 10);
+  EXPECT_TRUE(counts.eq(4).all().item<bool>()) << counts;
+  Dataset again = StratifiedSubset(d, 40, 10, 3);
+  EXPECT_TRUE(again.images.equal(subset.images)) << "seeded";
+}
+
+TEST(DatasetTest, AHeldOutSplitIsStratifiedAndDisjoint) {
+  Dataset d = Labelled(10, 5);
+  d.images = at::arange(50, at::kLong).to(at::kByte).view({50, 1, 1, 1});  // unique ids
+  auto [fit, held] = SplitHeldOut(d, 10, 5, 7);
+  EXPECT_EQ(fit.size(), 40);
+  EXPECT_EQ(held.size(), 10);
+  EXPECT_TRUE(at::bincount(held.labels, {}, 5).eq(2).all().item<bool>());
+  std::set<int> ids;
+  for (int64_t i = 0; i < 40; ++i) ids.insert(fit.images[i].item<int>());
+  for (int64_t i = 0; i < 10; ++i) EXPECT_EQ(ids.count(held.images[i].item<int>()), 0u);
+}
+
+TEST(DatasetTest, Uint8IsScaledThenNormalizedAndFloatPassesThrough) {
+  at::Tensor bytes = at::full({1, 1, 1, 2}, 255, at::kByte);
+  bytes[0][0][0][1] = 0;
+  at::Tensor x = Normalize(bytes, 0.5, 0.25);
+  EXPECT_FLOAT_EQ(x[0][0][0][0].item<float>(), 2.0f);
+  EXPECT_FLOAT_EQ(x[0][0][0][1].item<float>(), -2.0f);
+  at::Tensor f = at::full({1, 1, 1, 1}, 3.5f);
+  EXPECT_TRUE(Normalize(f, 0.5, 0.25).equal(f));
+}
+
+}  // namespace
+}  // namespace wave

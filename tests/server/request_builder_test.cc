@@ -1,0 +1,111 @@
+// RequestBuilder on its own: the header's rules, the upload budget, chunks.
+#include "server/request_builder.h"
+
+#include <unistd.h>
+
+#include "tests/core/bank_fixture.h"
+#include "tests/status_matchers.h"
+
+namespace wave {
+namespace {
+
+using ::absl::StatusCode;
+
+class RequestBuilderTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    path_ = ::testing::TempDir() + "/rb_bank." + std::to_string(getpid()) + ".safetensors";
+    TemplateBank bank = testing::TinyBank(2);
+    bank.name = "tiny";
+    ASSERT_OK(SaveBank(bank, path_));
+    ASSERT_OK(banks_.Load(path_));
+  }
+  void TearDown() override { std::remove(path_.c_str()); }
+
+  static v1::InitializeRequest Header(int64_t samples, int64_t steps = 1) {
+    v1::InitializeRequest r;
+    auto* h = r.mutable_header();
+    h->mutable_target()->set_depth(2);
+    h->mutable_target()->set_width(32);
+    h->mutable_target()->set_classes(10);
+    h->mutable_fit()->set_steps(steps);
+    h->set_num_samples(samples);
+    return r;
+  }
+  static v1::InitializeRequest Chunk(int64_t samples, uint64_t sequence) {
+    v1::InitializeRequest r;
+    r.mutable_data()->set_sequence(sequence);
+    r.mutable_data()->set_images(std::string(samples * 784, '\x10'));
+    r.mutable_data()->set_labels(std::string(samples * 8, '\0'));
+    return r;
+  }
+
+  std::string path_;
+  BankRegistry banks_;
+  Limits limits_;
+};
+
+TEST_F(RequestBuilderTest, AGoodUploadBuildsTheRequest) {
+  RequestBuilder builder(limits_, banks_);
+  ASSERT_OK(builder.Add(Header(6)));
+  ASSERT_OK(builder.Add(Chunk(4, 0)));
+  ASSERT_OK(builder.Add(Chunk(2, 1)));
+  ASSERT_OK(builder.Finish());
+  EXPECT_EQ(builder.target().ShortName(), "2x32h2");
+  EXPECT_EQ(builder.data().size(), 6);
+  EXPECT_EQ(builder.fit().steps, 1);
+}
+
+TEST_F(RequestBuilderTest, TheHeaderReservesWhatItAnnouncesFromTheBudget) {
+  ResourceBudget budget("upload memory", "bytes", 10 * 792);
+  {
+    RequestBuilder a(limits_, banks_, &budget);
+    ASSERT_OK(a.Add(Header(8)));
+    EXPECT_EQ(budget.in_use(), 8 * 792);
+    RequestBuilder b(limits_, banks_, &budget);
+    EXPECT_STATUS(b.Add(Header(3)), StatusCode::kResourceExhausted,
+                  "upload memory needs 2376 bytes but only 1584");
+    EXPECT_FALSE(b.data().images.defined()) << "nothing is allocated past the budget";
+    a.ReleaseData();
+    EXPECT_EQ(budget.in_use(), 0);
+    RequestBuilder c(limits_, banks_, &budget);
+    ASSERT_OK(c.Add(Header(3)));
+    EXPECT_EQ(budget.in_use(), 3 * 792);
+  }
+  EXPECT_EQ(budget.in_use(), 0);
+}
+
+TEST_F(RequestBuilderTest, NumbersOutsideTheirBoundsNameTheField) {
+  auto with = [&](auto edit) {
+    v1::InitializeRequest r = Header(4);
+    edit(r.mutable_header());
+    RequestBuilder builder(limits_, banks_);
+    return builder.Add(r);
+  };
+  EXPECT_STATUS(with([](auto* h) { h->mutable_fit()->set_lr(2); }), StatusCode::kInvalidArgument,
+                "fit.lr: 2 exceeds the server's limit of 1");
+  EXPECT_STATUS(with([](auto* h) { h->mutable_fit()->set_head_lr(1e38); }),
+                StatusCode::kInvalidArgument, "fit.head_lr: 1e+38 exceeds");
+  EXPECT_STATUS(with([](auto* h) { h->mutable_fit()->set_held_out(-1); }),
+                StatusCode::kInvalidArgument, "fit.held_out: must be >= 0, got -1");
+  EXPECT_STATUS(with([](auto* h) { h->mutable_fit()->set_held_out(3); }),
+                StatusCode::kInvalidArgument, "fit.held_out: 3 of 4 samples leaves fewer than 2");
+  EXPECT_OK(with([](auto* h) { h->mutable_fit()->set_held_out(2); }));
+}
+
+TEST_F(RequestBuilderTest, ChunksMustFollowTheHeaderInOrderAndAddUp) {
+  RequestBuilder builder(limits_, banks_);
+  EXPECT_STATUS(builder.Add(Chunk(1, 0)), StatusCode::kInvalidArgument,
+                "data: arrived before the header");
+  ASSERT_OK(builder.Add(Header(4)));
+  EXPECT_STATUS(builder.Add(Chunk(1, 3)), StatusCode::kInvalidArgument,
+                "data.sequence: expected chunk 0, got 3");
+  RequestBuilder short_upload(limits_, banks_);
+  ASSERT_OK(short_upload.Add(Header(4)));
+  ASSERT_OK(short_upload.Add(Chunk(3, 0)));
+  EXPECT_STATUS(short_upload.Finish(), StatusCode::kInvalidArgument,
+                "the header announced 4 samples but 3 arrived");
+}
+
+}  // namespace
+}  // namespace wave
