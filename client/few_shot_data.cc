@@ -2,13 +2,13 @@
 
 #include <algorithm>
 #include <cstring>
-#include <map>
 #include <random>
 
 #include "absl/strings/str_cat.h"
 #include "core/base/idx.h"
 #include "core/base/safetensors.h"
 #include "core/base/status_macros.h"
+#include "core/base/stratify.h"
 
 namespace wave {
 
@@ -55,20 +55,12 @@ absl::StatusOr<FewShotData> ReadSafetensorsData(const std::string& path) {
 
 FewShotData StratifiedSample(const FewShotData& data, int64_t count, uint64_t seed) {
   std::mt19937_64 rng(seed);
-  std::map<int64_t, std::vector<int64_t>> by_label;
   std::vector<int64_t> order(data.count);
   for (int64_t i = 0; i < data.count; ++i) order[i] = i;
   std::shuffle(order.begin(), order.end(), rng);
-  for (int64_t i : order) by_label[data.labels[i]].push_back(i);
   if (count <= 0 || count > data.count) count = data.count;
-  std::vector<int64_t> taken;
-  for (size_t round = 0; static_cast<int64_t>(taken.size()) < count; ++round) {
-    for (auto& [label, idx] : by_label) {
-      if (round < idx.size() && static_cast<int64_t>(taken.size()) < count) {
-        taken.push_back(idx[round]);
-      }
-    }
-  }
+  auto groups = GroupByLabel(order, [&](int64_t i) { return data.labels[i]; });
+  std::vector<int64_t> taken = TakeRoundRobin(groups, count);
   std::shuffle(taken.begin(), taken.end(), rng);
   FewShotData out;
   out.count = count;

@@ -48,11 +48,12 @@ at::ScalarType OutputType(v1::WeightDType dtype) {
 // What the call's files will hold, reserved from the download budget before
 // the fit: the weights in the requested dtype, the scalers in float32, and
 // room for the headers.
-int64_t ExpectedDownloadBytes(const RequestBuilder& request) {
-  const int64_t element = at::elementSize(OutputType(request.output().dtype()));
-  int64_t bytes = request.target().ParamCount() * element + (1 << 20);
-  if (request.output().include_scalers()) {
-    bytes += 4 * ScalerCount(request.target(), request.bank()->geometry, *request.bank());
+int64_t ExpectedDownloadBytes(const InitCall& call) {
+  const ViTConfig& target = call.request.target();
+  const int64_t element = at::elementSize(OutputType(call.output.dtype()));
+  int64_t bytes = target.ParamCount() * element + (1 << 20);
+  if (call.output.include_scalers()) {
+    bytes += 4 * ScalerCount(target, call.bank->geometry, *call.bank);
   }
   return bytes;
 }
@@ -79,7 +80,8 @@ InitializeReactor::InitializeReactor(ServiceContext& service,
                                      grpc::CallbackServerContext* context)
     : service_(service),
       context_(context),
-      builder_(service.options.limits, service.banks, service.upload_bytes.get()) {
+      builder_(service.options.limits, service.banks, service.upload_bytes.get(),
+               service.device) {
   absl::Status status = CheckToken(*context, service.options.auth_token);
   if (status.ok() && service.draining) status = absl::UnavailableError("server is shutting down");
   if (status.ok()) {
@@ -137,7 +139,7 @@ absl::Status InitializeReactor::TakeMessage() {
     status = absl::InternalError(absl::StrCat("reading the upload: ", e.what()));
   }
   if (status.ok() && target_name_.empty() && builder_.has_header()) {
-    target_name_ = builder_.target().ShortName();
+    target_name_ = builder_.target()->ShortName();
   }
   return status;
 }
@@ -148,14 +150,16 @@ void InitializeReactor::EndUpload() {
     FinishLocked(absl::CancelledError("call cancelled during upload"));
     return;
   }
-  absl::Status status;
+  absl::StatusOr<InitCall> call = absl::InternalError("unset");
   try {
-    status = builder_.Finish();
+    call = builder_.Finish();
   } catch (const std::exception& e) {
-    status = absl::InternalError(absl::StrCat("validating the upload: ", e.what()));
+    call = absl::InternalError(absl::StrCat("validating the upload: ", e.what()));
   }
+  absl::Status status = call.status();
   if (status.ok()) {
-    auto lease = service_.download_bytes->Take(ExpectedDownloadBytes(builder_));
+    call_.emplace(*std::move(call));
+    auto lease = service_.download_bytes->Take(ExpectedDownloadBytes(*call_));
     if (lease.ok()) {
       download_lease_ = std::move(*lease);
     } else {
@@ -192,7 +196,7 @@ void InitializeReactor::RunFit(const absl::Status& admitted) {
           absl::StrCat("fit failed: ", std::string(e.what()).substr(0, 300)));
     }
   }
-  builder_.ReleaseData();
+  call_->ReleaseFewShot();
   std::lock_guard<std::mutex> lock(mu_);
   if (download.ok()) {
     StartDownloadLocked(std::move(*download));
@@ -228,11 +232,9 @@ absl::StatusOr<std::unique_ptr<InitializeReactor::Download>> InitializeReactor::
     return absl::OkStatus();
   };
   RETURN_IF_ERROR(check());
-  const TemplateBank& bank = *builder_.bank();
-  const ViTConfig& target = builder_.target();
-  FitOptions fit = builder_.fit();
-  fit.device = service_.device;
-  fit.progress_every = std::max<int64_t>(1, fit.steps / 100);
+  const TemplateBank& bank = *call_->bank;
+  const ViTConfig& target = call_->request.target();
+  const FitOptions& fit = call_->request.fit();
   int64_t steps_done = 0;
   auto progress = [&](const FitProgress& p) {
     service_.metrics->AddFitSteps(p.step - steps_done);
@@ -240,8 +242,8 @@ absl::StatusOr<std::unique_ptr<InitializeReactor::Download>> InitializeReactor::
     SendProgress(ProgressMessage("fit", p.step, p.total, p.loss, p.accuracy));
   };
   ASSIGN_OR_RETURN(InitResult result,
-                   InitializeTarget(bank, target, builder_.data(), fit, progress, check));
-  builder_.ReleaseData();  // the upload is no longer needed
+                   InitializeTarget(call_->request, progress, check));
+  call_->ReleaseFewShot();  // the upload is no longer needed
 
   WeightsFileInfo info;
   info.bank_name = bank.name;
@@ -251,7 +253,7 @@ absl::StatusOr<std::unique_ptr<InitializeReactor::Download>> InitializeReactor::
   info.threads = at::get_num_threads();
   info.geometry = bank.geometry;
   auto download = std::make_unique<Download>();
-  const v1::OutputOptions& output = builder_.output();
+  const v1::OutputOptions& output = call_->output;
   download->chunk_bytes = output.chunk_bytes() > 0
                               ? output.chunk_bytes()
                               : static_cast<size_t>(service_.options.chunk_bytes);

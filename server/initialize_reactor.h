@@ -72,6 +72,7 @@ class InitializeReactor : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc:
   grpc::ByteBuffer read_buffer_;
   int64_t messages_read_ = 0;
   RequestBuilder builder_;
+  std::optional<InitCall> call_;  // the validated request, from the end of the upload
   ResourceBudget::Lease uploading_lease_, download_lease_;
 
   std::mutex mu_;

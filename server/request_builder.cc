@@ -22,18 +22,50 @@ absl::Status OverLimit(absl::string_view field, int64_t value, int64_t limit) {
 absl::Status RequestBuilder::Add(const v1::InitializeRequest& message) {
   switch (message.kind_case()) {
     case v1::InitializeRequest::kHeader:
-      if (has_header_) return Invalid("header", "sent twice");
+      if (header_seen_) return Invalid("header", "sent twice");
+      header_seen_ = true;
       return AddHeader(message.header());
     case v1::InitializeRequest::kData:
-      if (!has_header_) return Invalid("data", "arrived before the header");
+      if (!request_) return Invalid("data", "arrived before the header");
       return AddChunk(message.data());
     default:
       return Invalid("request", "neither a header nor a data chunk");
   }
 }
 
+absl::StatusOr<FitOptions> RequestBuilder::FitFromHeader(const v1::FitOptions& f) const {
+  FitOptions fit;
+  if (f.has_steps()) fit.steps = f.steps();
+  if (f.has_batch()) fit.batch = f.batch();
+  if (f.has_lr()) fit.lr = f.lr();
+  if (f.has_head_lr()) fit.head_lr = f.head_lr();
+  if (f.has_seed()) fit.seed = f.seed();
+  if (f.has_held_out()) {
+    if (f.held_out() < 0) {
+      return Invalid("fit.held_out", absl::StrCat("must be >= 0, got ", f.held_out()));
+    }
+    fit.held_out = f.held_out();
+  }
+  fit.head_from_bank = f.head_from_bank();
+  auto scheme = ParseScalerInit(f.scaler_init());
+  if (!scheme.ok()) return Invalid("fit.scaler_init", "must be 'structured' or 'naive'");
+  fit.scaler_init = *scheme;
+  fit.device = device_;
+  fit.progress_every = std::max<int64_t>(1, fit.steps / 100);
+  if (fit.steps > limits_.max_fit_steps) {
+    return OverLimit("fit.steps", fit.steps, limits_.max_fit_steps);
+  }
+  if (fit.batch > limits_.max_batch) return OverLimit("fit.batch", fit.batch, limits_.max_batch);
+  for (const auto& [field, lr] : {std::pair<const char*, double>{"fit.lr", fit.lr},
+                                  {"fit.head_lr", fit.head_lr}}) {
+    if (lr > limits_.max_lr) {
+      return Invalid(field, absl::StrCat(lr, " exceeds the server's limit of ", limits_.max_lr));
+    }
+  }
+  return fit;
+}
+
 absl::Status RequestBuilder::AddHeader(const v1::InitializeHeader& h) {
-  has_header_ = true;
   ASSIGN_OR_RETURN(bank_, banks_.Get(h.bank()));
   const auto& t = h.target();
   if (t.depth() < 1) return Invalid("target.depth", absl::StrCat("must be >= 1, got ", t.depth()));
@@ -47,41 +79,13 @@ absl::Status RequestBuilder::AddHeader(const v1::InitializeHeader& h) {
   if (t.classes() > limits_.max_classes) {
     return OverLimit("target.classes", t.classes(), limits_.max_classes);
   }
-  auto complete = MakeTarget(t.depth(), t.width(), t.heads(), t.classes(), bank_->geometry);
-  if (!complete.ok()) {
-    return absl::InvalidArgumentError(absl::StrCat("target.", complete.status().message()));
-  }
-  target_ = *complete;
-  if (target_.ParamCount() > limits_.max_target_params) {
-    return OverLimit("target parameters", target_.ParamCount(), limits_.max_target_params);
-  }
-
-  const auto& f = h.fit();
-  if (f.has_steps()) fit_.steps = f.steps();
-  if (f.has_batch()) fit_.batch = f.batch();
-  if (f.has_lr()) fit_.lr = f.lr();
-  if (f.has_head_lr()) fit_.head_lr = f.head_lr();
-  if (f.has_seed()) fit_.seed = f.seed();
-  if (f.has_held_out()) {
-    if (f.held_out() < 0) {
-      return Invalid("fit.held_out", absl::StrCat("must be >= 0, got ", f.held_out()));
-    }
-    fit_.held_out = f.held_out();
-  }
-  fit_.head_from_bank = f.head_from_bank();
-  auto scheme = ParseScalerInit(f.scaler_init());
-  if (!scheme.ok()) return Invalid("fit.scaler_init", "must be 'structured' or 'naive'");
-  fit_.scaler_init = *scheme;
-  RETURN_IF_ERROR(ValidateFitOptions(fit_));
-  if (fit_.steps > limits_.max_fit_steps) {
-    return OverLimit("fit.steps", fit_.steps, limits_.max_fit_steps);
-  }
-  if (fit_.batch > limits_.max_batch) return OverLimit("fit.batch", fit_.batch, limits_.max_batch);
-  for (const auto& [field, lr] : {std::pair<const char*, double>{"fit.lr", fit_.lr},
-                                  {"fit.head_lr", fit_.head_lr}}) {
-    if (lr > limits_.max_lr) {
-      return Invalid(field, absl::StrCat(lr, " exceeds the server's limit of ", limits_.max_lr));
-    }
+  ASSIGN_OR_RETURN(FitOptions fit, FitFromHeader(h.fit()));
+  // The one validation of target and fit options.
+  ASSIGN_OR_RETURN(CheckedRequest request, CheckedRequest::Create(*bank_, t.depth(), t.width(),
+                                                                  t.heads(), t.classes(), fit));
+  const ViTConfig& target = request.target();
+  if (target.ParamCount() > limits_.max_target_params) {
+    return OverLimit("target parameters", target.ParamCount(), limits_.max_target_params);
   }
 
   output_ = h.output();
@@ -99,14 +103,14 @@ absl::Status RequestBuilder::AddHeader(const v1::InitializeHeader& h) {
   if (expected_samples_ > limits_.max_samples) {
     return OverLimit("num_samples", expected_samples_, limits_.max_samples);
   }
-  if (fit_.steps > 0 && expected_samples_ < 2) {
+  if (fit.steps > 0 && expected_samples_ < 2) {
     return Invalid("num_samples", "a fit with steps > 0 needs at least 2 labelled samples");
   }
-  if (fit_.steps > 0 && fit_.held_out > expected_samples_ - 2) {
-    return Invalid("fit.held_out", absl::StrCat(fit_.held_out, " of ", expected_samples_,
+  if (fit.steps > 0 && fit.held_out > expected_samples_ - 2) {
+    return Invalid("fit.held_out", absl::StrCat(fit.held_out, " of ", expected_samples_,
                                                 " samples leaves fewer than 2 to fit on"));
   }
-  sample_bytes_ = target_.channels * target_.image_size * target_.image_size * (is_float ? 4 : 1);
+  sample_bytes_ = target.channels * target.image_size * target.image_size * (is_float ? 4 : 1);
   if (expected_samples_ * (sample_bytes_ + 8) > limits_.max_sample_bytes) {
     return OverLimit("few-shot bytes", expected_samples_ * (sample_bytes_ + 8),
                      limits_.max_sample_bytes);
@@ -114,10 +118,11 @@ absl::Status RequestBuilder::AddHeader(const v1::InitializeHeader& h) {
   if (upload_bytes_ != nullptr) {
     ASSIGN_OR_RETURN(upload_lease_, upload_bytes_->Take(expected_samples_ * (sample_bytes_ + 8)));
   }
-  data_.images = at::empty({expected_samples_, target_.channels, target_.image_size,
-                            target_.image_size},
+  data_.images = at::empty({expected_samples_, target.channels, target.image_size,
+                            target.image_size},
                            is_float ? at::kFloat : at::kByte);
   data_.labels = at::empty({expected_samples_}, at::kLong);
+  request_.emplace(std::move(request));
   return absl::OkStatus();
 }
 
@@ -150,24 +155,17 @@ absl::Status RequestBuilder::AddChunk(const v1::DataChunk& chunk) {
   return absl::OkStatus();
 }
 
-void RequestBuilder::ReleaseData() {
-  data_ = Dataset{};
-  upload_lease_.Release();
-}
-
-absl::Status RequestBuilder::Finish() {
-  if (!has_header_) return Invalid("header", "never sent");
+absl::StatusOr<InitCall> RequestBuilder::Finish() {
+  if (!request_) return Invalid("header", "never sent");
   if (received_samples_ != expected_samples_) {
     return Invalid("data", absl::StrCat("the header announced ", expected_samples_,
                                         " samples but ", received_samples_, " arrived"));
   }
-  if (expected_samples_ > 0) {
-    auto status = ValidateFewShot(data_, target_);
-    if (!status.ok()) return status;
-  } else {
-    ReleaseData();
-  }
-  return absl::OkStatus();
+  RETURN_IF_ERROR(request_->SetFewShot(expected_samples_ > 0 ? std::move(data_) : Dataset{}));
+  data_ = Dataset{};
+  InitCall call{std::move(bank_), std::move(*request_), output_, std::move(upload_lease_)};
+  request_.reset();
+  return call;
 }
 
 }  // namespace wave

@@ -1,11 +1,13 @@
-// Turns the client's stream (one header, then data chunks) into a validated
-// target, fit options and few-shot data set, within the server's limits. The
-// header reserves the bytes it announces from the upload budget before any
-// memory is taken; they return with ReleaseData or the builder.
+// Turns the client's stream (one header, then data chunks) into one
+// validated request value, within the server's limits. The header is checked
+// as soon as it arrives (target and fit options, once) and reserves the bytes
+// it announces from the upload budget before any memory is taken; the data
+// is checked once when the upload ends.
 #ifndef WAVE_SERVER_REQUEST_BUILDER_H_
 #define WAVE_SERVER_REQUEST_BUILDER_H_
 
 #include <memory>
+#include <optional>
 
 #include "absl/status/status.h"
 #include "core/init/initialize.h"
@@ -16,40 +18,51 @@
 
 namespace wave {
 
+// A whole request, validated: what the fit job runs.
+struct InitCall {
+  std::shared_ptr<const TemplateBank> bank;  // keeps `request`'s bank alive
+  CheckedRequest request;
+  v1::OutputOptions output;
+  ResourceBudget::Lease upload_lease;  // the few-shot bytes, given back with them
+
+  void ReleaseFewShot() {
+    request.ReleaseFewShot();
+    upload_lease.Release();
+  }
+};
+
 class RequestBuilder {
  public:
-  // `upload_bytes`: the server-wide budget (none when null).
+  // `upload_bytes`: the server-wide budget (none when null). `device`: where
+  // the fit will run.
   RequestBuilder(const Limits& limits, const BankRegistry& banks,
-                 ResourceBudget* upload_bytes = nullptr)
-      : limits_(limits), banks_(banks), upload_bytes_(upload_bytes) {}
+                 ResourceBudget* upload_bytes = nullptr, std::string device = "cpu")
+      : limits_(limits), banks_(banks), upload_bytes_(upload_bytes), device_(std::move(device)) {}
 
   // Takes the next message; the first must be the header.
   absl::Status Add(const v1::InitializeRequest& message);
   // After the client half-closed: all announced samples must have arrived.
-  absl::Status Finish();
+  // The builder is spent afterwards.
+  absl::StatusOr<InitCall> Finish();
 
-  bool has_header() const { return has_header_; }
-  const std::shared_ptr<const TemplateBank>& bank() const { return bank_; }
-  const ViTConfig& target() const { return target_; }
-  const FitOptions& fit() const { return fit_; }
-  const v1::OutputOptions& output() const { return output_; }
-  Dataset& data() { return data_; }
-  // Frees the few-shot data and gives its bytes back to the budget.
-  void ReleaseData();
+  bool has_header() const { return request_.has_value(); }
+  // The target, once the header has passed (for logs).
+  const ViTConfig* target() const { return request_ ? &request_->target() : nullptr; }
 
  private:
   absl::Status AddHeader(const v1::InitializeHeader& header);
+  absl::StatusOr<FitOptions> FitFromHeader(const v1::FitOptions& f) const;
   absl::Status AddChunk(const v1::DataChunk& chunk);
 
   const Limits& limits_;
   const BankRegistry& banks_;
   ResourceBudget* const upload_bytes_;
-  ResourceBudget::Lease upload_lease_;
-  bool has_header_ = false;
+  const std::string device_;
+  bool header_seen_ = false;
   std::shared_ptr<const TemplateBank> bank_;
-  ViTConfig target_;
-  FitOptions fit_;
+  std::optional<CheckedRequest> request_;
   v1::OutputOptions output_;
+  ResourceBudget::Lease upload_lease_;
   Dataset data_;
   int64_t expected_samples_ = 0, received_samples_ = 0;
   uint64_t next_sequence_ = 0;

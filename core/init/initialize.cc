@@ -127,113 +127,152 @@ absl::StatusOr<double> HeldOutAccuracy(const ViTConfig& target, const TensorMap&
   return accuracy;
 }
 
-absl::StatusOr<InitResult> InitializeTarget(const TemplateBank& bank, const ViTConfig& target,
-                                            const Dataset& few_shot, const FitOptions& o,
-                                            const ProgressFn& progress, const CheckFn& check) {
+absl::StatusOr<CheckedRequest> CheckedRequest::Create(const TemplateBank& bank,
+                                                      const ViTConfig& target,
+                                                      const FitOptions& fit) {
   RETURN_IF_ERROR(ValidateTarget(target, bank.geometry));
-  RETURN_IF_ERROR(ValidateFitOptions(o));
-  if (o.steps > 0 || few_shot.size() > 0) RETURN_IF_ERROR(ValidateFewShot(few_shot, target));
+  RETURN_IF_ERROR(ValidateFitOptions(fit));
+  return CheckedRequest(bank, target, fit);
+}
 
-  InitResult result;
-  FitReport& report = result.report;
-  auto t0 = std::chrono::steady_clock::now();
-  ASSIGN_OR_RETURN(TensorMap scalers, ResampleScalers(bank, target, o.scaler_init));
-  const AuxiliaryModel& aux = NearestAuxiliary(bank, target);
-  TensorMap head = o.head_from_bank && aux.config.classes == target.classes
-                       ? ResampleHead(aux, target)
-                       : FreshHead(target, o.seed);
-  report.seconds_scaler_init = Seconds(t0);
-  report.scaler_count = ScalerCount(target, bank.geometry, bank);
-  report.trainable_params = report.scaler_count + target.classes * (target.width + 1);
-  report.model_params = target.ParamCount();
+absl::StatusOr<CheckedRequest> CheckedRequest::Create(const TemplateBank& bank, int64_t depth,
+                                                      int64_t width, int64_t heads,
+                                                      int64_t classes, const FitOptions& fit) {
+  auto target = MakeTarget(depth, width, heads, classes, bank.geometry);  // validates it
+  if (!target.ok()) {
+    return absl::Status(target.status().code(),
+                        absl::StrCat("target.", target.status().message()));
+  }
+  RETURN_IF_ERROR(ValidateFitOptions(fit));
+  return CheckedRequest(bank, *target, fit);
+}
 
-  // Templates move with the scalers' device and stay frozen.
-  const at::Device device(o.device);
-  TensorMap templates;
-  for (const auto& [kind, t] : bank.templates) templates[kind] = t.detach().to(device);
-  for (auto& [name, s] : scalers) s = s.to(device);
-  for (auto& [name, h] : head) h = h.to(device);
-
-  auto t1 = std::chrono::steady_clock::now();
-  if (o.steps > 0) {
-    // Hold out a stratified few for an honest accuracy.
-    const int64_t n = few_shot.size();
-    const int64_t held = o.held_out >= 0 ? o.held_out : std::min<int64_t>(100, n / 10);
+absl::Status CheckedRequest::SetFewShot(Dataset few_shot) {
+  const int64_t n = few_shot.size();
+  if (fit_.steps > 0 || n > 0) RETURN_IF_ERROR(ValidateFewShot(few_shot, target_));
+  if (fit_.steps > 0) {
+    const int64_t held = fit_.held_out >= 0 ? fit_.held_out : std::min<int64_t>(100, n / 10);
     if (held > n - 2) {
       return absl::InvalidArgumentError(absl::StrCat(
           "fit.held_out: ", held, " of ", n, " samples leaves fewer than 2 to fit on"));
     }
-    auto [fit_set, eval_set] = SplitHeldOut(few_shot, held, target.classes, o.seed);
-    report.held_out = eval_set.size();
-    const at::Tensor x_all =
-        Normalize(fit_set.images, bank.geometry.mean, bank.geometry.std).to(device);
-    fit_set.labels = fit_set.labels.to(device);
-    at::Tensor teacher_logits;
-    if (o.teacher && o.distill_weight > 0) {
-      teacher_logits = TeacherLogits(o.teacher, x_all);
-      if (teacher_logits.dim() != 2 || teacher_logits.size(0) != x_all.size(0) ||
-          teacher_logits.size(1) != target.classes) {
-        return absl::FailedPreconditionError(absl::StrCat(
-            "fit.teacher: gives logits of shape [", absl::StrJoin(teacher_logits.sizes(), ", "),
-            "], not [", x_all.size(0), ", ", target.classes, "]"));
-      }
-    }
-    eval_set.images = eval_set.images.to(device);
-    eval_set.labels = eval_set.labels.to(device);
-    std::vector<at::Tensor> scaler_params, head_params;
-    for (auto& [name, s] : scalers) scaler_params.push_back(s.set_requires_grad(true));
-    for (auto& [name, h] : head) head_params.push_back(h.set_requires_grad(true));
-    // Cosine decay over the fit, no warm-up.
-    ScheduledAdamW optimizer({{scaler_params, o.lr, o.weight_decay},
-                              {head_params, o.head_lr, o.weight_decay}},
-                             {o.steps, 0, 0.0});
-    at::Generator gen = MakeGenerator(o.seed + 1);
-    const int64_t m = fit_set.size();
-    const int64_t batch = std::min(o.batch, m);
-    at::Tensor order = at::randperm(m, gen, at::kLong);
-    int64_t cursor = 0;
-    for (int64_t step = 0; step < o.steps; ++step) {
-      if (check) RETURN_IF_ERROR(check());
-      if (cursor + batch > m) {
-        order = at::randperm(m, gen, at::kLong);
-        cursor = 0;
-      }
-      at::Tensor idx = order.slice(0, cursor, cursor + batch).to(device);
-      cursor += batch;
-      TensorMap params = ComposeWeights(templates, scalers, target, bank.geometry);
-      params.insert(head.begin(), head.end());
-      at::Tensor logits = VitForward(target, params, x_all.index_select(0, idx));
-      at::Tensor y = fit_set.labels.index_select(0, idx);
-      at::Tensor loss =
-          teacher_logits.defined()
-              ? DistillLoss(logits, teacher_logits.index_select(0, idx), y,
-                            o.distill_temperature, o.distill_weight)
-              : at::cross_entropy_loss(logits, y);
-      optimizer.Step(step, loss);
-      FitProgress p;
-      p.step = step + 1;
-      p.total = o.steps;
-      p.loss = loss.item<double>();
-      p.accuracy = 100.0 * logits.argmax(1).eq(y).sum().item<int64_t>() / double(batch);
-      if (!std::isfinite(p.loss)) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "fit diverged at step ", step + 1, " (the loss is not finite); lower fit.lr or "
-            "fit.head_lr"));
-      }
-      report.steps.push_back(p);
-      if (progress && (p.step % o.progress_every == 0 || p.step == o.steps)) progress(p);
-    }
-    for (auto& [name, s] : scalers) s = s.detach();
-    for (auto& [name, h] : head) h = h.detach();
-    result.held_out = std::move(eval_set);
   }
-  report.seconds_fit = Seconds(t1);
+  few_shot_ = std::move(few_shot);
+  has_few_shot_ = true;
+  return absl::OkStatus();
+}
 
+namespace {
+
+// The trainable state of a fit: scalers and head, beside the frozen
+// templates, all on the fit's device.
+struct FitState {
+  TensorMap templates, scalers, head;
+};
+
+// Step 1: scalers resampled from the nearest auxiliary, and the head.
+absl::StatusOr<FitState> StartState(const TemplateBank& bank, const ViTConfig& target,
+                                    const FitOptions& o, FitReport& report) {
+  auto t0 = std::chrono::steady_clock::now();
+  FitState state;
+  ASSIGN_OR_RETURN(state.scalers, ResampleScalers(bank, target, o.scaler_init));
+  const AuxiliaryModel& aux = NearestAuxiliary(bank, target);
+  state.head = o.head_from_bank && aux.config.classes == target.classes
+                   ? ResampleHead(aux, target)
+                   : FreshHead(target, o.seed);
+  report.seconds_scaler_init = Seconds(t0);
+  report.scaler_count = ScalerCount(target, bank.geometry, bank);
+  report.trainable_params = report.scaler_count + target.classes * (target.width + 1);
+  report.model_params = target.ParamCount();
+  // Templates move with the scalers' device and stay frozen.
+  const at::Device device(o.device);
+  for (const auto& [kind, t] : bank.templates) state.templates[kind] = t.detach().to(device);
+  for (auto& [name, s] : state.scalers) s = s.to(device);
+  for (auto& [name, h] : state.head) h = h.to(device);
+  return state;
+}
+
+// Step 2: the few-shot fit of scalers and head on all but the held-out
+// samples, which it returns.
+absl::StatusOr<Dataset> FitScalersAndHead(const TemplateBank& bank, const ViTConfig& target,
+                                          const Dataset& few_shot, const FitOptions& o,
+                                          int64_t held, FitState& state, FitReport& report,
+                                          const ProgressFn& progress, const CheckFn& check) {
+  const at::Device device(o.device);
+  auto [fit_set, eval_set] = SplitHeldOut(few_shot, held, target.classes, o.seed);
+  report.held_out = eval_set.size();
+  const at::Tensor x_all =
+      Normalize(fit_set.images, bank.geometry.mean, bank.geometry.std).to(device);
+  fit_set.labels = fit_set.labels.to(device);
+  at::Tensor teacher_logits;
+  if (o.teacher && o.distill_weight > 0) {
+    teacher_logits = TeacherLogits(o.teacher, x_all);
+    if (teacher_logits.dim() != 2 || teacher_logits.size(0) != x_all.size(0) ||
+        teacher_logits.size(1) != target.classes) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "fit.teacher: gives logits of shape [", absl::StrJoin(teacher_logits.sizes(), ", "),
+          "], not [", x_all.size(0), ", ", target.classes, "]"));
+    }
+  }
+  eval_set.images = eval_set.images.to(device);
+  eval_set.labels = eval_set.labels.to(device);
+  std::vector<at::Tensor> scaler_params, head_params;
+  for (auto& [name, s] : state.scalers) scaler_params.push_back(s.set_requires_grad(true));
+  for (auto& [name, h] : state.head) head_params.push_back(h.set_requires_grad(true));
+  // Cosine decay over the fit, no warm-up.
+  ScheduledAdamW optimizer({{scaler_params, o.lr, o.weight_decay},
+                            {head_params, o.head_lr, o.weight_decay}},
+                           {o.steps, 0, 0.0});
+  at::Generator gen = MakeGenerator(o.seed + 1);
+  const int64_t m = fit_set.size();
+  const int64_t batch = std::min(o.batch, m);
+  at::Tensor order = at::randperm(m, gen, at::kLong);
+  int64_t cursor = 0;
+  for (int64_t step = 0; step < o.steps; ++step) {
+    if (check) RETURN_IF_ERROR(check());
+    if (cursor + batch > m) {
+      order = at::randperm(m, gen, at::kLong);
+      cursor = 0;
+    }
+    at::Tensor idx = order.slice(0, cursor, cursor + batch).to(device);
+    cursor += batch;
+    TensorMap params = ComposeWeights(state.templates, state.scalers, target, bank.geometry);
+    params.insert(state.head.begin(), state.head.end());
+    at::Tensor logits = VitForward(target, params, x_all.index_select(0, idx));
+    at::Tensor y = fit_set.labels.index_select(0, idx);
+    at::Tensor loss = teacher_logits.defined()
+                          ? DistillLoss(logits, teacher_logits.index_select(0, idx), y,
+                                        o.distill_temperature, o.distill_weight)
+                          : at::cross_entropy_loss(logits, y);
+    optimizer.Step(step, loss);
+    FitProgress p;
+    p.step = step + 1;
+    p.total = o.steps;
+    p.loss = loss.item<double>();
+    p.accuracy = 100.0 * logits.argmax(1).eq(y).sum().item<int64_t>() / double(batch);
+    if (!std::isfinite(p.loss)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "fit diverged at step ", step + 1, " (the loss is not finite); lower fit.lr or "
+          "fit.head_lr"));
+    }
+    report.steps.push_back(p);
+    if (progress && (p.step % o.progress_every == 0 || p.step == o.steps)) progress(p);
+  }
+  for (auto& [name, s] : state.scalers) s = s.detach();
+  for (auto& [name, h] : state.head) h = h.detach();
+  return std::move(eval_set);
+}
+
+// Step 3: the full weights, refused unless finite, and the held-out accuracy
+// measured on them; everything returned on the CPU.
+absl::Status ComposeResult(const TemplateBank& bank, const ViTConfig& target, FitState& state,
+                           InitResult& result) {
+  FitReport& report = result.report;
   auto t2 = std::chrono::steady_clock::now();
   {
     c10::NoGradGuard no_grad;
-    result.weights = ComposeWeights(templates, scalers, target, bank.geometry);
-    for (auto& [name, h] : head) result.weights[name] = h.detach().contiguous();
+    result.weights = ComposeWeights(state.templates, state.scalers, target, bank.geometry);
+    for (auto& [name, h] : state.head) result.weights[name] = h.detach().contiguous();
   }
   for (const auto& [name, w] : result.weights) {
     if (!AllFinite(w)) {
@@ -248,15 +287,47 @@ absl::StatusOr<InitResult> InitializeTarget(const TemplateBank& bank, const ViTC
     ASSIGN_OR_RETURN(report.held_out_accuracy,
                      HeldOutAccuracy(target, result.weights, result.held_out, bank.geometry));
   }
-  // Results live on the CPU whatever the device, ready to be written.
   for (auto& [name, w] : result.weights) w = w.to(at::kCPU);
-  for (auto& [name, s] : scalers) s = s.to(at::kCPU);
-  result.scalers = std::move(scalers);
-  result.held_out.images = result.held_out.images.defined() ? result.held_out.images.to(at::kCPU)
-                                                            : at::Tensor();
-  result.held_out.labels = result.held_out.labels.defined() ? result.held_out.labels.to(at::kCPU)
-                                                            : at::Tensor();
+  for (auto& [name, s] : state.scalers) s = s.to(at::kCPU);
+  result.scalers = std::move(state.scalers);
+  if (result.held_out.size() > 0) {
+    result.held_out = Dataset{result.held_out.images.to(at::kCPU),
+                              result.held_out.labels.to(at::kCPU)};
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<InitResult> InitializeTarget(const CheckedRequest& request,
+                                            const ProgressFn& progress, const CheckFn& check) {
+  if (!request.has_few_shot()) {
+    return absl::FailedPreconditionError("the request's few-shot data was never set");
+  }
+  const TemplateBank& bank = request.bank();
+  const ViTConfig& target = request.target();
+  const FitOptions& o = request.fit();
+  InitResult result;
+  ASSIGN_OR_RETURN(FitState state, StartState(bank, target, o, result.report));
+  auto t1 = std::chrono::steady_clock::now();
+  if (o.steps > 0) {
+    const Dataset& few_shot = request.few_shot();
+    const int64_t held =
+        o.held_out >= 0 ? o.held_out : std::min<int64_t>(100, few_shot.size() / 10);
+    ASSIGN_OR_RETURN(result.held_out, FitScalersAndHead(bank, target, few_shot, o, held, state,
+                                                        result.report, progress, check));
+  }
+  result.report.seconds_fit = Seconds(t1);
+  RETURN_IF_ERROR(ComposeResult(bank, target, state, result));
   return result;
+}
+
+absl::StatusOr<InitResult> InitializeTarget(const TemplateBank& bank, const ViTConfig& target,
+                                            const Dataset& few_shot, const FitOptions& options,
+                                            const ProgressFn& progress, const CheckFn& check) {
+  ASSIGN_OR_RETURN(CheckedRequest request, CheckedRequest::Create(bank, target, options));
+  RETURN_IF_ERROR(request.SetFewShot(few_shot));
+  return InitializeTarget(request, progress, check);
 }
 
 }  // namespace wave

@@ -87,6 +87,43 @@ bool AllFinite(const at::Tensor& tensor);
 absl::StatusOr<double> HeldOutAccuracy(const ViTConfig& target, const TensorMap& weights,
                                        const Dataset& held_out, const BankGeometry& geometry);
 
+// A request checked against its bank once, in two steps: the target and fit
+// options as soon as they are known (a server's header), the few-shot data
+// once it has all arrived. InitializeTarget trusts it and checks nothing
+// again. The bank must outlive it.
+class CheckedRequest {
+ public:
+  static absl::StatusOr<CheckedRequest> Create(const TemplateBank& bank, const ViTConfig& target,
+                                               const FitOptions& fit);
+  // From the API's four numbers (heads 0: from the bank), completed against
+  // the bank; errors name the field as the API does ("target.width: ...").
+  static absl::StatusOr<CheckedRequest> Create(const TemplateBank& bank, int64_t depth,
+                                               int64_t width, int64_t heads, int64_t classes,
+                                               const FitOptions& fit);
+  // ValidateFewShot, and the held-out rule (at least 2 samples left to fit).
+  absl::Status SetFewShot(Dataset few_shot);
+  void ReleaseFewShot() { few_shot_ = Dataset{}; }
+
+  const TemplateBank& bank() const { return *bank_; }
+  const ViTConfig& target() const { return target_; }
+  const FitOptions& fit() const { return fit_; }
+  const Dataset& few_shot() const { return few_shot_; }
+  bool has_few_shot() const { return has_few_shot_; }
+
+ private:
+  CheckedRequest(const TemplateBank& bank, const ViTConfig& target, const FitOptions& fit)
+      : bank_(&bank), target_(target), fit_(fit) {}
+  const TemplateBank* bank_;
+  ViTConfig target_;
+  FitOptions fit_;
+  Dataset few_shot_;
+  bool has_few_shot_ = false;
+};
+
+absl::StatusOr<InitResult> InitializeTarget(const CheckedRequest& request,
+                                            const ProgressFn& progress = nullptr,
+                                            const CheckFn& check = nullptr);
+// Checks, then initializes: for callers that have everything at once.
 absl::StatusOr<InitResult> InitializeTarget(const TemplateBank& bank, const ViTConfig& target,
                                             const Dataset& few_shot, const FitOptions& options,
                                             const ProgressFn& progress = nullptr,

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "core/base/status_macros.h"
+#include "core/base/stratify.h"
 #include "core/model/vit.h"
 
 namespace wave {
@@ -39,39 +40,19 @@ Dataset Select(const Dataset& d, const at::Tensor& indices) {
 
 namespace {
 
-// Per class, the sample indices in a seeded random order.
+// Per class in [0, classes), the sample indices in a seeded random order.
 std::vector<std::vector<int64_t>> ShuffledByClass(const Dataset& d, int64_t classes,
                                                   uint64_t seed) {
   at::Generator gen = MakeGenerator(seed);
   at::Tensor order = at::randperm(d.size(), gen, at::kLong);
-  const int64_t* o = order.data_ptr<int64_t>();
   at::Tensor labels = d.labels.contiguous();
   const int64_t* l = labels.data_ptr<int64_t>();
-  std::vector<std::vector<int64_t>> by_class(classes);
-  for (int64_t i = 0; i < d.size(); ++i) {
-    int64_t label = l[o[i]];
-    if (label >= 0 && label < classes) by_class[label].push_back(o[i]);
+  std::vector<int64_t> in_range;
+  for (int64_t i : std::vector<int64_t>(order.data_ptr<int64_t>(),
+                                        order.data_ptr<int64_t>() + d.size())) {
+    if (l[i] >= 0 && l[i] < classes) in_range.push_back(i);
   }
-  return by_class;
-}
-
-// Round-robin over classes until `count` indices are taken.
-std::vector<int64_t> RoundRobin(std::vector<std::vector<int64_t>>& by_class, int64_t count) {
-  std::vector<int64_t> taken;
-  std::vector<size_t> next(by_class.size(), 0);
-  bool any = true;
-  while (static_cast<int64_t>(taken.size()) < count && any) {
-    any = false;
-    for (size_t c = 0; c < by_class.size() && static_cast<int64_t>(taken.size()) < count; ++c) {
-      if (next[c] < by_class[c].size()) {
-        taken.push_back(by_class[c][next[c]++]);
-        any = true;
-      }
-    }
-  }
-  for (size_t c = 0; c < by_class.size(); ++c) by_class[c].erase(by_class[c].begin(),
-                                                                 by_class[c].begin() + next[c]);
-  return taken;
+  return GroupByLabel(in_range, [l](int64_t i) { return l[i]; });
 }
 
 at::Tensor ToIndexTensor(const std::vector<int64_t>& v) {
@@ -82,14 +63,14 @@ at::Tensor ToIndexTensor(const std::vector<int64_t>& v) {
 
 Dataset StratifiedSubset(const Dataset& d, int64_t count, int64_t classes, uint64_t seed) {
   auto by_class = ShuffledByClass(d, classes, seed);
-  return Select(d, ToIndexTensor(RoundRobin(by_class, count)));
+  return Select(d, ToIndexTensor(TakeRoundRobin(by_class, count)));
 }
 
 std::pair<Dataset, Dataset> SplitHeldOut(const Dataset& d, int64_t held_out, int64_t classes,
                                          uint64_t seed) {
   auto by_class = ShuffledByClass(d, classes, seed);
-  std::vector<int64_t> eval = RoundRobin(by_class, held_out);
-  std::vector<int64_t> fit = RoundRobin(by_class, d.size());
+  std::vector<int64_t> eval = TakeRoundRobin(by_class, held_out);
+  std::vector<int64_t> fit = TakeRoundRobin(by_class, d.size());
   return {Select(d, ToIndexTensor(fit)), Select(d, ToIndexTensor(eval))};
 }
 

@@ -50,10 +50,13 @@ TEST_F(RequestBuilderTest, AGoodUploadBuildsTheRequest) {
   ASSERT_OK(builder.Add(Header(6)));
   ASSERT_OK(builder.Add(Chunk(4, 0)));
   ASSERT_OK(builder.Add(Chunk(2, 1)));
-  ASSERT_OK(builder.Finish());
-  EXPECT_EQ(builder.target().ShortName(), "2x32h2");
-  EXPECT_EQ(builder.data().size(), 6);
-  EXPECT_EQ(builder.fit().steps, 1);
+  EXPECT_EQ(builder.target()->ShortName(), "2x32h2");
+  auto call = builder.Finish();
+  ASSERT_OK(call);
+  EXPECT_EQ(call->request.target().ShortName(), "2x32h2");
+  EXPECT_EQ(call->request.few_shot().size(), 6);
+  EXPECT_EQ(call->request.fit().steps, 1);
+  EXPECT_EQ(call->bank->name, "tiny");
 }
 
 TEST_F(RequestBuilderTest, TheHeaderReservesWhatItAnnouncesFromTheBudget) {
@@ -65,9 +68,13 @@ TEST_F(RequestBuilderTest, TheHeaderReservesWhatItAnnouncesFromTheBudget) {
     RequestBuilder b(limits_, banks_, &budget);
     EXPECT_STATUS(b.Add(Header(3)), StatusCode::kResourceExhausted,
                   "upload memory needs 2376 bytes but only 1584");
-    EXPECT_FALSE(b.data().images.defined()) << "nothing is allocated past the budget";
-    a.ReleaseData();
+    for (uint64_t i = 0; i < 8; ++i) ASSERT_OK(a.Add(Chunk(1, i)));
+    auto call = a.Finish();
+    ASSERT_OK(call);
+    EXPECT_EQ(budget.in_use(), 8 * 792) << "the lease travels with the data";
+    call->ReleaseFewShot();
     EXPECT_EQ(budget.in_use(), 0);
+    EXPECT_EQ(call->request.few_shot().size(), 0);
     RequestBuilder c(limits_, banks_, &budget);
     ASSERT_OK(c.Add(Header(3)));
     EXPECT_EQ(budget.in_use(), 3 * 792);
@@ -103,7 +110,7 @@ TEST_F(RequestBuilderTest, ChunksMustFollowTheHeaderInOrderAndAddUp) {
   RequestBuilder short_upload(limits_, banks_);
   ASSERT_OK(short_upload.Add(Header(4)));
   ASSERT_OK(short_upload.Add(Chunk(3, 0)));
-  EXPECT_STATUS(short_upload.Finish(), StatusCode::kInvalidArgument,
+  EXPECT_STATUS(short_upload.Finish().status(), StatusCode::kInvalidArgument,
                 "the header announced 4 samples but 3 arrived");
 }
 
