@@ -7,9 +7,9 @@
 #include <cstring>
 #include <thread>
 
+#include "core/bank/template_bank.h"
 #include "core/base/kinds.h"
 #include "core/base/malloc_tuning.h"
-#include "core/bank/template_bank.h"
 #include "core/model/vit.h"
 
 namespace wave {

@@ -8,8 +8,8 @@
 
 #include <thread>
 
-#include "core/base/kinds.h"
 #include "core/bank/template_bank.h"
+#include "core/base/kinds.h"
 #include "core/model/vit.h"
 
 namespace wave {

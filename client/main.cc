@@ -10,8 +10,8 @@
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
 #include "client/commands.h"
-#include "core/base/flags_usage.h"
 #include "core/base/file_util.h"
+#include "core/base/flags_usage.h"
 #include "core/base/malloc_tuning.h"
 
 ABSL_FLAG(std::string, server, "localhost:50051", "Server address host:port.");

@@ -19,9 +19,7 @@ namespace {
 constexpr char kModelFile[] = "model.safetensors";
 constexpr char kScalersFile[] = "scalers.safetensors";
 
-double SecondsSince(int64_t steady_nanos) {
-  return (CallWatchdog::Now() - steady_nanos) * 1e-9;
-}
+double SecondsSince(int64_t steady_nanos) { return (CallWatchdog::Now() - steady_nanos) * 1e-9; }
 
 int64_t Nanos(double seconds) { return static_cast<int64_t>(seconds * 1e9); }
 
@@ -39,9 +37,12 @@ v1::InitializeResponse ProgressMessage(const std::string& phase, int64_t step = 
 
 at::ScalarType OutputType(v1::WeightDType dtype) {
   switch (dtype) {
-    case v1::WEIGHT_DTYPE_F16: return at::kHalf;
-    case v1::WEIGHT_DTYPE_BF16: return at::kBFloat16;
-    default: return at::kFloat;
+    case v1::WEIGHT_DTYPE_F16:
+      return at::kHalf;
+    case v1::WEIGHT_DTYPE_BF16:
+      return at::kBFloat16;
+    default:
+      return at::kFloat;
   }
 }
 
@@ -76,12 +77,10 @@ struct InitializeReactor::Download {
   v1::InitializeResponse summary;  // digests and stream time filled at the end
 };
 
-InitializeReactor::InitializeReactor(ServiceContext& service,
-                                     grpc::CallbackServerContext* context)
+InitializeReactor::InitializeReactor(ServiceContext& service, grpc::CallbackServerContext* context)
     : service_(service),
       context_(context),
-      builder_(service.options.limits, service.banks, service.upload_bytes.get(),
-               service.device) {
+      builder_(service.options.limits, service.banks, service.upload_bytes.get(), service.device) {
   absl::Status status = CheckToken(*context, service.options.auth_token);
   if (status.ok() && service.draining) status = absl::UnavailableError("server is shutting down");
   if (status.ok()) {
@@ -126,9 +125,9 @@ absl::Status InitializeReactor::TakeMessage() {
   v1::InitializeRequest request;
   if (!grpc::SerializationTraits<v1::InitializeRequest>::Deserialize(&read_buffer_, &request)
            .ok()) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "message ", messages_read_, " of the upload could not be parsed as a ",
-        v1::InitializeRequest::descriptor()->full_name()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("message ", messages_read_, " of the upload could not be parsed as a ",
+                     v1::InitializeRequest::descriptor()->full_name()));
   }
   absl::Status status;
   try {
@@ -192,8 +191,8 @@ void InitializeReactor::RunFit(const absl::Status& admitted) {
     } catch (const std::bad_alloc&) {
       download = absl::ResourceExhaustedError("out of memory during the fit");
     } catch (const std::exception& e) {
-      download = absl::InternalError(
-          absl::StrCat("fit failed: ", std::string(e.what()).substr(0, 300)));
+      download =
+          absl::InternalError(absl::StrCat("fit failed: ", std::string(e.what()).substr(0, 300)));
     }
   }
   call_->ReleaseFewShot();
@@ -241,8 +240,7 @@ absl::StatusOr<std::unique_ptr<InitializeReactor::Download>> InitializeReactor::
     steps_done = p.step;
     SendProgress(ProgressMessage("fit", p.step, p.total, p.loss, p.accuracy));
   };
-  ASSIGN_OR_RETURN(InitResult result,
-                   InitializeTarget(call_->request, progress, check));
+  ASSIGN_OR_RETURN(InitResult result, InitializeTarget(call_->request, progress, check));
   call_->ReleaseFewShot();  // the upload is no longer needed
 
   WeightsFileInfo info;
@@ -258,8 +256,8 @@ absl::StatusOr<std::unique_ptr<InitializeReactor::Download>> InitializeReactor::
                               ? output.chunk_bytes()
                               : static_cast<size_t>(service_.options.chunk_bytes);
   TensorMap scalers = std::move(result.scalers);
-  ASSIGN_OR_RETURN(auto model_file, MakeWeightsFile(result, target, fit, info,
-                                                    OutputType(output.dtype())));
+  ASSIGN_OR_RETURN(auto model_file,
+                   MakeWeightsFile(result, target, fit, info, OutputType(output.dtype())));
   download->files.push_back({kModelFile, std::move(model_file)});
   if (output.include_scalers()) {
     ASSIGN_OR_RETURN(auto scalers_file, MakeScalersFile(std::move(scalers), target, info));
@@ -356,8 +354,7 @@ void InitializeReactor::EnqueueLocked(const v1::InitializeResponse& message) {
   if (finished_ || broken_) return;
   grpc::ByteBuffer buffer;
   bool own_buffer = false;
-  (void)grpc::SerializationTraits<v1::InitializeResponse>::Serialize(message, &buffer,
-                                                                     &own_buffer);
+  (void)grpc::SerializationTraits<v1::InitializeResponse>::Serialize(message, &buffer, &own_buffer);
   queue_.push_back(std::move(buffer));
   StartNextWriteLocked();
 }
@@ -441,10 +438,9 @@ void InitializeReactor::UpdateExpiryLocked() {
   if (finished_ || expired_) {
     // nothing left to bound
   } else if (phase_ == Phase::kUpload) {
-    t = messages_read_ == 0
-            ? started_ + Nanos(b.header_timeout_s)
-            : std::min(last_read_ + Nanos(b.upload_idle_timeout_s),
-                       started_ + Nanos(b.upload_timeout_s));
+    t = messages_read_ == 0 ? started_ + Nanos(b.header_timeout_s)
+                            : std::min(last_read_ + Nanos(b.upload_idle_timeout_s),
+                                       started_ + Nanos(b.upload_timeout_s));
   } else {
     if (writing_) t = write_started_ + Nanos(b.write_stall_timeout_s);
     if (phase_ == Phase::kDownload) t = std::min(t, download_deadline_);
@@ -475,8 +471,8 @@ void InitializeReactor::Expire() {
     message = absl::StrCat("the client took no message for ", b.write_stall_timeout_s, " s");
   } else {
     reason = "download_rate";
-    message = absl::StrCat("the download fell below ", b.min_download_bytes_per_s,
-                           " bytes/s on average");
+    message =
+        absl::StrCat("the download fell below ", b.min_download_bytes_per_s, " bytes/s on average");
   }
   expired_ = absl::DeadlineExceededError(absl::StrCat(message, "; call ended by the server"));
   service_.metrics->RecordExpiry(reason);

@@ -77,8 +77,8 @@ class InitializeReactor : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc:
 
   std::mutex mu_;
   Phase phase_ = Phase::kUpload;
-  int64_t last_read_ = started_;          // when the last upload message came
-  int64_t write_started_ = 0;             // when the write in flight began
+  int64_t last_read_ = started_;  // when the last upload message came
+  int64_t write_started_ = 0;     // when the write in flight began
   int64_t download_deadline_ = CallWatchdog::kNever;
   std::atomic<int64_t> expires_at_{CallWatchdog::kNever};
   std::deque<grpc::ByteBuffer> queue_;  // front: the write in flight
@@ -88,10 +88,10 @@ class InitializeReactor : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc:
   // them without it.
   std::atomic<bool> broken_{false};  // a write failed: the client is gone
   std::atomic<bool> cancelled_{false};
-  bool cancelling_ = false;  // Expire is inside TryCancel: Finish waits
+  bool cancelling_ = false;              // Expire is inside TryCancel: Finish waits
   std::optional<absl::Status> expired_;  // why the watchdog ended the call
   bool finished_ = false;
-  std::optional<absl::Status> pending_finish_;      // once the queue is empty
+  std::optional<absl::Status> pending_finish_;       // once the queue is empty
   std::optional<absl::Status> finish_after_cancel_;  // once TryCancel returned
   absl::Status final_status_;
   std::string target_name_;

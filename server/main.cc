@@ -20,8 +20,8 @@
 #include "core/base/flags_usage.h"
 #include "core/base/malloc_tuning.h"
 #include "core/base/status_macros.h"
-#include "server/options.h"
 #include "server/call_watchdog.h"
+#include "server/options.h"
 #include "server/resource_budget.h"
 #include "server/service_context.h"
 #include "server/wave_service_impl.h"
@@ -40,26 +40,34 @@ ABSL_FLAG(std::string, metrics_address, "",
           "--metrics_port.");
 ABSL_FLAG(std::string, banks, "models/fashion-mnist-vit.safetensors",
           "Template bank files, comma-separated; the first is the default.");
-ABSL_FLAG(std::string, device, kDefaults.device, "auto | cpu | cuda: where banks live and fits run.");
+ABSL_FLAG(std::string, device, kDefaults.device,
+          "auto | cpu | cuda: where banks live and fits run.");
 ABSL_FLAG(int32_t, fit_slots, kDefaults.fit_slots, "Fits that run at once.");
-ABSL_FLAG(int32_t, max_queued, kDefaults.max_queued, "Fits that may wait for a slot; more get RESOURCE_EXHAUSTED.");
+ABSL_FLAG(int32_t, max_queued, kDefaults.max_queued,
+          "Fits that may wait for a slot; more get RESOURCE_EXHAUSTED.");
 ABSL_FLAG(double, queue_timeout, kDefaults.queue_timeout_s, "Seconds a fit may wait for a slot.");
-ABSL_FLAG(int32_t, threads, kDefaults.torch_threads, "LibTorch threads per fit (0: cores / fit_slots).");
+ABSL_FLAG(int32_t, threads, kDefaults.torch_threads,
+          "LibTorch threads per fit (0: cores / fit_slots).");
 ABSL_FLAG(int64_t, chunk_bytes, kDefaults.chunk_bytes, "Default file chunk size in bytes.");
-ABSL_FLAG(double, exit_timeout, kDefaults.exit_timeout_s, "Seconds in-flight calls get after SIGTERM.");
+ABSL_FLAG(double, exit_timeout, kDefaults.exit_timeout_s,
+          "Seconds in-flight calls get after SIGTERM.");
 ABSL_FLAG(std::string, auth_token_file, "",
           "File holding the bearer token clients must send; also $WAVE_AUTH_TOKEN.");
 ABSL_FLAG(std::string, tls_cert, "", "PEM server certificate (TLS on when set).");
 ABSL_FLAG(std::string, tls_key, "", "PEM server private key.");
 ABSL_FLAG(std::string, tls_client_ca, "", "PEM CA: when set, clients must present certificates.");
-ABSL_FLAG(int64_t, max_target_params, kDefaults.limits.max_target_params, "Largest target, in parameters.");
+ABSL_FLAG(int64_t, max_target_params, kDefaults.limits.max_target_params,
+          "Largest target, in parameters.");
 ABSL_FLAG(int64_t, max_depth, kDefaults.limits.max_depth, "Deepest target.");
 ABSL_FLAG(int64_t, max_width, kDefaults.limits.max_width, "Widest target.");
 ABSL_FLAG(int64_t, max_fit_steps, kDefaults.limits.max_fit_steps, "Most fit steps per request.");
 ABSL_FLAG(int64_t, max_samples, kDefaults.limits.max_samples, "Most few-shot samples per request.");
-ABSL_FLAG(int64_t, max_sample_bytes, kDefaults.limits.max_sample_bytes, "Most few-shot bytes per request.");
-ABSL_FLAG(int64_t, max_message_bytes, kDefaults.limits.max_message_bytes, "Largest gRPC message, each way.");
-ABSL_FLAG(double, max_lr, kDefaults.limits.max_lr, "Largest fit.lr and fit.head_lr a request may ask for.");
+ABSL_FLAG(int64_t, max_sample_bytes, kDefaults.limits.max_sample_bytes,
+          "Most few-shot bytes per request.");
+ABSL_FLAG(int64_t, max_message_bytes, kDefaults.limits.max_message_bytes,
+          "Largest gRPC message, each way.");
+ABSL_FLAG(double, max_lr, kDefaults.limits.max_lr,
+          "Largest fit.lr and fit.head_lr a request may ask for.");
 ABSL_FLAG(int32_t, max_uploading_calls, kDefaults.bounds.max_uploading_calls,
           "Initialize calls that may be uploading at once; more get RESOURCE_EXHAUSTED.");
 ABSL_FLAG(int64_t, upload_budget_bytes, kDefaults.bounds.upload_budget_bytes,
@@ -68,14 +76,18 @@ ABSL_FLAG(int64_t, upload_budget_bytes, kDefaults.bounds.upload_budget_bytes,
 ABSL_FLAG(int64_t, download_budget_bytes, kDefaults.bounds.download_budget_bytes,
           "Weight bytes all calls may hold together, from admission to the end of their "
           "download; a call past it gets RESOURCE_EXHAUSTED.");
-ABSL_FLAG(double, header_timeout, kDefaults.bounds.header_timeout_s, "Seconds from a call's start to its header.");
-ABSL_FLAG(double, upload_idle_timeout, kDefaults.bounds.upload_idle_timeout_s, "Seconds a call may wait between upload messages.");
-ABSL_FLAG(double, upload_timeout, kDefaults.bounds.upload_timeout_s, "Seconds the whole upload may take.");
+ABSL_FLAG(double, header_timeout, kDefaults.bounds.header_timeout_s,
+          "Seconds from a call's start to its header.");
+ABSL_FLAG(double, upload_idle_timeout, kDefaults.bounds.upload_idle_timeout_s,
+          "Seconds a call may wait between upload messages.");
+ABSL_FLAG(double, upload_timeout, kDefaults.bounds.upload_timeout_s,
+          "Seconds the whole upload may take.");
 ABSL_FLAG(double, write_stall_timeout, kDefaults.bounds.write_stall_timeout_s,
           "Seconds a client may leave a response message untaken before it loses the call.");
 ABSL_FLAG(double, min_download_rate, kDefaults.bounds.min_download_bytes_per_s,
           "Bytes per second a download must average (after write_stall_timeout's grace).");
-ABSL_FLAG(double, max_fit_seconds, kDefaults.bounds.max_fit_s, "Wall seconds one fit may run on its slot.");
+ABSL_FLAG(double, max_fit_seconds, kDefaults.bounds.max_fit_s,
+          "Wall seconds one fit may run on its slot.");
 
 namespace wave {
 namespace {
@@ -119,8 +131,7 @@ absl::StatusOr<ServerOptions> OptionsFromFlags() {
     }
   }
   if (b.max_uploading_calls < 1 || b.upload_budget_bytes < 0 || b.download_budget_bytes < 0) {
-    return absl::InvalidArgumentError(
-        "--max_uploading_calls must be >= 1 and the budgets >= 0");
+    return absl::InvalidArgumentError("--max_uploading_calls must be >= 1 and the budgets >= 0");
   }
   o.metrics_address = absl::GetFlag(FLAGS_metrics_address);
   if (o.metrics_address.empty() && o.metrics_port > 0) {
@@ -299,8 +310,9 @@ absl::Status Run() {
 }  // namespace wave
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage("Serves WAVE weight initialization over gRPC.\n"
-                               "  wave-server --banks=models/fashion-mnist-vit.safetensors");
+  absl::SetProgramUsageMessage(
+      "Serves WAVE weight initialization over gRPC.\n"
+      "  wave-server --banks=models/fashion-mnist-vit.safetensors");
   wave::ShowEveryFlagInHelp();
   absl::ParseCommandLine(argc, argv);
   wave::KeepLargeAllocationsInHeap();

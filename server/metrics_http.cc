@@ -43,8 +43,8 @@ absl::Status Resolve(const std::string& address, sockaddr_storage* out, socklen_
   hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
   addrinfo* found = nullptr;
   const std::string service = std::to_string(port);
-  if (int error = getaddrinfo(host.empty() ? nullptr : host.c_str(), service.c_str(), &hints,
-                              &found);
+  if (int error =
+          getaddrinfo(host.empty() ? nullptr : host.c_str(), service.c_str(), &hints, &found);
       error != 0) {
     return absl::InvalidArgumentError(
         absl::StrCat("metrics address '", address, "': ", gai_strerror(error)));
@@ -57,15 +57,16 @@ absl::Status Resolve(const std::string& address, sockaddr_storage* out, socklen_
 
 // libmicrohttpd calls this once a request's headers have all arrived.
 MHD_Result HandleRequest(void* render, MHD_Connection* connection, const char* url,
-                         const char* method, const char*, const char*,
-                         size_t* upload_data_size, void**) {
+                         const char* method, const char*, const char*, size_t* upload_data_size,
+                         void**) {
   if (std::strcmp(method, MHD_HTTP_METHOD_GET) != 0 &&
       std::strcmp(method, MHD_HTTP_METHOD_HEAD) != 0) {
     return Respond(connection, MHD_HTTP_METHOD_NOT_ALLOWED, "only GET\n");
   }
   if (*upload_data_size != 0) return Respond(connection, MHD_HTTP_BAD_REQUEST, "no body\n");
   if (std::strcmp(url, "/metrics") == 0) {
-    return Respond(connection, MHD_HTTP_OK, (*static_cast<std::function<std::string()>*>(render))());
+    return Respond(connection, MHD_HTTP_OK,
+                   (*static_cast<std::function<std::string()>*>(render))());
   }
   if (std::strcmp(url, "/") == 0 || std::strcmp(url, "/healthz") == 0) {
     return Respond(connection, MHD_HTTP_OK, "wave-server metrics: see /metrics\n");
@@ -85,13 +86,14 @@ absl::StatusOr<std::unique_ptr<MetricsHttpServer>> MetricsHttpServer::Start(
   std::unique_ptr<MetricsHttpServer> server(new MetricsHttpServer(std::move(render)));
   unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL;
   if (address.ss_family == AF_INET6) flags |= MHD_USE_IPv6;
-  const uint16_t port = ntohs(address.ss_family == AF_INET6
-                                  ? reinterpret_cast<sockaddr_in6*>(&address)->sin6_port
-                                  : reinterpret_cast<sockaddr_in*>(&address)->sin_port);
-  server->daemon_ = MHD_start_daemon(
-      flags, port, nullptr, nullptr, &HandleRequest, &server->render_, MHD_OPTION_SOCK_ADDR, reinterpret_cast<sockaddr*>(&address),
-      MHD_OPTION_CONNECTION_TIMEOUT, options.connection_timeout_s,
-      MHD_OPTION_CONNECTION_LIMIT, options.max_connections, MHD_OPTION_END);
+  const uint16_t port =
+      ntohs(address.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&address)->sin6_port
+                                          : reinterpret_cast<sockaddr_in*>(&address)->sin_port);
+  server->daemon_ =
+      MHD_start_daemon(flags, port, nullptr, nullptr, &HandleRequest, &server->render_,
+                       MHD_OPTION_SOCK_ADDR, reinterpret_cast<sockaddr*>(&address),
+                       MHD_OPTION_CONNECTION_TIMEOUT, options.connection_timeout_s,
+                       MHD_OPTION_CONNECTION_LIMIT, options.max_connections, MHD_OPTION_END);
   if (server->daemon_ == nullptr) {
     return absl::UnavailableError(
         absl::StrCat("metrics: cannot listen on ", options.address, ": ", std::strerror(errno)));

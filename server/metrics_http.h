@@ -20,8 +20,8 @@ namespace wave {
 
 struct MetricsHttpOptions {
   std::string address = "0.0.0.0:9090";  // host:port; [v6]:port for IPv6
-  unsigned connection_timeout_s = 10;     // an idle connection is closed after this
-  unsigned max_connections = 64;          // more are refused at accept
+  unsigned connection_timeout_s = 10;    // an idle connection is closed after this
+  unsigned max_connections = 64;         // more are refused at accept
 };
 
 class MetricsHttpServer {
@@ -35,8 +35,7 @@ class MetricsHttpServer {
   int port() const { return port_; }  // the bound port (useful with port 0)
 
  private:
-  explicit MetricsHttpServer(std::function<std::string()> render)
-      : render_(std::move(render)) {}
+  explicit MetricsHttpServer(std::function<std::string()> render) : render_(std::move(render)) {}
   std::function<std::string()> render_;
   MHD_Daemon* daemon_ = nullptr;
   int port_ = 0;

@@ -13,8 +13,8 @@ absl::Status Invalid(absl::string_view field, absl::string_view rule) {
 }
 
 absl::Status OverLimit(absl::string_view field, int64_t value, int64_t limit) {
-  return absl::ResourceExhaustedError(absl::StrCat(field, ": ", value,
-                                                   " exceeds the server's limit of ", limit));
+  return absl::ResourceExhaustedError(
+      absl::StrCat(field, ": ", value, " exceeds the server's limit of ", limit));
 }
 
 }  // namespace
@@ -56,8 +56,8 @@ absl::StatusOr<FitOptions> RequestBuilder::FitFromHeader(const v1::FitOptions& f
     return OverLimit("fit.steps", fit.steps, limits_.max_fit_steps);
   }
   if (fit.batch > limits_.max_batch) return OverLimit("fit.batch", fit.batch, limits_.max_batch);
-  for (const auto& [field, lr] : {std::pair<const char*, double>{"fit.lr", fit.lr},
-                                  {"fit.head_lr", fit.head_lr}}) {
+  for (const auto& [field, lr] :
+       {std::pair<const char*, double>{"fit.lr", fit.lr}, {"fit.head_lr", fit.head_lr}}) {
     if (lr > limits_.max_lr) {
       return Invalid(field, absl::StrCat(lr, " exceeds the server's limit of ", limits_.max_lr));
     }
@@ -92,8 +92,8 @@ absl::Status RequestBuilder::AddHeader(const v1::InitializeHeader& h) {
   if (!v1::WeightDType_IsValid(output_.dtype())) return Invalid("output.dtype", "unknown value");
   if (output_.chunk_bytes() != 0 &&
       (output_.chunk_bytes() < 4096 || output_.chunk_bytes() > limits_.max_message_bytes / 2)) {
-    return Invalid("output.chunk_bytes", absl::StrCat("must be 0 or in [4096, ",
-                                                      limits_.max_message_bytes / 2, "]"));
+    return Invalid("output.chunk_bytes",
+                   absl::StrCat("must be 0 or in [4096, ", limits_.max_message_bytes / 2, "]"));
   }
 
   if (!v1::ImageDType_IsValid(h.image_dtype())) return Invalid("image_dtype", "unknown value");
@@ -118,9 +118,9 @@ absl::Status RequestBuilder::AddHeader(const v1::InitializeHeader& h) {
   if (upload_bytes_ != nullptr) {
     ASSIGN_OR_RETURN(upload_lease_, upload_bytes_->Take(expected_samples_ * (sample_bytes_ + 8)));
   }
-  data_.images = at::empty({expected_samples_, target.channels, target.image_size,
-                            target.image_size},
-                           is_float ? at::kFloat : at::kByte);
+  data_.images =
+      at::empty({expected_samples_, target.channels, target.image_size, target.image_size},
+                is_float ? at::kFloat : at::kByte);
   data_.labels = at::empty({expected_samples_}, at::kLong);
   request_.emplace(std::move(request));
   return absl::OkStatus();
@@ -128,8 +128,8 @@ absl::Status RequestBuilder::AddHeader(const v1::InitializeHeader& h) {
 
 absl::Status RequestBuilder::AddChunk(const v1::DataChunk& chunk) {
   if (chunk.sequence() != next_sequence_) {
-    return Invalid("data.sequence", absl::StrCat("expected chunk ", next_sequence_, ", got ",
-                                                 chunk.sequence()));
+    return Invalid("data.sequence",
+                   absl::StrCat("expected chunk ", next_sequence_, ", got ", chunk.sequence()));
   }
   ++next_sequence_;
   const int64_t image_bytes = static_cast<int64_t>(chunk.images().size());
@@ -139,18 +139,17 @@ absl::Status RequestBuilder::AddChunk(const v1::DataChunk& chunk) {
   }
   const int64_t k = image_bytes / sample_bytes_;
   if (static_cast<int64_t>(chunk.labels().size()) != 8 * k) {
-    return Invalid("data.labels", absl::StrCat("expected ", k, " int64 labels (", 8 * k,
-                                               " bytes) for ", k, " images, got ",
-                                               chunk.labels().size(), " bytes"));
+    return Invalid("data.labels",
+                   absl::StrCat("expected ", k, " int64 labels (", 8 * k, " bytes) for ", k,
+                                " images, got ", chunk.labels().size(), " bytes"));
   }
   if (received_samples_ + k > expected_samples_) {
-    return Invalid("data", absl::StrCat("more samples than the ", expected_samples_,
-                                        " the header announced"));
+    return Invalid(
+        "data", absl::StrCat("more samples than the ", expected_samples_, " the header announced"));
   }
   std::memcpy(static_cast<char*>(data_.images.data_ptr()) + received_samples_ * sample_bytes_,
               chunk.images().data(), image_bytes);
-  std::memcpy(data_.labels.data_ptr<int64_t>() + received_samples_, chunk.labels().data(),
-              8 * k);
+  std::memcpy(data_.labels.data_ptr<int64_t>() + received_samples_, chunk.labels().data(), 8 * k);
   received_samples_ += k;
   return absl::OkStatus();
 }
@@ -158,8 +157,8 @@ absl::Status RequestBuilder::AddChunk(const v1::DataChunk& chunk) {
 absl::StatusOr<InitCall> RequestBuilder::Finish() {
   if (!request_) return Invalid("header", "never sent");
   if (received_samples_ != expected_samples_) {
-    return Invalid("data", absl::StrCat("the header announced ", expected_samples_,
-                                        " samples but ", received_samples_, " arrived"));
+    return Invalid("data", absl::StrCat("the header announced ", expected_samples_, " samples but ",
+                                        received_samples_, " arrived"));
   }
   RETURN_IF_ERROR(request_->SetFewShot(expected_samples_ > 0 ? std::move(data_) : Dataset{}));
   data_ = Dataset{};

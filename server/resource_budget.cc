@@ -31,9 +31,9 @@ ResourceBudget::ResourceBudget(std::string what, std::string unit, int64_t limit
 absl::StatusOr<ResourceBudget::Lease> ResourceBudget::Take(int64_t amount) {
   std::lock_guard<std::mutex> lock(mu_);
   if (amount < 0 || amount > limit_ - in_use_) {
-    return absl::ResourceExhaustedError(
-        absl::StrCat("server busy: ", what_, " needs ", amount, " ", unit_, " but only ",
-                     limit_ - in_use_, " of its ", limit_, " are free; retry later"));
+    return absl::ResourceExhaustedError(absl::StrCat("server busy: ", what_, " needs ", amount, " ",
+                                                     unit_, " but only ", limit_ - in_use_,
+                                                     " of its ", limit_, " are free; retry later"));
   }
   in_use_ += amount;
   if (on_change_) on_change_(in_use_);

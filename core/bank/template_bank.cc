@@ -5,11 +5,11 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "core/model/compose.h"
 #include "core/base/file_util.h"
 #include "core/base/kinds.h"
 #include "core/base/sha256.h"
 #include "core/base/status_macros.h"
+#include "core/model/compose.h"
 #include "nlohmann/json.hpp"
 
 namespace wave {

@@ -10,8 +10,8 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "core/model/tensor_io.h"
 #include "core/base/vit_config.h"
+#include "core/model/tensor_io.h"
 
 namespace wave {
 

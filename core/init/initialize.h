@@ -10,9 +10,9 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "core/model/dataset.h"
 #include "core/bank/scaler_init.h"
 #include "core/bank/template_bank.h"
+#include "core/model/dataset.h"
 
 namespace wave {
 

@@ -7,8 +7,8 @@
 #include <string>
 
 #include "absl/status/statusor.h"
-#include "core/init/initialize.h"
 #include "core/base/safetensors.h"
+#include "core/init/initialize.h"
 
 namespace wave {
 

@@ -6,8 +6,8 @@
 #include <cstdint>
 
 #include "absl/status/statusor.h"
-#include "core/model/tensor_io.h"
 #include "core/base/vit_config.h"
+#include "core/model/tensor_io.h"
 
 namespace wave {
 

@@ -9,10 +9,10 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "core/model/dataset.h"
 #include "core/bank/template_bank.h"
-#include "core/model/train_loop.h"
 #include "core/base/vit_config.h"
+#include "core/model/dataset.h"
+#include "core/model/train_loop.h"
 
 namespace wave {
 

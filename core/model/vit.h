@@ -8,8 +8,8 @@
 #include <cstdint>
 
 #include "absl/status/status.h"
-#include "core/model/tensor_io.h"
 #include "core/base/vit_config.h"
+#include "core/model/tensor_io.h"
 
 namespace wave {
 

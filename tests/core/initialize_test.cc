@@ -2,12 +2,12 @@
 
 #include <ATen/Parallel.h>
 
+#include "core/bank/scaler_init.h"
 #include "core/base/kinds.h"
 #include "core/base/safetensors.h"
+#include "core/init/weights_file.h"
 #include "core/model/tensor_io.h"
 #include "core/model/train_loop.h"
-#include "core/init/weights_file.h"
-#include "core/bank/scaler_init.h"
 #include "core/model/vit.h"
 #include "tests/core/bank_fixture.h"
 #include "tests/status_matchers.h"

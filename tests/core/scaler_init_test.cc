@@ -35,12 +35,11 @@ TEST(ScalerInitTest, ANewSizeGetsEveryScalerInItsGrid) {
     ASSERT_TRUE(scalers->count(p.name)) << p.name;
     EXPECT_EQ(scalers->at(p.name).sizes().vec(), (std::vector<int64_t>{3, p.a, p.b})) << p.name;
   }
-  EXPECT_EQ(ScalerCount(target, bank.geometry, bank),
-            [&] {
-              int64_t n = 0;
-              for (const auto& [name, s] : *scalers) n += s.numel();
-              return n;
-            }());
+  EXPECT_EQ(ScalerCount(target, bank.geometry, bank), [&] {
+    int64_t n = 0;
+    for (const auto& [name, s] : *scalers) n += s.numel();
+    return n;
+  }());
 }
 
 TEST(ScalerInitTest, InterpolationKeepsTheEndsAndIsIdentityAtTheSameSize) {

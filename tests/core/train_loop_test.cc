@@ -59,10 +59,12 @@ TEST(TrainLoopTest, FitsAndReportsThroughTheCallbackOnly) {
   o.log = [&](const std::string& line) { lines.push_back(line); };
   std::vector<double> losses;
   ASSERT_OK(TrainLoop(
-      {w}, data, [&](const at::Tensor& x, const at::Tensor& y) {
+      {w}, data,
+      [&](const at::Tensor& x, const at::Tensor& y) {
         return at::cross_entropy_loss(at::matmul(x.flatten(1), w.t()), y);
       },
-      o, [&](int64_t, double loss, torch::optim::Optimizer&) {
+      o,
+      [&](int64_t, double loss, torch::optim::Optimizer&) {
         losses.push_back(loss);
         return absl::OkStatus();
       }));

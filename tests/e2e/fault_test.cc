@@ -7,8 +7,8 @@
 #include <functional>
 #include <thread>
 
-#include "core/base/file_util.h"
 #include "core/bank/template_bank.h"
+#include "core/base/file_util.h"
 #include "gtest/gtest.h"
 #include "tests/e2e/harness.h"
 #include "tests/status_matchers.h"

@@ -17,6 +17,7 @@
 
 #include "core/base/idx.h"
 #include "gtest/gtest.h"
+#include "wave/v1/wave.pb.h"
 
 namespace wave::testing {
 
@@ -75,8 +76,7 @@ std::string TmpDir() {
 std::string TempFile(const std::string& stem) {
   // Tests run binaries from several threads at once (a race TSan found).
   static std::atomic<int> counter{0};
-  return TmpDir() + "/" + stem + "." + std::to_string(getpid()) + "." +
-         std::to_string(counter++);
+  return TmpDir() + "/" + stem + "." + std::to_string(getpid()) + "." + std::to_string(counter++);
 }
 
 }  // namespace
@@ -109,10 +109,9 @@ CommandResult RunBinary(const std::string& binary, const std::vector<std::string
 ServerProcess::ServerProcess(std::vector<std::string> extra)
     : port_(FreePort()), metrics_port_(FreePort()) {
   log_path_ = TempFile("server-log");
-  std::vector<std::string> args = {"--banks=" + TestBankPath(),
-                                   "--address=127.0.0.1:" + std::to_string(port_),
-                                   "--metrics_port=" + std::to_string(metrics_port_),
-                                   "--threads=1"};
+  std::vector<std::string> args = {
+      "--banks=" + TestBankPath(), "--address=127.0.0.1:" + std::to_string(port_),
+      "--metrics_port=" + std::to_string(metrics_port_), "--threads=1"};
   args.insert(args.end(), extra.begin(), extra.end());
   pid_ = Spawn(BuildDir() + "/server/wave-server", args, log_path_ + ".out", log_path_);
   for (int i = 0; i < 300; ++i) {
@@ -182,8 +181,7 @@ std::string HttpGet(int port, const std::string& path) {
     close(fd);
     return "";
   }
-  std::string request =
-      "GET " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+  std::string request = "GET " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
   send(fd, request.data(), request.size(), 0);
   std::string response;
   char buffer[4096];
@@ -198,7 +196,8 @@ double Metric(int metrics_port, const std::string& series) {
   const std::string text = HttpGet(metrics_port, "/metrics");
   size_t at = 0;
   while ((at = text.find(series + " ", at)) != std::string::npos) {
-    if (at == 0 || text[at - 1] == '\n') return std::strtod(text.c_str() + at + series.size(), nullptr);
+    if (at == 0 || text[at - 1] == '\n')
+      return std::strtod(text.c_str() + at + series.size(), nullptr);
     at += series.size();
   }
   return -1;
@@ -221,6 +220,34 @@ bool WaitFor(const std::function<bool()>& done, double seconds) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   }
   return done();
+}
+
+std::string HeaderMessage(int64_t depth, int64_t width, int64_t steps, int64_t samples,
+                          uint32_t chunk_bytes) {
+  v1::InitializeRequest r;
+  auto* h = r.mutable_header();
+  h->mutable_target()->set_depth(depth);
+  h->mutable_target()->set_width(width);
+  h->mutable_target()->set_classes(10);
+  h->mutable_fit()->set_steps(steps);
+  h->mutable_fit()->set_batch(4);
+  h->mutable_output()->set_chunk_bytes(chunk_bytes);
+  h->set_num_samples(samples);
+  return r.SerializeAsString();
+}
+
+std::string ChunkMessage(int64_t samples, uint64_t sequence, char pixel) {
+  v1::InitializeRequest r;
+  auto* d = r.mutable_data();
+  d->set_sequence(sequence);
+  d->set_images(std::string(samples * 784, pixel));
+  std::string labels;
+  for (int64_t i = 0; i < samples; ++i) {
+    const int64_t label = (sequence + i) % 10;
+    labels.append(reinterpret_cast<const char*>(&label), 8);
+  }
+  d->set_labels(labels);
+  return r.SerializeAsString();
 }
 
 namespace {

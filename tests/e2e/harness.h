@@ -71,6 +71,13 @@ int64_t ResidentBytes(pid_t pid);
 // Polls `done` every 10 ms for up to `seconds`.
 bool WaitFor(const std::function<bool()>& done, double seconds);
 
+// Serialized InitializeRequest messages for raw calls: a header for a
+// DEPTHxWIDTH target with 10 classes and batch 4, and a chunk of `samples`
+// uint8 images (every pixel `pixel`) with labels (sequence + i) % 10.
+std::string HeaderMessage(int64_t depth, int64_t width, int64_t steps, int64_t samples,
+                          uint32_t chunk_bytes = 0);
+std::string ChunkMessage(int64_t samples, uint64_t sequence, char pixel = '\x40');
+
 // One call made of raw messages, one operation at a time, as a slow or
 // hostile client makes it: bytes that need not parse, writes without reads,
 // reads that never come. Each operation waits at most its timeout.

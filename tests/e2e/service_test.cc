@@ -9,10 +9,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "client/few_shot_data.h"
-#include "core/model/dataset.h"
+#include "core/bank/template_bank.h"
 #include "core/base/idx.h"
 #include "core/base/safetensors.h"
-#include "core/bank/template_bank.h"
+#include "core/model/dataset.h"
 #include "core/model/tensor_io.h"
 #include "core/model/train_loop.h"
 #include "core/model/vit.h"

@@ -2,8 +2,8 @@
 // loopback (issue 15): each test holds a resource the way a hostile client
 // would and checks that the server's bound on it holds, that the call gets
 // the stated status, and that good calls keep being served meanwhile.
-#include <grpcpp/grpcpp.h>
 #include <arpa/inet.h>
+#include <grpcpp/grpcpp.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -18,6 +18,8 @@
 namespace wave {
 namespace {
 
+using testing::ChunkMessage;
+using testing::HeaderMessage;
 using testing::Metric;
 using testing::RawCall;
 using testing::ServerProcess;
@@ -30,38 +32,10 @@ double SecondsSince(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
-std::string HeaderBytes(int64_t depth, int64_t width, int64_t steps, int64_t samples,
-                        uint32_t chunk_bytes = 0) {
-  v1::InitializeRequest r;
-  auto* h = r.mutable_header();
-  h->mutable_target()->set_depth(depth);
-  h->mutable_target()->set_width(width);
-  h->mutable_target()->set_classes(10);
-  h->mutable_fit()->set_steps(steps);
-  h->mutable_fit()->set_batch(4);
-  h->mutable_output()->set_chunk_bytes(chunk_bytes);
-  h->set_num_samples(samples);
-  return r.SerializeAsString();
-}
-
-std::string ChunkBytes(int64_t samples, uint64_t sequence) {
-  v1::InitializeRequest r;
-  auto* d = r.mutable_data();
-  d->set_sequence(sequence);
-  d->set_images(std::string(samples * 784, '\x40'));
-  std::string labels;
-  for (int64_t i = 0; i < samples; ++i) {
-    const int64_t label = (sequence + i) % 10;
-    labels.append(reinterpret_cast<const char*>(&label), 8);
-  }
-  d->set_labels(labels);
-  return r.SerializeAsString();
-}
-
 // A small good call: 2x32, a few steps on 16 samples, read to the end.
 grpc::Status GoodCall(const ServerProcess& server, double deadline_s = 60) {
   RawCall call(server.address(), kInitialize, deadline_s);
-  if (!call.Write(HeaderBytes(2, 32, 3, 16)) || !call.Write(ChunkBytes(16, 0)) ||
+  if (!call.Write(HeaderMessage(2, 32, 3, 16)) || !call.Write(ChunkMessage(16, 0)) ||
       !call.WritesDone()) {
     return call.Finish();
   }
@@ -86,7 +60,7 @@ TEST(SlowClientTest, AReaderThatNeverReadsHoldsNeitherTheSlotNorItsMemory) {
   ServerProcess server({"--fit_slots=1", "--max_queued=1", "--write_stall_timeout=4"});
   ASSERT_TRUE(server.started()) << server.log();
   RawCall stalled(server.address(), kInitialize);
-  ASSERT_TRUE(stalled.Write(HeaderBytes(8, 512, 0, 0)));  // ~100 MB of weights
+  ASSERT_TRUE(stalled.Write(HeaderMessage(8, 512, 0, 0)));  // ~100 MB of weights
   ASSERT_TRUE(stalled.WritesDone());
   ASSERT_TRUE(WaitFor([&] { return Held(server, "download_bytes") > 50e6; }, 30));
   ASSERT_TRUE(WaitFor(
@@ -114,7 +88,7 @@ TEST(SlowClientTest, ADownloadInFlightAtSigtermCompletes) {
   ServerProcess server;
   ASSERT_TRUE(server.started()) << server.log();
   RawCall call(server.address(), kInitialize);
-  ASSERT_TRUE(call.Write(HeaderBytes(8, 512, 0, 0)));
+  ASSERT_TRUE(call.Write(HeaderMessage(8, 512, 0, 0)));
   ASSERT_TRUE(call.WritesDone());
   int files = 0;
   while (auto bytes = call.Read(30)) {
@@ -137,7 +111,7 @@ TEST(SlowClientTest, AReaderThatTricklesLosesItsCallAtTheRateBound) {
   // 4 KiB chunks of ~13 MB: each is taken well within the stall timeout,
   // but at 10 messages a second the download would need over five minutes;
   // the bound is 5 s + 13 MB / (4 MB/s), about 8.2 s.
-  ASSERT_TRUE(trickler.Write(HeaderBytes(4, 256, 0, 0, 4096)));
+  ASSERT_TRUE(trickler.Write(HeaderMessage(4, 256, 0, 0, 4096)));
   ASSERT_TRUE(trickler.WritesDone());
   const auto start = Clock::now();
   // The client's transport may hold megabytes the server sent before the
@@ -158,8 +132,8 @@ TEST(SlowClientTest, AQueuedCallIsRefusedWhenItsQueueTimeIsUp) {
   ServerProcess server({"--fit_slots=1", "--max_queued=2", "--queue_timeout=1"});
   ASSERT_TRUE(server.started()) << server.log();
   RawCall long_fit(server.address(), kInitialize);
-  ASSERT_TRUE(long_fit.Write(HeaderBytes(2, 32, 5000, 64)));
-  ASSERT_TRUE(long_fit.Write(ChunkBytes(64, 0)));
+  ASSERT_TRUE(long_fit.Write(HeaderMessage(2, 32, 5000, 64)));
+  ASSERT_TRUE(long_fit.Write(ChunkMessage(64, 0)));
   ASSERT_TRUE(long_fit.WritesDone());
   ASSERT_TRUE(WaitFor(
       [&] { return Metric(server.metrics_port(), "wave_fits{state=\"running\"}") == 1; }, 30));
@@ -179,7 +153,7 @@ TEST(SlowClientTest, UploadsPastTheMemoryBudgetAreRefusedAtTheHeader) {
   // Each header below announces 4000 samples: 4000 * (784 + 8) = 3.168 MB.
   ServerProcess server({"--upload_budget_bytes=7000000"});
   ASSERT_TRUE(server.started()) << server.log();
-  const std::string header = HeaderBytes(2, 32, 1, 4000);
+  const std::string header = HeaderMessage(2, 32, 1, 4000);
   auto first = std::make_unique<RawCall>(server.address(), kInitialize);
   RawCall second(server.address(), kInitialize);
   ASSERT_TRUE(first->Write(header));
@@ -242,8 +216,7 @@ TEST(SlowClientTest, AThousandIdleStreamsAreBoundedAndGoneAfterTheHeaderTimeout)
 // Defect 2: uploads that never start, stall, or trickle are ended with
 // DEADLINE_EXCEEDED naming the bound, and give back what they held.
 TEST(SlowClientTest, SlowUploadsAreEndedAtTheirTimeouts) {
-  ServerProcess server(
-      {"--header_timeout=1", "--upload_idle_timeout=1.5", "--upload_timeout=4"});
+  ServerProcess server({"--header_timeout=1", "--upload_idle_timeout=1.5", "--upload_timeout=4"});
   ASSERT_TRUE(server.started()) << server.log();
   auto start = Clock::now();
   RawCall never_header(server.address(), kInitialize);
@@ -255,7 +228,7 @@ TEST(SlowClientTest, SlowUploadsAreEndedAtTheirTimeouts) {
 
   start = Clock::now();
   RawCall idle(server.address(), kInitialize);
-  ASSERT_TRUE(idle.Write(HeaderBytes(2, 32, 1, 8)));
+  ASSERT_TRUE(idle.Write(HeaderMessage(2, 32, 1, 8)));
   status = idle.Finish(10);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
   EXPECT_NE(status.error_message().find("no upload message for 1.5 s"), std::string::npos)
@@ -265,10 +238,10 @@ TEST(SlowClientTest, SlowUploadsAreEndedAtTheirTimeouts) {
   // One sample every 0.7 s: never idle for 1.5 s, but past 4 s in all.
   start = Clock::now();
   RawCall trickle(server.address(), kInitialize);
-  ASSERT_TRUE(trickle.Write(HeaderBytes(2, 32, 1, 8)));
+  ASSERT_TRUE(trickle.Write(HeaderMessage(2, 32, 1, 8)));
   for (uint64_t i = 0; i < 8; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(700));
-    if (!trickle.Write(ChunkBytes(1, i), 2)) break;
+    if (!trickle.Write(ChunkMessage(1, i), 2)) break;
   }
   status = trickle.Finish(10);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
@@ -301,12 +274,13 @@ TEST(SlowClientTest, UnparseableMessagesAreInvalidArgument) {
   const std::vector<Case> cases = {
       {"garbage first", {garbage}, "message 1 of the upload could not be parsed"},
       {"garbage mid-upload",
-       {HeaderBytes(2, 32, 1, 20), ChunkBytes(10, 0), garbage, ChunkBytes(10, 1)},
+       {HeaderMessage(2, 32, 1, 20), ChunkMessage(10, 0), garbage, ChunkMessage(10, 1)},
        "message 3 of the upload could not be parsed as a wave.v1.InitializeRequest"},
       {"garbage after every chunk",
-       {HeaderBytes(2, 32, 1, 20), ChunkBytes(10, 0), ChunkBytes(10, 1), garbage},
+       {HeaderMessage(2, 32, 1, 20), ChunkMessage(10, 0), ChunkMessage(10, 1), garbage},
        "message 4 of the upload could not be parsed"},
-      {"invalid UTF-8 in a string", {bad_utf8.SerializePartialAsString()},
+      {"invalid UTF-8 in a string",
+       {bad_utf8.SerializePartialAsString()},
        "message 1 of the upload could not be parsed"},
   };
   for (const Case& c : cases) {

@@ -22,6 +22,8 @@
 namespace wave {
 namespace {
 
+using testing::ChunkMessage;
+using testing::HeaderMessage;
 using testing::Metric;
 using testing::RawCall;
 using testing::ServerProcess;
@@ -38,34 +40,6 @@ constexpr double kGoodLatencyBound = 10;  // seconds, per good call
 double SoakSeconds() {
   const char* s = std::getenv("WAVE_SOAK_SECONDS");
   return s ? std::atof(s) : 20;
-}
-
-std::string Header(int64_t depth, int64_t width, int64_t steps, int64_t samples,
-                   uint32_t chunk_bytes = 0) {
-  v1::InitializeRequest r;
-  auto* h = r.mutable_header();
-  h->mutable_target()->set_depth(depth);
-  h->mutable_target()->set_width(width);
-  h->mutable_target()->set_classes(10);
-  h->mutable_fit()->set_steps(steps);
-  h->mutable_fit()->set_batch(4);
-  h->mutable_output()->set_chunk_bytes(chunk_bytes);
-  h->set_num_samples(samples);
-  return r.SerializeAsString();
-}
-
-std::string Chunk(int64_t samples, uint64_t sequence) {
-  v1::InitializeRequest r;
-  auto* d = r.mutable_data();
-  d->set_sequence(sequence);
-  d->set_images(std::string(samples * 784, '\x30'));
-  std::string labels;
-  for (int64_t i = 0; i < samples; ++i) {
-    const int64_t label = (sequence + i) % 10;
-    labels.append(reinterpret_cast<const char*>(&label), 8);
-  }
-  d->set_labels(labels);
-  return r.SerializeAsString();
 }
 
 // What each kind of client saw: status code names by count.
@@ -96,8 +70,8 @@ TEST(SoakTest, GoodCallsAreServedWhileHostileClientsComeAndGo) {
   auto good_call = [&](double* seconds) {
     const auto start = Clock::now();
     RawCall call(address, kInitialize, 60);
-    call.Write(Header(2, 32, 3, 16));
-    call.Write(Chunk(16, 0));
+    call.Write(HeaderMessage(2, 32, 3, 16));
+    call.Write(ChunkMessage(16, 0, '\x30'));
     call.WritesDone();
     while (call.Read(60)) {
     }
@@ -109,8 +83,8 @@ TEST(SoakTest, GoodCallsAreServedWhileHostileClientsComeAndGo) {
   ASSERT_TRUE(good_call(&warmup).ok());
   const int64_t baseline = testing::ResidentBytes(server.pid());
 
-  const auto end = Clock::now() + std::chrono::milliseconds(
-                                      static_cast<int64_t>(SoakSeconds() * 1000));
+  const auto end =
+      Clock::now() + std::chrono::milliseconds(static_cast<int64_t>(SoakSeconds() * 1000));
   auto running = [&] { return Clock::now() < end; };
   Tally tally;
   std::mutex latency_mu;
@@ -134,7 +108,7 @@ TEST(SoakTest, GoodCallsAreServedWhileHostileClientsComeAndGo) {
     threads.emplace_back([&] {
       while (running()) {
         RawCall call(address, kInitialize);
-        call.Write(Header(4, 256, 0, 0, 4096));
+        call.Write(HeaderMessage(4, 256, 0, 0, 4096));
         call.WritesDone();
         std::this_thread::sleep_for(std::chrono::seconds(3));  // past the stall bound
         tally.Add("slow reader", call.Finish(30).error_code());
@@ -144,8 +118,8 @@ TEST(SoakTest, GoodCallsAreServedWhileHostileClientsComeAndGo) {
   threads.emplace_back([&] {  // tricklers: one sample every 0.6 s
     while (running()) {
       RawCall call(address, kInitialize);
-      call.Write(Header(2, 32, 1, 50));
-      for (uint64_t i = 0; i < 50 && call.Write(Chunk(1, i), 2); ++i) {
+      call.Write(HeaderMessage(2, 32, 1, 50));
+      for (uint64_t i = 0; i < 50 && call.Write(ChunkMessage(1, i), 2); ++i) {
         std::this_thread::sleep_for(std::chrono::milliseconds(600));
       }
       tally.Add("trickler", call.Finish(10).error_code());
@@ -164,7 +138,7 @@ TEST(SoakTest, GoodCallsAreServedWhileHostileClientsComeAndGo) {
       if (++n % 2) {
         call.Write("\x0a\x64garbage");
       } else {
-        call.Write(Header(2, 32, 1, 20000));  // 15.8 MB, twice is past the budget
+        call.Write(HeaderMessage(2, 32, 1, 20000));  // 15.8 MB, twice is past the budget
       }
       call.WritesDone();
       tally.Add(n % 2 ? "garbage" : "header, no data", call.Finish(10).error_code());
@@ -175,8 +149,8 @@ TEST(SoakTest, GoodCallsAreServedWhileHostileClientsComeAndGo) {
     int n = 0;
     while (running()) {
       RawCall call(address, kInitialize);
-      call.Write(Header(3, 128, 20, 32, 4096));
-      if (++n % 3 != 0) call.Write(Chunk(32, 0));
+      call.Write(HeaderMessage(3, 128, 20, 32, 4096));
+      if (++n % 3 != 0) call.Write(ChunkMessage(32, 0));
       if (n % 3 == 2) call.WritesDone();
       if (n % 3 == 2) call.Read(5);
       std::this_thread::sleep_for(std::chrono::milliseconds(50 * (n % 5)));
@@ -197,10 +171,10 @@ TEST(SoakTest, GoodCallsAreServedWhileHostileClientsComeAndGo) {
 
   // Nothing is left held once the clients are gone.
   const int metrics = server.metrics_port();
-  for (const char* series :
-       {"wave_client_held{resource=\"uploading_calls\"}", "wave_client_held{resource=\"upload_bytes\"}",
-        "wave_client_held{resource=\"download_bytes\"}", "wave_fits{state=\"running\"}",
-        "wave_fits{state=\"waiting\"}"}) {
+  for (const char* series : {"wave_client_held{resource=\"uploading_calls\"}",
+                             "wave_client_held{resource=\"upload_bytes\"}",
+                             "wave_client_held{resource=\"download_bytes\"}",
+                             "wave_fits{state=\"running\"}", "wave_fits{state=\"waiting\"}"}) {
     EXPECT_TRUE(testing::WaitFor([&] { return Metric(metrics, series) == 0; }, 15))
         << series << " = " << Metric(metrics, series);
   }
@@ -226,8 +200,8 @@ TEST(SoakTest, GoodCallsAreServedWhileHostileClientsComeAndGo) {
     for (const auto& [code, count] : codes) std::printf(" code %d x %d", int(code), count);
     std::printf("\n");
   }
-  for (const char* reason : {"header", "upload_idle", "upload_total", "write_stall",
-                             "download_rate"}) {
+  for (const char* reason :
+       {"header", "upload_idle", "upload_total", "write_stall", "download_rate"}) {
     std::printf("soak: expired %-13s %.0f\n", reason,
                 std::max(0.0, Metric(metrics, std::string("wave_calls_expired_total{reason=\"") +
                                                   reason + "\"}")));

@@ -6,9 +6,9 @@
 #include <chrono>
 #include <cstdio>
 
-#include "core/model/compose.h"
 #include "core/init/initialize.h"
 #include "core/learn/learn.h"
+#include "core/model/compose.h"
 #include "core/model/vit.h"
 
 namespace wave {

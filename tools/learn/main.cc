@@ -16,9 +16,9 @@
 #include "absl/strings/str_split.h"
 #include "core/base/file_util.h"
 #include "core/base/flags_usage.h"
-#include "core/model/dataset.h"
-#include "core/learn/learn.h"
 #include "core/base/status_macros.h"
+#include "core/learn/learn.h"
+#include "core/model/dataset.h"
 #include "core/model/vit.h"
 
 ABSL_FLAG(std::string, data_dir, wave::kFashionMnistDir,
