@@ -72,28 +72,17 @@ int Fail(const std::string& message) {
   return 1;
 }
 
-}  // namespace
-
-int RunInit(const ConnectionOptions& connection, const InitCommand& command) {
-  auto loaded = LoadData(command);
-  if (!loaded.ok()) return Fail(std::string(loaded.status().message()));
-  FewShotData data = StratifiedSample(*loaded, command.samples, command.sample_seed);
-  v1::InitializeHeader header = command.header;
+// The header, then the samples in chunks of about kUploadChunkBytes; the
+// data is freed afterwards. False when the stream broke (Finish says why).
+bool Upload(grpc::ClientReaderWriter<v1::InitializeRequest, v1::InitializeResponse>& stream,
+            v1::InitializeHeader header, FewShotData& data) {
   header.set_num_samples(data.count);
   header.set_image_dtype(data.is_float ? v1::IMAGE_DTYPE_FLOAT32 : v1::IMAGE_DTYPE_UINT8);
-
-  auto channel = Connect(connection);
-  if (!channel.ok()) return Fail(std::string(channel.status().message()));
-  auto stub = v1::WaveInit::NewStub(*channel);
-  grpc::ClientContext context;
-  Prepare(connection, &context);
-  auto stream = stub->Initialize(&context);
-  ProgressDisplay display;
-  display.Phase(absl::StrCat("upload ", data.count, " samples"));
   v1::InitializeRequest request;
-  *request.mutable_header() = header;
-  bool writing = stream->Write(request);
-  const int64_t per_chunk = std::max<int64_t>(1, kUploadChunkBytes / std::max<int64_t>(1, data.sample_bytes));
+  *request.mutable_header() = std::move(header);
+  bool writing = stream.Write(request);
+  const int64_t per_chunk =
+      std::max<int64_t>(1, kUploadChunkBytes / std::max<int64_t>(1, data.sample_bytes));
   for (int64_t begin = 0, seq = 0; writing && begin < data.count; begin += per_chunk, ++seq) {
     const int64_t k = std::min(per_chunk, data.count - begin);
     v1::InitializeRequest chunk;
@@ -101,18 +90,27 @@ int RunInit(const ConnectionOptions& connection, const InitCommand& command) {
     d->set_sequence(seq);
     d->set_images(data.images.data() + begin * data.sample_bytes, k * data.sample_bytes);
     d->set_labels(reinterpret_cast<const char*>(data.labels.data() + begin), 8 * k);
-    writing = stream->Write(chunk);
+    writing = stream.Write(chunk);
   }
-  stream->WritesDone();
+  stream.WritesDone();
   data = FewShotData{};
+  return writing;
+}
 
-  Download model(command.out);
+// What the server streams back: progress to the display, files to their
+// downloads, and the summary.
+struct Received {
   std::unique_ptr<Download> scalers;
-  v1::InitializeResponse response;
   v1::Summary summary;
   bool have_summary = false;
-  bool file_ok = true;
-  while (stream->Read(&response)) {
+  bool files_ok = true;
+};
+
+void Receive(grpc::ClientReaderWriter<v1::InitializeRequest, v1::InitializeResponse>& stream,
+             const InitCommand& command, Download& model, ProgressDisplay& display,
+             Received& received) {
+  v1::InitializeResponse response;
+  while (stream.Read(&response)) {
     switch (response.kind_case()) {
       case v1::InitializeResponse::kProgress:
         if (response.progress().phase() == "fit") {
@@ -126,66 +124,88 @@ int RunInit(const ConnectionOptions& connection, const InitCommand& command) {
         const auto& f = response.file();
         Download* target = &model;
         if (f.name() == "scalers.safetensors") {
-          if (!scalers) {
-            scalers = std::make_unique<Download>(
+          if (!received.scalers) {
+            received.scalers = std::make_unique<Download>(
                 command.scalers_out.empty() ? command.out + ".scalers.safetensors"
                                             : command.scalers_out);
           }
-          target = scalers.get();
+          target = received.scalers.get();
         }
-        file_ok = file_ok && target->Append(f);
+        received.files_ok = received.files_ok && target->Append(f);
         display.Bytes(f.name(), target->bytes(), f.total_bytes());
         break;
       }
       case v1::InitializeResponse::kSummary:
-        summary = response.summary();
-        have_summary = true;
+        received.summary = response.summary();
+        received.have_summary = true;
         break;
       default:
         break;
     }
   }
-  display.Done();
-  grpc::Status status = stream->Finish();
-  if (!status.ok()) {
-    return Fail(DescribeStatus(status));
-  }
-  if (!file_ok) return Fail("could not write the downloaded file");
-  if (!have_summary) return Fail("the server ended without a summary");
-  if (auto s = model.Commit(summary.model_sha256(), summary.model_bytes()); !s.ok()) {
-    return Fail(std::string(s.message()));
-  }
-  if (scalers) {
-    if (auto s = scalers->Commit(summary.scalers_sha256(), summary.scalers_bytes()); !s.ok()) {
-      return Fail(std::string(s.message()));
-    }
-  }
+}
+
+void PrintSummary(const InitCommand& command, const v1::Summary& summary) {
   if (command.json) {
     std::string json;
     (void)google::protobuf::util::MessageToJsonString(summary, &json);
     std::printf("%s\n", json.c_str());
-  } else {
-    const auto& t = summary.target();
-    std::printf("wrote %s: ViT depth %lld width %lld heads %lld classes %lld, %lld parameters "
-                "(%.1f MiB), sha256 %s\n",
-                command.out.c_str(), (long long)t.depth(), (long long)t.width(),
-                (long long)t.heads(), (long long)t.classes(), (long long)summary.param_count(),
-                summary.model_bytes() / 1048576.0, summary.model_sha256().c_str());
-    std::printf("trainable during the fit: %lld (%.4f of the model; %lld scalers)\n",
-                (long long)summary.trainable_params(), summary.trainable_ratio(),
-                (long long)summary.scaler_count());
-    if (summary.held_out() > 0) {
-      std::printf("held-out accuracy: %.2f%% on %lld samples (final fit loss %.4f)\n",
-                  summary.held_out_accuracy(), (long long)summary.held_out(),
-                  summary.final_loss());
-    }
-    std::printf("seconds:");
-    for (const char* phase : {"scaler_init", "fit", "compose", "stream", "total"}) {
-      auto it = summary.seconds().find(phase);
-      if (it != summary.seconds().end()) std::printf(" %s %.2f", phase, it->second);
-    }
-    std::printf(" (device %s)\n", summary.device().c_str());
+    return;
   }
+  const auto& t = summary.target();
+  std::printf("wrote %s: ViT depth %lld width %lld heads %lld classes %lld, %lld parameters "
+              "(%.1f MiB), sha256 %s\n",
+              command.out.c_str(), (long long)t.depth(), (long long)t.width(),
+              (long long)t.heads(), (long long)t.classes(), (long long)summary.param_count(),
+              summary.model_bytes() / 1048576.0, summary.model_sha256().c_str());
+  std::printf("trainable during the fit: %lld (%.4f of the model; %lld scalers)\n",
+              (long long)summary.trainable_params(), summary.trainable_ratio(),
+              (long long)summary.scaler_count());
+  if (summary.held_out() > 0) {
+    std::printf("held-out accuracy: %.2f%% on %lld samples (final fit loss %.4f)\n",
+                summary.held_out_accuracy(), (long long)summary.held_out(), summary.final_loss());
+  }
+  std::printf("seconds:");
+  for (const char* phase : {"scaler_init", "fit", "compose", "stream", "total"}) {
+    auto it = summary.seconds().find(phase);
+    if (it != summary.seconds().end()) std::printf(" %s %.2f", phase, it->second);
+  }
+  std::printf(" (device %s)\n", summary.device().c_str());
+}
+
+}  // namespace
+
+int RunInit(const ConnectionOptions& connection, const InitCommand& command) {
+  auto loaded = LoadData(command);
+  if (!loaded.ok()) return Fail(std::string(loaded.status().message()));
+  FewShotData data = StratifiedSample(*loaded, command.samples, command.sample_seed);
+  auto channel = Connect(connection);
+  if (!channel.ok()) return Fail(std::string(channel.status().message()));
+  auto stub = v1::WaveInit::NewStub(*channel);
+  grpc::ClientContext context;
+  Prepare(connection, &context);
+  auto stream = stub->Initialize(&context);
+  ProgressDisplay display;
+  display.Phase(absl::StrCat("upload ", data.count, " samples"));
+  Upload(*stream, command.header, data);
+
+  Download model(command.out);
+  Received received;
+  Receive(*stream, command, model, display, received);
+  display.Done();
+  grpc::Status status = stream->Finish();
+  if (!status.ok()) return Fail(DescribeStatus(status));
+  if (!received.files_ok) return Fail("could not write the downloaded file");
+  if (!received.have_summary) return Fail("the server ended without a summary");
+  const v1::Summary& summary = received.summary;
+  if (auto s = model.Commit(summary.model_sha256(), summary.model_bytes()); !s.ok()) {
+    return Fail(std::string(s.message()));
+  }
+  if (received.scalers) {
+    auto s = received.scalers->Commit(summary.scalers_sha256(), summary.scalers_bytes());
+    if (!s.ok()) return Fail(std::string(s.message()));
+  }
+  PrintSummary(command, summary);
   return 0;
 }
 

@@ -206,13 +206,10 @@ int WaitForShutdown(ServiceContext& ctx) {
   }
 }
 
-absl::Status Run() {
-  // Block the control signals in every thread; main waits for them below.
-  const sigset_t signals = ControlSignals();
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
-
-  ServiceContext ctx;
-  ASSIGN_OR_RETURN(ctx.options, OptionsFromFlags());
+// Device, threads, metrics, budgets, watchdog, banks and the fit pool: all a
+// call shares, in the order they must start (metrics after LibTorch's
+// threads are set).
+absl::Status StartContext(ServiceContext& ctx) {
   const ServerOptions& o = ctx.options;
   if (o.device == "cuda" && !at::hasCUDA()) {
     return absl::FailedPreconditionError("--device=cuda but this LibTorch sees no CUDA device");
@@ -221,7 +218,6 @@ absl::Status Run() {
   const int cores = std::max(1u, std::thread::hardware_concurrency());
   ctx.torch_threads = o.torch_threads > 0 ? o.torch_threads : std::max(1, cores / o.fit_slots);
   at::set_num_threads(ctx.torch_threads);
-  // After LibTorch has set its threads: the endpoint must start there.
   ASSIGN_OR_RETURN(ctx.metrics, Metrics::Create(o.metrics_address));
   Metrics* metrics = ctx.metrics.get();
   auto gauge = [metrics](const char* resource) {
@@ -237,45 +233,83 @@ absl::Status Run() {
     metrics->SetHeld(resource, 0);
   }
   ctx.watchdog = std::make_unique<CallWatchdog>();
-
   RETURN_IF_ERROR(ctx.banks.LoadAll(o.bank_paths));
   for (const auto& bank : ctx.banks.All()) {
-    ctx.metrics->SetBank(bank->name, bank->version, bank->file_sha256);
+    metrics->SetBank(bank->name, bank->version, bank->file_sha256);
   }
   ctx.pool = std::make_unique<FitPool>(
       o.fit_slots, o.max_queued, o.queue_timeout_s,
       [metrics](int running, int waiting) { metrics->SetFits(running, waiting); });
   metrics->SetFits(0, 0);
+  return absl::OkStatus();
+}
 
+// The API server, serving health for "" and the service's name.
+absl::StatusOr<std::unique_ptr<grpc::Server>> StartApiServer(const ServerOptions& o,
+                                                             grpc::Service* service, int* port) {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
-  WaveServiceImpl service(ctx);
   ASSIGN_OR_RETURN(auto credentials, Credentials(o));
   grpc::ServerBuilder builder;
-  int port = 0;
-  builder.AddListeningPort(o.address, credentials, &port);
-  builder.RegisterService(&service);
+  builder.AddListeningPort(o.address, credentials, port);
+  builder.RegisterService(service);
   builder.SetMaxReceiveMessageSize(static_cast<int>(o.limits.max_message_bytes));
   builder.SetMaxSendMessageSize(static_cast<int>(o.limits.max_message_bytes));
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  if (!server || port == 0) {
+  if (!server || *port == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", o.address));
   }
-  auto* health = server->GetHealthCheckService();
-  health->SetServingStatus(true);
-  health->SetServingStatus(v1::WaveInit::service_full_name(), true);
-  // The probe server holds only the default health service.
-  std::unique_ptr<grpc::Server> probe_server;
-  if (const std::string probe = absl::GetFlag(FLAGS_probe_address); !probe.empty()) {
-    grpc::ServerBuilder probe_builder;
-    int probe_port = 0;
-    probe_builder.AddListeningPort(probe, grpc::InsecureServerCredentials(), &probe_port);
-    probe_server = probe_builder.BuildAndStart();
-    if (!probe_server || probe_port == 0) {
-      return absl::UnavailableError(absl::StrCat("cannot listen on ", probe));
-    }
-    probe_server->GetHealthCheckService()->SetServingStatus(true);
+  server->GetHealthCheckService()->SetServingStatus(true);
+  server->GetHealthCheckService()->SetServingStatus(v1::WaveInit::service_full_name(), true);
+  return server;
+}
+
+// The plaintext listener for probes: only the default health service.
+absl::StatusOr<std::unique_ptr<grpc::Server>> StartProbeServer(const std::string& address) {
+  if (address.empty()) return nullptr;
+  grpc::ServerBuilder builder;
+  int port = 0;
+  builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &port);
+  std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
+  if (!server || port == 0)
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", address));
+  server->GetHealthCheckService()->SetServingStatus(true);
+  return server;
+}
+
+// Probes see NOT_SERVING while fits and downloads in flight finish (up to
+// the exit timeout); new calls are refused; then what is left is cancelled.
+void Drain(ServiceContext& ctx, grpc::Server& server, grpc::Server* probe_server) {
+  ctx.draining = true;
+  server.GetHealthCheckService()->SetServingStatus(false);
+  if (probe_server) probe_server->GetHealthCheckService()->SetServingStatus(false);
+  const auto deadline =
+      std::chrono::steady_clock::now() +
+      std::chrono::milliseconds(static_cast<int64_t>(ctx.options.exit_timeout_s * 1000));
+  // Calls in flight include downloads, which run after their fit slot is free.
+  while (std::chrono::steady_clock::now() < deadline &&
+         (ctx.pool->running() + ctx.pool->waiting() > 0 || ctx.watchdog->watched() > 0)) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
+  server.Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+  if (probe_server) probe_server->Shutdown(std::chrono::system_clock::now());
+  ctx.pool.reset();  // joins the workers once in-flight fits have finished
+}
+
+absl::Status Run() {
+  // Block the control signals in every thread; main waits for them below.
+  const sigset_t signals = ControlSignals();
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  ServiceContext ctx;
+  ASSIGN_OR_RETURN(ctx.options, OptionsFromFlags());
+  const ServerOptions& o = ctx.options;
+  RETURN_IF_ERROR(StartContext(ctx));
+  WaveServiceImpl service(ctx);
+  int port = 0;
+  ASSIGN_OR_RETURN(std::unique_ptr<grpc::Server> server, StartApiServer(o, &service, &port));
+  ASSIGN_OR_RETURN(std::unique_ptr<grpc::Server> probe_server,
+                   StartProbeServer(absl::GetFlag(FLAGS_probe_address)));
   std::fprintf(stderr,
                "wave-server %s listening on port %d (%s, %s, %d fit slot(s) x %d threads, "
                "metrics %s, auth %s), default bank '%s'\n",
@@ -287,21 +321,7 @@ absl::Status Run() {
   const int sig = WaitForShutdown(ctx);
   std::fprintf(stderr, "wave-server: signal %d, draining for up to %.0f s\n", sig,
                o.exit_timeout_s);
-  // Probes see NOT_SERVING while in-flight fits finish; new fits are
-  // refused. Past the exit timeout the remaining calls are cancelled.
-  ctx.draining = true;
-  health->SetServingStatus(false);
-  if (probe_server) probe_server->GetHealthCheckService()->SetServingStatus(false);
-  const auto deadline = std::chrono::steady_clock::now() +
-                        std::chrono::milliseconds(static_cast<int64_t>(o.exit_timeout_s * 1000));
-  // Calls in flight include downloads, which run after their fit slot is free.
-  while (std::chrono::steady_clock::now() < deadline &&
-         (ctx.pool->running() + ctx.pool->waiting() > 0 || ctx.watchdog->watched() > 0)) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  server->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
-  if (probe_server) probe_server->Shutdown(std::chrono::system_clock::now());
-  ctx.pool.reset();  // joins the workers once in-flight fits have finished
+  Drain(ctx, *server, probe_server.get());
   std::fprintf(stderr, "wave-server: stopped\n");
   return absl::OkStatus();
 }

@@ -114,7 +114,11 @@ int64_t TensorView::NumElements() const {
   return n;
 }
 
-absl::StatusOr<SafetensorsFile> SafetensorsFile::Parse(std::string bytes) {
+namespace {
+
+// The JSON header's text, after checking the 8-byte little-endian length
+// that precedes it.
+absl::StatusOr<absl::string_view> HeaderText(const std::string& bytes) {
   if (bytes.size() < 8) {
     return Malformed(absl::StrCat("file is ", bytes.size(),
                                   " bytes, shorter than the 8-byte header length"));
@@ -131,70 +135,80 @@ absl::StatusOr<SafetensorsFile> SafetensorsFile::Parse(std::string bytes) {
     return Malformed(absl::StrCat("header length ", header_len, " runs past the end of the ",
                                   bytes.size(), "-byte file"));
   }
-  absl::string_view header_text(bytes.data() + 8, header_len);
-  if (header_text.empty() || header_text.front() != '{') {
-    return Malformed("header does not start with '{'");
-  }
-  ASSIGN_OR_RETURN(json header, ParseHeaderJson(header_text));
+  absl::string_view text(bytes.data() + 8, header_len);
+  if (text.empty() || text.front() != '{') return Malformed("header does not start with '{'");
+  return text;
+}
 
-  SafetensorsFile file;
-  const uint64_t buffer_size = bytes.size() - 8 - header_len;
-  struct Span {
-    uint64_t begin, end;
-    std::string name;
-  };
-  std::vector<Span> spans;
-  for (auto it = header.begin(); it != header.end(); ++it) {
-    const std::string& name = it.key();
-    if (name == "__metadata__") {
-      if (!it.value().is_object()) return Malformed("__metadata__ is not an object");
-      for (auto m = it.value().begin(); m != it.value().end(); ++m) {
-        if (!m.value().is_string()) {
-          return Malformed(absl::StrCat("__metadata__ value for '", m.key(), "' is not a string"));
-        }
-        file.metadata_[m.key()] = m.value().get<std::string>();
-      }
-      continue;
+absl::Status ParseMetadata(const json& value, std::map<std::string, std::string>* metadata) {
+  if (!value.is_object()) return Malformed("__metadata__ is not an object");
+  for (auto m = value.begin(); m != value.end(); ++m) {
+    if (!m.value().is_string()) {
+      return Malformed(absl::StrCat("__metadata__ value for '", m.key(), "' is not a string"));
     }
-    const json& entry = it.value();
-    if (!entry.is_object()) return Malformed(absl::StrCat("tensor '", name, "' is not an object"));
-    auto dtype_it = entry.find("dtype");
-    auto shape_it = entry.find("shape");
-    auto offsets_it = entry.find("data_offsets");
-    if (dtype_it == entry.end() || shape_it == entry.end() || offsets_it == entry.end()) {
-      return Malformed(absl::StrCat("tensor '", name,
-                                    "' lacks one of 'dtype', 'shape', 'data_offsets'"));
-    }
-    if (!dtype_it->is_string()) {
-      return Malformed(absl::StrCat("tensor '", name, "': 'dtype' is not a string"));
-    }
-    TensorView view;
-    ASSIGN_OR_RETURN(view.dtype, ParseDType(dtype_it->get<std::string>()));
-    ASSIGN_OR_RETURN(view.shape, ParseIntArray(*shape_it, name, "shape"));
-    ASSIGN_OR_RETURN(std::vector<int64_t> offsets,
-                     ParseIntArray(*offsets_it, name, "data_offsets"));
-    if (offsets.size() != 2) {
-      return Malformed(absl::StrCat("tensor '", name, "': 'data_offsets' must hold 2 numbers"));
-    }
-    const uint64_t begin = offsets[0], end = offsets[1];
-    if (begin > end || end > buffer_size) {
-      return Malformed(absl::StrCat("tensor '", name, "': data_offsets [", begin, ", ", end,
-                                    "] out of range of the ", buffer_size, "-byte buffer"));
-    }
-    uint64_t numel = 0;
-    if (!CheckedProduct(view.shape, buffer_size, &numel) ||
-        numel * DTypeSize(view.dtype) != end - begin) {
-      return Malformed(absl::StrCat("tensor '", name, "': shape and dtype need ",
-                                    "a different byte count than data_offsets give (",
-                                    end - begin, " bytes)"));
-    }
-    view.size_bytes = end - begin;
-    file.tensors_[name] = {view, 8 + header_len + begin};
-    spans.push_back({begin, end, name});
+    (*metadata)[m.key()] = m.value().get<std::string>();
   }
+  return absl::OkStatus();
+}
+
+// One tensor's entry: its dtype, shape and byte range, checked against
+// each other and the buffer.
+struct ParsedEntry {
+  TensorView view;
+  uint64_t begin = 0, end = 0;
+};
+
+absl::StatusOr<ParsedEntry> ParseEntry(const std::string& name, const json& entry,
+                                       uint64_t buffer_size) {
+  if (!entry.is_object()) return Malformed(absl::StrCat("tensor '", name, "' is not an object"));
+  auto dtype_it = entry.find("dtype");
+  auto shape_it = entry.find("shape");
+  auto offsets_it = entry.find("data_offsets");
+  if (dtype_it == entry.end() || shape_it == entry.end() || offsets_it == entry.end()) {
+    return Malformed(
+        absl::StrCat("tensor '", name, "' lacks one of 'dtype', 'shape', 'data_offsets'"));
+  }
+  if (!dtype_it->is_string()) {
+    return Malformed(absl::StrCat("tensor '", name, "': 'dtype' is not a string"));
+  }
+  ParsedEntry parsed;
+  ASSIGN_OR_RETURN(parsed.view.dtype, ParseDType(dtype_it->get<std::string>()));
+  ASSIGN_OR_RETURN(parsed.view.shape, ParseIntArray(*shape_it, name, "shape"));
+  ASSIGN_OR_RETURN(std::vector<int64_t> offsets, ParseIntArray(*offsets_it, name, "data_offsets"));
+  if (offsets.size() != 2) {
+    return Malformed(absl::StrCat("tensor '", name, "': 'data_offsets' must hold 2 numbers"));
+  }
+  parsed.begin = offsets[0];
+  parsed.end = offsets[1];
+  if (parsed.begin > parsed.end || parsed.end > buffer_size) {
+    return Malformed(absl::StrCat("tensor '", name, "': data_offsets [", parsed.begin, ", ",
+                                  parsed.end, "] out of range of the ", buffer_size,
+                                  "-byte buffer"));
+  }
+  uint64_t numel = 0;
+  if (!CheckedProduct(parsed.view.shape, buffer_size, &numel) ||
+      numel * DTypeSize(parsed.view.dtype) != parsed.end - parsed.begin) {
+    return Malformed(absl::StrCat("tensor '", name, "': shape and dtype need ",
+                                  "a different byte count than data_offsets give (",
+                                  parsed.end - parsed.begin, " bytes)"));
+  }
+  parsed.view.size_bytes = parsed.end - parsed.begin;
+  return parsed;
+}
+
+struct Span {
+  uint64_t begin, end;
+  std::string name;
+};
+
+// The tensors must tile the buffer exactly: no overlap, no hole, nothing
+// after the last. Returns their names in file order.
+absl::StatusOr<std::vector<std::string>> CheckTiling(std::vector<Span> spans,
+                                                     uint64_t buffer_size) {
   std::sort(spans.begin(), spans.end(), [](const Span& a, const Span& b) {
     return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
   });
+  std::vector<std::string> names;
   uint64_t expected = 0;
   for (const Span& span : spans) {
     if (span.begin < expected) {
@@ -204,12 +218,34 @@ absl::StatusOr<SafetensorsFile> SafetensorsFile::Parse(std::string bytes) {
       return Malformed(absl::StrCat("hole in the byte buffer before tensor '", span.name, "'"));
     }
     expected = span.end;
-    file.names_.push_back(span.name);
+    names.push_back(span.name);
   }
   if (expected != buffer_size) {
     return Malformed(absl::StrCat("byte buffer holds ", buffer_size - expected,
                                   " bytes after the last tensor"));
   }
+  return names;
+}
+
+}  // namespace
+
+absl::StatusOr<SafetensorsFile> SafetensorsFile::Parse(std::string bytes) {
+  ASSIGN_OR_RETURN(absl::string_view header_text, HeaderText(bytes));
+  ASSIGN_OR_RETURN(json header, ParseHeaderJson(header_text));
+  const uint64_t data_start = 8 + header_text.size();
+  const uint64_t buffer_size = bytes.size() - data_start;
+  SafetensorsFile file;
+  std::vector<Span> spans;
+  for (auto it = header.begin(); it != header.end(); ++it) {
+    if (it.key() == "__metadata__") {
+      RETURN_IF_ERROR(ParseMetadata(it.value(), &file.metadata_));
+      continue;
+    }
+    ASSIGN_OR_RETURN(ParsedEntry entry, ParseEntry(it.key(), it.value(), buffer_size));
+    file.tensors_[it.key()] = {entry.view, data_start + entry.begin};
+    spans.push_back({entry.begin, entry.end, it.key()});
+  }
+  ASSIGN_OR_RETURN(file.names_, CheckTiling(std::move(spans), buffer_size));
   file.bytes_ = std::move(bytes);
   return file;
 }

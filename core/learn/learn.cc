@@ -186,9 +186,9 @@ void RandomTemplates(const ViTConfig& config, const BankGeometry& geometry, int6
 
 }  // namespace
 
-absl::StatusOr<TemplateBank> DistillTemplates(const DistillOptions& o, const TensorMap& ancestry,
-                                              const ViTConfig& ancestry_config,
-                                              const Dataset& train, const Dataset& test) {
+namespace {
+
+absl::Status ValidateDistillOptions(const DistillOptions& o) {
   RETURN_IF_ERROR(ValidateGeometry(o.geometry));
   if (o.templates_per_kind < 1 || o.templates_per_kind > 1024) {
     return absl::InvalidArgumentError("templates_per_kind: must be in [1, 1024]");
@@ -196,12 +196,15 @@ absl::StatusOr<TemplateBank> DistillTemplates(const DistillOptions& o, const Ten
   if (o.auxiliaries.empty()) return absl::InvalidArgumentError("auxiliaries: none given");
   if (!(o.temperature > 0)) return absl::InvalidArgumentError("temperature: must be positive");
   for (const auto& aux : o.auxiliaries) RETURN_IF_ERROR(ValidateTarget(aux, o.geometry));
+  return absl::OkStatus();
+}
 
-  TemplateBank bank;
-  bank.geometry = o.geometry;
-  bank.ancestry = ancestry_config;
-  // Trainable state, all in one map for checkpoints: "templates.<kind>",
-  // "aux.<i>.<param>", "aux.<i>.head.*".
+std::string AuxPrefix(size_t i) { return absl::StrCat("aux.", i, "."); }
+
+// The trainable state at its start, all in one map for checkpoints:
+// "templates.<kind>", "aux.<i>.<param>", "aux.<i>.head.*".
+TensorMap StartDistillState(const DistillOptions& o, const TensorMap& ancestry,
+                            const ViTConfig& ancestry_config) {
   TensorMap state;
   for (size_t i = 0; i < o.auxiliaries.size(); ++i) {
     const ViTConfig& aux = o.auxiliaries[i];
@@ -218,7 +221,7 @@ absl::StatusOr<TemplateBank> DistillTemplates(const DistillOptions& o, const Ten
     if (i == 0) {
       for (auto& [kind, t] : templates) state["templates." + kind] = t;
     }
-    const std::string prefix = absl::StrCat("aux.", i, ".");
+    const std::string prefix = AuxPrefix(i);
     for (auto& [name, s] : scalers) state[prefix + name] = s;
     TensorMap head = DirectInit(aux, o.loop.seed + 17 * i);
     if (aux.width == ancestry_config.width && aux.classes == ancestry_config.classes) {
@@ -228,7 +231,57 @@ absl::StatusOr<TemplateBank> DistillTemplates(const DistillOptions& o, const Ten
     state[prefix + "head.weight"] = head["head.weight"];
     state[prefix + "head.bias"] = head["head.bias"];
   }
+  return state;
+}
 
+// Auxiliary i's whole model, composed from the state.
+TensorMap AuxiliaryParams(const DistillOptions& o, const TensorMap& state, size_t i) {
+  const std::string prefix = AuxPrefix(i);
+  TensorMap templates, scalers;
+  for (const auto& kind : TemplateKinds(o.auxiliaries[i], o.geometry)) {
+    templates[kind.kind] = state.at("templates." + kind.kind);
+  }
+  for (const auto& p : TemplatedParams(o.auxiliaries[i], o.geometry)) {
+    scalers[p.name] = state.at(prefix + p.name);
+  }
+  TensorMap params = ComposeWeights(templates, scalers, o.auxiliaries[i], o.geometry);
+  params["head.weight"] = state.at(prefix + "head.weight");
+  params["head.bias"] = state.at(prefix + "head.bias");
+  return params;
+}
+
+// The bank from the trained state: the templates and each auxiliary.
+TemplateBank BankFromState(const DistillOptions& o, const ViTConfig& ancestry_config,
+                           const TensorMap& state, const std::vector<double>& accuracies) {
+  TemplateBank bank;
+  bank.geometry = o.geometry;
+  bank.ancestry = ancestry_config;
+  TensorMap final_state = Detached(state);
+  for (const auto& kind : TemplateKinds(o.auxiliaries[0], o.geometry)) {
+    bank.templates[kind.kind] = final_state.at("templates." + kind.kind);
+  }
+  for (size_t i = 0; i < o.auxiliaries.size(); ++i) {
+    AuxiliaryModel aux;
+    aux.config = o.auxiliaries[i];
+    aux.accuracy = accuracies[i];
+    const std::string prefix = AuxPrefix(i);
+    for (const auto& p : TemplatedParams(aux.config, o.geometry)) {
+      aux.scalers[p.name] = final_state.at(prefix + p.name);
+    }
+    aux.head["head.weight"] = final_state.at(prefix + "head.weight");
+    aux.head["head.bias"] = final_state.at(prefix + "head.bias");
+    bank.auxiliaries.push_back(std::move(aux));
+  }
+  return bank;
+}
+
+}  // namespace
+
+absl::StatusOr<TemplateBank> DistillTemplates(const DistillOptions& o, const TensorMap& ancestry,
+                                              const ViTConfig& ancestry_config,
+                                              const Dataset& train, const Dataset& test) {
+  RETURN_IF_ERROR(ValidateDistillOptions(o));
+  TensorMap state = StartDistillState(o, ancestry, ancestry_config);
   TrainLoopOptions loop = o.loop;
   ASSIGN_OR_RETURN(Checkpoint ckpt, LoadCheckpoint(o.checkpoint_dir, "distill"));
   if (!ckpt.params.empty()) {
@@ -242,20 +295,6 @@ absl::StatusOr<TemplateBank> DistillTemplates(const DistillOptions& o, const Ten
   }
   RequireGrad(state);
 
-  auto model_params = [&](size_t i) {
-    const std::string prefix = absl::StrCat("aux.", i, ".");
-    TensorMap templates, scalers;
-    for (const auto& kind : TemplateKinds(o.auxiliaries[i], o.geometry)) {
-      templates[kind.kind] = state.at("templates." + kind.kind);
-    }
-    for (const auto& p : TemplatedParams(o.auxiliaries[i], o.geometry)) {
-      scalers[p.name] = state.at(prefix + p.name);
-    }
-    TensorMap params = ComposeWeights(templates, scalers, o.auxiliaries[i], o.geometry);
-    params["head.weight"] = state.at(prefix + "head.weight");
-    params["head.bias"] = state.at(prefix + "head.bias");
-    return params;
-  };
   int64_t step = 0;
   auto loss = [&](const at::Tensor& x, const at::Tensor& y) {
     // One auxiliary per step, in a fixed rotation.
@@ -265,13 +304,13 @@ absl::StatusOr<TemplateBank> DistillTemplates(const DistillOptions& o, const Ten
       c10::NoGradGuard no_grad;
       teacher = VitForward(ancestry_config, ancestry, x);
     }
-    at::Tensor student = VitForward(o.auxiliaries[i], model_params(i), x);
+    at::Tensor student = VitForward(o.auxiliaries[i], AuxiliaryParams(o, state, i), x);
     return DistillLoss(student, teacher, y, o.temperature, o.kl_weight);
   };
   std::vector<double> accuracies(o.auxiliaries.size(), 0.0);
   auto evaluate = [&] {
     for (size_t i = 0; i < o.auxiliaries.size(); ++i) {
-      TensorMap params = model_params(i);
+      TensorMap params = AuxiliaryParams(o, state, i);
       accuracies[i] = Accuracy(
           [&](const at::Tensor& x) { return VitForward(o.auxiliaries[i], params, x); }, test,
           loop.mean, loop.std);
@@ -292,24 +331,7 @@ absl::StatusOr<TemplateBank> DistillTemplates(const DistillOptions& o, const Ten
   loop.log_prefix = "distill";
   RETURN_IF_ERROR(TrainLoop(Values(state), train, loss, loop, on_epoch));
   if (loop.start_epoch >= loop.epochs) evaluate();
-
-  TensorMap final_state = Detached(state);
-  for (const auto& kind : TemplateKinds(o.auxiliaries[0], o.geometry)) {
-    bank.templates[kind.kind] = final_state.at("templates." + kind.kind);
-  }
-  for (size_t i = 0; i < o.auxiliaries.size(); ++i) {
-    AuxiliaryModel aux;
-    aux.config = o.auxiliaries[i];
-    aux.accuracy = accuracies[i];
-    const std::string prefix = absl::StrCat("aux.", i, ".");
-    for (const auto& p : TemplatedParams(aux.config, o.geometry)) {
-      aux.scalers[p.name] = final_state.at(prefix + p.name);
-    }
-    aux.head["head.weight"] = final_state.at(prefix + "head.weight");
-    aux.head["head.bias"] = final_state.at(prefix + "head.bias");
-    bank.auxiliaries.push_back(std::move(aux));
-  }
-  return bank;
+  return BankFromState(o, ancestry_config, state, accuracies);
 }
 
 }  // namespace wave

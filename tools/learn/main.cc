@@ -64,30 +64,39 @@ absl::Status CheckPositive(const char* flag, double value) {
   return absl::OkStatus();
 }
 
-absl::Status Run(int argc, char** argv) {
-  const std::string out = absl::GetFlag(FLAGS_out);
-  if (out.empty()) return absl::InvalidArgumentError("--out is required");
-  const std::string work_dir =
-      absl::GetFlag(FLAGS_work_dir).empty() ? out + ".work" : absl::GetFlag(FLAGS_work_dir);
-
+// What to learn, from the flags, checked before any data is read.
+struct Plan {
+  std::string out, work_dir;
   BankGeometry geometry;
+  ViTConfig ancestry;
+  std::vector<ViTConfig> auxiliaries;
+  std::string template_init;
+  int threads = 1;
+};
+
+absl::StatusOr<Plan> PlanFromFlags() {
+  Plan plan;
+  plan.out = absl::GetFlag(FLAGS_out);
+  if (plan.out.empty()) return absl::InvalidArgumentError("--out is required");
+  plan.work_dir =
+      absl::GetFlag(FLAGS_work_dir).empty() ? plan.out + ".work" : absl::GetFlag(FLAGS_work_dir);
+  BankGeometry& geometry = plan.geometry;
   geometry.tile = absl::GetFlag(FLAGS_tile);
   geometry.head_dim = absl::GetFlag(FLAGS_head_dim);
   geometry.mlp_ratio = absl::GetFlag(FLAGS_mlp_ratio);
   geometry.patch = absl::GetFlag(FLAGS_patch);
   RETURN_IF_ERROR(ValidateGeometry(geometry));
   constexpr int64_t kClasses = 10;  // Fashion-MNIST's
-  ASSIGN_OR_RETURN(ViTConfig ancestry_config,
+  ASSIGN_OR_RETURN(plan.ancestry,
                    ParseTargetSize(absl::GetFlag(FLAGS_ancestry), kClasses, geometry));
-  std::vector<ViTConfig> auxiliaries;
   std::string aux_text = absl::GetFlag(FLAGS_auxiliaries);
   if (aux_text.empty()) aux_text = absl::GetFlag(FLAGS_ancestry);
   for (const auto& part : absl::StrSplit(aux_text, ',')) {
     ASSIGN_OR_RETURN(ViTConfig aux, ParseTargetSize(part, kClasses, geometry));
-    auxiliaries.push_back(aux);
+    plan.auxiliaries.push_back(aux);
   }
-  const std::string init = absl::GetFlag(FLAGS_template_init);
-  if (init != "svd" && init != "random") {
+  plan.template_init = absl::GetFlag(FLAGS_template_init);
+  if (plan.template_init != "svd" && plan.template_init != "random") {
     return absl::InvalidArgumentError("--template_init must be 'svd' or 'random'");
   }
   RETURN_IF_ERROR(CheckPositive("ancestry_lr", absl::GetFlag(FLAGS_ancestry_lr)));
@@ -101,11 +110,13 @@ absl::Status Run(int argc, char** argv) {
       absl::GetFlag(FLAGS_augment_pad) < 0 || absl::GetFlag(FLAGS_kl_weight) < 0) {
     return absl::InvalidArgumentError("epochs, augment_pad and kl_weight must be >= 0");
   }
+  plan.threads = absl::GetFlag(FLAGS_threads);
+  if (plan.threads <= 0) plan.threads = static_cast<int>(std::thread::hardware_concurrency());
+  return plan;
+}
 
-  int threads = absl::GetFlag(FLAGS_threads);
-  if (threads <= 0) threads = static_cast<int>(std::thread::hardware_concurrency());
-  at::set_num_threads(threads);
-
+// Fashion-MNIST's train and test sets, cut as the flags say.
+absl::StatusOr<std::pair<Dataset, Dataset>> LoadData() {
   const std::string data_dir = absl::GetFlag(FLAGS_data_dir);
   ASSIGN_OR_RETURN(Dataset train, LoadFashionMnist("train", data_dir));
   ASSIGN_OR_RETURN(Dataset test, LoadFashionMnist("t10k", data_dir));
@@ -115,7 +126,82 @@ absl::Status Run(int argc, char** argv) {
   if (int64_t n = absl::GetFlag(FLAGS_test_samples); n > 0 && n < test.size()) {
     test = Slice(test, 0, n);
   }
-  RETURN_IF_ERROR(MakeDirectory(work_dir));
+  return std::make_pair(std::move(train), std::move(test));
+}
+
+// The ancestry: loaded from --ancestry_in, or trained here (resumable).
+absl::StatusOr<TensorMap> GetAncestry(const Plan& plan, const TrainLoopOptions& loop,
+                                      const Dataset& train, const Dataset& test) {
+  if (const std::string in = absl::GetFlag(FLAGS_ancestry_in); !in.empty()) {
+    return LoadAncestry(in, plan.ancestry);
+  }
+  AncestryOptions a;
+  a.config = plan.ancestry;
+  a.loop = loop;
+  a.loop.epochs = absl::GetFlag(FLAGS_ancestry_epochs);
+  a.loop.lr = absl::GetFlag(FLAGS_ancestry_lr);
+  a.loop.weight_decay = absl::GetFlag(FLAGS_ancestry_weight_decay);
+  a.loop.log_prefix = "ancestry";
+  a.checkpoint_dir = plan.work_dir;
+  return TrainAncestry(a, train, test);
+}
+
+absl::StatusOr<TemplateBank> Distill(const Plan& plan, const TrainLoopOptions& loop,
+                                     const TensorMap& ancestry, const Dataset& train,
+                                     const Dataset& test) {
+  DistillOptions d;
+  d.geometry = plan.geometry;
+  d.auxiliaries = plan.auxiliaries;
+  d.templates_per_kind = absl::GetFlag(FLAGS_templates);
+  d.init = plan.template_init == "svd" ? TemplateInit::kSvd : TemplateInit::kRandom;
+  d.temperature = absl::GetFlag(FLAGS_temperature);
+  d.kl_weight = absl::GetFlag(FLAGS_kl_weight);
+  d.loop = loop;
+  d.loop.epochs = absl::GetFlag(FLAGS_distill_epochs);
+  d.loop.lr = absl::GetFlag(FLAGS_distill_lr);
+  d.loop.weight_decay = absl::GetFlag(FLAGS_distill_weight_decay);
+  d.checkpoint_dir = plan.work_dir;
+  return DistillTemplates(d, ancestry, plan.ancestry, train, test);
+}
+
+// What made the bank, as its metadata: the command, data, accuracies, times.
+std::map<std::string, std::string> Provenance(const Plan& plan, const TemplateBank& bank,
+                                              const std::vector<std::string>& args,
+                                              const Dataset& train, const Dataset& test,
+                                              double ancestry_acc, double ancestry_secs,
+                                              double total_secs) {
+  const std::string ancestry_in = absl::GetFlag(FLAGS_ancestry_in);
+  std::map<std::string, std::string> p = {
+      {"command", absl::StrJoin(args, " ")},
+      {"data", absl::StrCat("fashion-mnist (", absl::GetFlag(FLAGS_data_dir), "), ",
+                            train.size(), " train / ", test.size(), " test images")},
+      {"ancestry", ancestry_in.empty() ? "trained from scratch" : ancestry_in},
+      {"ancestry_test_accuracy", absl::StrCat(ancestry_acc)},
+      {"ancestry_epochs", absl::StrCat(absl::GetFlag(FLAGS_ancestry_epochs))},
+      {"distill_epochs", absl::StrCat(absl::GetFlag(FLAGS_distill_epochs))},
+      {"seed", absl::StrCat(absl::GetFlag(FLAGS_seed))},
+      {"threads", absl::StrCat(plan.threads)},
+      {"template_init", plan.template_init},
+      {"seconds_ancestry", absl::StrCat(static_cast<int64_t>(ancestry_secs))},
+      {"seconds_total", absl::StrCat(static_cast<int64_t>(total_secs))},
+  };
+  for (const auto& aux : bank.auxiliaries) {
+    p[absl::StrCat("auxiliary_", aux.config.ShortName(), "_test_accuracy")] =
+        absl::StrCat(aux.accuracy);
+  }
+  return p;
+}
+
+double SecondsSince(std::chrono::steady_clock::time_point t) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+}
+
+absl::Status Run(int argc, char** argv) {
+  ASSIGN_OR_RETURN(const Plan plan, PlanFromFlags());
+  at::set_num_threads(plan.threads);
+  ASSIGN_OR_RETURN(auto data, LoadData());
+  const auto& [train, test] = data;
+  RETURN_IF_ERROR(MakeDirectory(plan.work_dir));
   const auto started = std::chrono::steady_clock::now();
 
   TrainLoopOptions loop;
@@ -125,74 +211,28 @@ absl::Status Run(int argc, char** argv) {
   };
   loop.batch = absl::GetFlag(FLAGS_batch);
   loop.seed = absl::GetFlag(FLAGS_seed);
-  loop.mean = geometry.mean;
-  loop.std = geometry.std;
+  loop.mean = plan.geometry.mean;
+  loop.std = plan.geometry.std;
   loop.augment_pad = absl::GetFlag(FLAGS_augment_pad);
 
-  TensorMap ancestry;
-  const std::string ancestry_in = absl::GetFlag(FLAGS_ancestry_in);
-  if (!ancestry_in.empty()) {
-    ASSIGN_OR_RETURN(ancestry, LoadAncestry(ancestry_in, ancestry_config));
-  } else {
-    AncestryOptions a;
-    a.config = ancestry_config;
-    a.loop = loop;
-    a.loop.epochs = absl::GetFlag(FLAGS_ancestry_epochs);
-    a.loop.lr = absl::GetFlag(FLAGS_ancestry_lr);
-    a.loop.weight_decay = absl::GetFlag(FLAGS_ancestry_weight_decay);
-    a.loop.log_prefix = "ancestry";
-    a.checkpoint_dir = work_dir;
-    ASSIGN_OR_RETURN(ancestry, TrainAncestry(a, train, test));
-  }
+  ASSIGN_OR_RETURN(TensorMap ancestry, GetAncestry(plan, loop, train, test));
   const double ancestry_acc = Accuracy(
-      [&](const at::Tensor& x) { return VitForward(ancestry_config, ancestry, x); }, test,
-      geometry.mean, geometry.std);
+      [&](const at::Tensor& x) { return VitForward(plan.ancestry, ancestry, x); }, test,
+      plan.geometry.mean, plan.geometry.std);
   std::printf("[wave-learn] ancestry %s test accuracy %.2f%%\n",
-              ancestry_config.ShortName().c_str(), ancestry_acc);
-  const double ancestry_secs =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+              plan.ancestry.ShortName().c_str(), ancestry_acc);
+  const double ancestry_secs = SecondsSince(started);
 
-  DistillOptions d;
-  d.geometry = geometry;
-  d.auxiliaries = auxiliaries;
-  d.templates_per_kind = absl::GetFlag(FLAGS_templates);
-  d.init = init == "svd" ? TemplateInit::kSvd : TemplateInit::kRandom;
-  d.temperature = absl::GetFlag(FLAGS_temperature);
-  d.kl_weight = absl::GetFlag(FLAGS_kl_weight);
-  d.loop = loop;
-  d.loop.epochs = absl::GetFlag(FLAGS_distill_epochs);
-  d.loop.lr = absl::GetFlag(FLAGS_distill_lr);
-  d.loop.weight_decay = absl::GetFlag(FLAGS_distill_weight_decay);
-  d.checkpoint_dir = work_dir;
-  ASSIGN_OR_RETURN(TemplateBank bank, DistillTemplates(d, ancestry, ancestry_config, train, test));
-  const double total_secs =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-
+  ASSIGN_OR_RETURN(TemplateBank bank, Distill(plan, loop, ancestry, train, test));
+  const double total_secs = SecondsSince(started);
   bank.name = absl::GetFlag(FLAGS_name);
   bank.version = absl::GetFlag(FLAGS_version);
-  std::vector<std::string> args(argv, argv + argc);
-  bank.provenance = {
-      {"command", absl::StrJoin(args, " ")},
-      {"data", absl::StrCat("fashion-mnist (", data_dir, "), ", train.size(), " train / ",
-                            test.size(), " test images")},
-      {"ancestry", ancestry_in.empty() ? "trained from scratch" : ancestry_in},
-      {"ancestry_test_accuracy", absl::StrCat(ancestry_acc)},
-      {"ancestry_epochs", absl::StrCat(absl::GetFlag(FLAGS_ancestry_epochs))},
-      {"distill_epochs", absl::StrCat(absl::GetFlag(FLAGS_distill_epochs))},
-      {"seed", absl::StrCat(absl::GetFlag(FLAGS_seed))},
-      {"threads", absl::StrCat(threads)},
-      {"template_init", init},
-      {"seconds_ancestry", absl::StrCat(static_cast<int64_t>(ancestry_secs))},
-      {"seconds_total", absl::StrCat(static_cast<int64_t>(total_secs))},
-  };
-  for (size_t i = 0; i < bank.auxiliaries.size(); ++i) {
-    bank.provenance[absl::StrCat("auxiliary_", bank.auxiliaries[i].config.ShortName(),
-                                 "_test_accuracy")] = absl::StrCat(bank.auxiliaries[i].accuracy);
-  }
-  RETURN_IF_ERROR(SaveBank(bank, out));
+  bank.provenance = Provenance(plan, bank, std::vector<std::string>(argv, argv + argc), train,
+                               test, ancestry_acc, ancestry_secs, total_secs);
+  RETURN_IF_ERROR(SaveBank(bank, plan.out));
   std::printf("[wave-learn] wrote %s: %lld template parameters, ancestry %.2f%%, "
               "auxiliary %.2f%%, %.0f s\n",
-              out.c_str(), static_cast<long long>(bank.TemplateParamCount()), ancestry_acc,
+              plan.out.c_str(), static_cast<long long>(bank.TemplateParamCount()), ancestry_acc,
               bank.auxiliaries[0].accuracy, total_secs);
   return absl::OkStatus();
 }
