@@ -17,9 +17,7 @@ namespace {
 
 using json = nlohmann::json;
 
-constexpr char kTemplatePrefix[] = "templates.";
 
-std::string AuxPrefix(size_t index) { return absl::StrCat("aux.", index, "."); }
 
 absl::Status Corrupt(absl::string_view what) {
   return absl::InvalidArgumentError(absl::StrCat("template bank: ", what));
@@ -118,8 +116,8 @@ absl::Status SaveBank(const TemplateBank& bank, const std::string& path) {
   json aux_json = json::array();
   for (size_t i = 0; i < bank.auxiliaries.size(); ++i) {
     const auto& aux = bank.auxiliaries[i];
-    for (const auto& [name, s] : aux.scalers) all[AuxPrefix(i) + name] = s;
-    for (const auto& [name, h] : aux.head) all[AuxPrefix(i) + name] = h;
+    for (const auto& [name, s] : aux.scalers) all[AuxiliaryPrefix(i) + name] = s;
+    for (const auto& [name, h] : aux.head) all[AuxiliaryPrefix(i) + name] = h;
     aux_json.push_back({{"config", json::parse(ConfigToJson(aux.config))},
                         {"accuracy", aux.accuracy}});
   }
@@ -197,7 +195,7 @@ absl::StatusOr<TemplateBank> ParseBank(std::string bytes) {
     }
     bool placed = false;
     for (size_t i = 0; i < bank.auxiliaries.size() && !placed; ++i) {
-      const std::string prefix = AuxPrefix(i);
+      const std::string prefix = AuxiliaryPrefix(i);
       if (absl::StartsWith(name, prefix)) {
         const std::string param = name.substr(prefix.size());
         auto& dest = absl::StartsWith(param, "head.") ? bank.auxiliaries[i].head
@@ -241,5 +239,7 @@ int64_t ScalerCount(const ViTConfig& config, const BankGeometry& geometry,
   }
   return n;
 }
+
+std::string AuxiliaryPrefix(size_t index) { return absl::StrCat("aux.", index, "."); }
 
 }  // namespace wave

@@ -51,6 +51,11 @@ absl::StatusOr<TemplateBank> ParseBank(std::string bytes);
 TensorMap ComposeWeights(const TensorMap& templates, const TensorMap& scalers,
                          const ViTConfig& config, const BankGeometry& geometry);
 
+// Tensor names in a bank file, shared with template learning's checkpoints:
+// "templates.<kind>" and "aux.<index>.<param>".
+inline constexpr char kTemplatePrefix[] = "templates.";
+std::string AuxiliaryPrefix(size_t index);
+
 // Number of scaler entries a target needs.
 int64_t ScalerCount(const ViTConfig& config, const BankGeometry& geometry,
                     const TemplateBank& bank);

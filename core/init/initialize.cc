@@ -2,10 +2,11 @@
 
 #include <c10/core/GradMode.h>
 
-#include <chrono>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "core/base/status_macros.h"
 #include "core/model/train_loop.h"
 #include "core/model/vit.h"
@@ -13,9 +14,7 @@
 namespace wave {
 namespace {
 
-double Seconds(std::chrono::steady_clock::time_point since) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
-}
+double Seconds(absl::Time since) { return absl::ToDoubleSeconds(absl::Now() - since); }
 
 // A timm-initialized head (weights N(0, 0.02), zero bias), drawn on its own:
 // drawing the whole model to keep its head cost 2 s at 100M parameters.
@@ -173,7 +172,7 @@ struct FitState {
 // Step 1: scalers resampled from the nearest auxiliary, and the head.
 absl::StatusOr<FitState> StartState(const TemplateBank& bank, const ViTConfig& target,
                                     const FitOptions& o, FitReport& report) {
-  auto t0 = std::chrono::steady_clock::now();
+  const absl::Time t0 = absl::Now();
   FitState state;
   ASSIGN_OR_RETURN(state.scalers, ResampleScalers(bank, target, o.scaler_init));
   const AuxiliaryModel& aux = NearestAuxiliary(bank, target);
@@ -268,7 +267,7 @@ absl::StatusOr<Dataset> FitScalersAndHead(const TemplateBank& bank, const ViTCon
 absl::Status ComposeResult(const TemplateBank& bank, const ViTConfig& target, FitState& state,
                            InitResult& result) {
   FitReport& report = result.report;
-  auto t2 = std::chrono::steady_clock::now();
+  const absl::Time t2 = absl::Now();
   {
     c10::NoGradGuard no_grad;
     result.weights = ComposeWeights(state.templates, state.scalers, target, bank.geometry);
@@ -309,7 +308,7 @@ absl::StatusOr<InitResult> InitializeTarget(const CheckedRequest& request,
   const FitOptions& o = request.fit();
   InitResult result;
   ASSIGN_OR_RETURN(FitState state, StartState(bank, target, o, result.report));
-  auto t1 = std::chrono::steady_clock::now();
+  const absl::Time t1 = absl::Now();
   if (o.steps > 0) {
     const Dataset& few_shot = request.few_shot();
     const int64_t held =

@@ -199,10 +199,8 @@ absl::Status ValidateDistillOptions(const DistillOptions& o) {
   return absl::OkStatus();
 }
 
-std::string AuxPrefix(size_t i) { return absl::StrCat("aux.", i, "."); }
-
-// The trainable state at its start, all in one map for checkpoints:
-// "templates.<kind>", "aux.<i>.<param>", "aux.<i>.head.*".
+// The trainable state at its start, all in one map for checkpoints, named
+// as in a bank file: "templates.<kind>", "aux.<i>.<param>", "aux.<i>.head.*".
 TensorMap StartDistillState(const DistillOptions& o, const TensorMap& ancestry,
                             const ViTConfig& ancestry_config) {
   TensorMap state;
@@ -219,9 +217,9 @@ TensorMap StartDistillState(const DistillOptions& o, const TensorMap& ancestry,
     }
     // The first auxiliary decides the starting templates.
     if (i == 0) {
-      for (auto& [kind, t] : templates) state["templates." + kind] = t;
+      for (auto& [kind, t] : templates) state[kTemplatePrefix + kind] = t;
     }
-    const std::string prefix = AuxPrefix(i);
+    const std::string prefix = AuxiliaryPrefix(i);
     for (auto& [name, s] : scalers) state[prefix + name] = s;
     TensorMap head = DirectInit(aux, o.loop.seed + 17 * i);
     if (aux.width == ancestry_config.width && aux.classes == ancestry_config.classes) {
@@ -236,10 +234,10 @@ TensorMap StartDistillState(const DistillOptions& o, const TensorMap& ancestry,
 
 // Auxiliary i's whole model, composed from the state.
 TensorMap AuxiliaryParams(const DistillOptions& o, const TensorMap& state, size_t i) {
-  const std::string prefix = AuxPrefix(i);
+  const std::string prefix = AuxiliaryPrefix(i);
   TensorMap templates, scalers;
   for (const auto& kind : TemplateKinds(o.auxiliaries[i], o.geometry)) {
-    templates[kind.kind] = state.at("templates." + kind.kind);
+    templates[kind.kind] = state.at(kTemplatePrefix + kind.kind);
   }
   for (const auto& p : TemplatedParams(o.auxiliaries[i], o.geometry)) {
     scalers[p.name] = state.at(prefix + p.name);
@@ -258,13 +256,13 @@ TemplateBank BankFromState(const DistillOptions& o, const ViTConfig& ancestry_co
   bank.ancestry = ancestry_config;
   TensorMap final_state = Detached(state);
   for (const auto& kind : TemplateKinds(o.auxiliaries[0], o.geometry)) {
-    bank.templates[kind.kind] = final_state.at("templates." + kind.kind);
+    bank.templates[kind.kind] = final_state.at(kTemplatePrefix + kind.kind);
   }
   for (size_t i = 0; i < o.auxiliaries.size(); ++i) {
     AuxiliaryModel aux;
     aux.config = o.auxiliaries[i];
     aux.accuracy = accuracies[i];
-    const std::string prefix = AuxPrefix(i);
+    const std::string prefix = AuxiliaryPrefix(i);
     for (const auto& p : TemplatedParams(aux.config, o.geometry)) {
       aux.scalers[p.name] = final_state.at(prefix + p.name);
     }

@@ -55,7 +55,31 @@ ABSL_FLAG(bool, report_only, false, "Only redraw the table and plot from results
 namespace wave {
 namespace {
 
+// The flags, read once in Run; the helpers below never read flags.
+struct EvalOptions {
+  int64_t fit_steps = 0, fit_batch = 0, few_shot = 0;
+  double fit_distill = 0;
+  int64_t epochs = 0, batch = 0, train_samples = 0, test_samples = 0;
+  double lr = 0, warmup_epochs = 0;
+};
+
+EvalOptions EvalOptionsFromFlags() {
+  EvalOptions o;
+  o.fit_steps = absl::GetFlag(FLAGS_fit_steps);
+  o.fit_batch = absl::GetFlag(FLAGS_fit_batch);
+  o.few_shot = absl::GetFlag(FLAGS_few_shot);
+  o.fit_distill = absl::GetFlag(FLAGS_fit_distill);
+  o.epochs = absl::GetFlag(FLAGS_epochs);
+  o.batch = absl::GetFlag(FLAGS_batch);
+  o.train_samples = absl::GetFlag(FLAGS_train_samples);
+  o.test_samples = absl::GetFlag(FLAGS_test_samples);
+  o.lr = absl::GetFlag(FLAGS_lr);
+  o.warmup_epochs = absl::GetFlag(FLAGS_warmup_epochs);
+  return o;
+}
+
 struct Context {
+  EvalOptions options;
   TemplateBank bank;
   TensorMap ancestry;
   Dataset train, few_shot, test;
@@ -70,12 +94,12 @@ void FitHead(TensorMap& params, const ViTConfig& c, const Context& ctx) {
   params["head.weight"].set_requires_grad(true);
   params["head.bias"].set_requires_grad(true);
   FitOptions defaults;
-  const int64_t steps = absl::GetFlag(FLAGS_fit_steps), batch = absl::GetFlag(FLAGS_fit_batch);
+  const int64_t steps = ctx.options.fit_steps, batch = ctx.options.fit_batch;
   ScheduledAdamW optimizer({{{params["head.weight"], params["head.bias"]}, defaults.head_lr, 0}},
                            {steps, 0, 0.0});
   at::Generator gen = MakeGenerator(ctx.seed + 3);
   const at::Tensor x_all = Normalize(ctx.few_shot.images, ctx.mean, ctx.std);
-  const double distill = absl::GetFlag(FLAGS_fit_distill);
+  const double distill = ctx.options.fit_distill;
   at::Tensor teacher_logits;
   if (distill > 0) {
     c10::NoGradGuard no_grad;
@@ -97,12 +121,12 @@ absl::StatusOr<TensorMap> Initialize(const std::string& method, const ViTConfig&
                                      const Context& ctx) {
   if (method == "wave" || method == "wave-naive") {
     FitOptions o;
-    o.steps = absl::GetFlag(FLAGS_fit_steps);
-    o.batch = absl::GetFlag(FLAGS_fit_batch);
+    o.steps = ctx.options.fit_steps;
+    o.batch = ctx.options.fit_batch;
     o.held_out = 0;
     o.seed = ctx.seed;
     o.scaler_init = method == "wave" ? ScalerInit::kStructured : ScalerInit::kNaive;
-    o.distill_weight = absl::GetFlag(FLAGS_fit_distill);
+    o.distill_weight = ctx.options.fit_distill;
     if (o.distill_weight > 0) {
       o.teacher = [&ctx](const at::Tensor& x) {
         return VitForward(ctx.bank.ancestry, ctx.ancestry, x);
@@ -152,10 +176,10 @@ absl::Status EvaluateOne(const std::string& size_name, const ViTConfig& c,
     all.push_back(t);
   }
   TrainLoopOptions loop;
-  loop.epochs = absl::GetFlag(FLAGS_epochs);
-  loop.batch = absl::GetFlag(FLAGS_batch);
-  loop.lr = absl::GetFlag(FLAGS_lr);
-  loop.warmup_epochs = absl::GetFlag(FLAGS_warmup_epochs);
+  loop.epochs = ctx.options.epochs;
+  loop.batch = ctx.options.batch;
+  loop.lr = ctx.options.lr;
+  loop.warmup_epochs = ctx.options.warmup_epochs;
   loop.seed = ctx.seed;
   loop.mean = ctx.mean;
   loop.std = ctx.std;
@@ -179,32 +203,33 @@ std::string Header(const Context& ctx) {
       "## WAVE against the baselines on Fashion-MNIST\n\nBank `", ctx.bank.name, "` (sha256 ",
       ctx.bank.file_sha256.substr(0, 16), "...), ancestry ", ctx.bank.ancestry.ShortName(),
       ". Every method gets the same few-shot budget before epoch 0 (",
-      absl::GetFlag(FLAGS_few_shot), " training images, ", absl::GetFlag(FLAGS_fit_steps),
-      " steps of batch ", absl::GetFlag(FLAGS_fit_batch),
+      ctx.options.few_shot, " training images, ", ctx.options.fit_steps,
+      " steps of batch ", ctx.options.fit_batch,
       "; WAVE fits scalers and head, baselines fit their head",
-      absl::GetFlag(FLAGS_fit_distill) > 0
-          ? absl::StrCat("; loss: cross-entropy + ", absl::GetFlag(FLAGS_fit_distill),
+      ctx.options.fit_distill > 0
+          ? absl::StrCat("; loss: cross-entropy + ", ctx.options.fit_distill,
                          " x T^2 x KL to the ancestry's logits at T = 2")
           : "",
       "), then all parameters train on a "
       "fixed stratified subset of ",
-      ctx.train.size() > 0 ? ctx.train.size() : absl::GetFlag(FLAGS_train_samples),
+      ctx.train.size() > 0 ? ctx.train.size() : ctx.options.train_samples,
       " training images (AdamW lr ",
-      absl::GetFlag(FLAGS_lr), ", ", absl::GetFlag(FLAGS_warmup_epochs),
-      " epoch(s) of linear warm-up, then cosine, batch ", absl::GetFlag(FLAGS_batch),
+      ctx.options.lr, ", ", ctx.options.warmup_epochs,
+      " epoch(s) of linear warm-up, then cosine, batch ", ctx.options.batch,
       ", no augmentation) and are tested on ",
-      ctx.test.size() > 0 ? ctx.test.size() : absl::GetFlag(FLAGS_test_samples),
+      ctx.test.size() > 0 ? ctx.test.size() : ctx.options.test_samples,
       " test images (stratified). Seed ", ctx.seed, ".");
 }
 
 absl::Status Run() {
-  if (const double w = absl::GetFlag(FLAGS_fit_distill); !(w >= 0) || !std::isfinite(w)) {
+  Context ctx;
+  ctx.options = EvalOptionsFromFlags();
+  if (const double w = ctx.options.fit_distill; !(w >= 0) || !std::isfinite(w)) {
     return absl::InvalidArgumentError("--fit_distill: must be >= 0 and finite");
   }
   const std::string dir = absl::GetFlag(FLAGS_out_dir);
   RETURN_IF_ERROR(MakeDirectory(dir));
   const std::string csv = dir + "/results.csv";
-  Context ctx;
   ASSIGN_OR_RETURN(ctx.bank, LoadBank(absl::GetFlag(FLAGS_bank)));
   ctx.seed = absl::GetFlag(FLAGS_seed);
   ctx.mean = ctx.bank.geometry.mean;
@@ -223,14 +248,16 @@ absl::Status Run() {
   int threads = absl::GetFlag(FLAGS_threads);
   at::set_num_threads(threads > 0 ? threads : std::thread::hardware_concurrency());
   ASSIGN_OR_RETURN(ctx.ancestry, LoadAncestry(absl::GetFlag(FLAGS_ancestry), ctx.bank.ancestry));
+  const int64_t classes = ctx.bank.ancestry.classes;  // the task the bank was learned on
   ASSIGN_OR_RETURN(Dataset train, LoadFashionMnist("train"));
   ASSIGN_OR_RETURN(ctx.test, LoadFashionMnist("t10k"));
-  if (int64_t n = absl::GetFlag(FLAGS_test_samples); n > 0 && n < ctx.test.size()) {
-    ctx.test = StratifiedSubset(ctx.test, n, 10, ctx.seed);
+  if (int64_t n = ctx.options.test_samples; n > 0 && n < ctx.test.size()) {
+    ctx.test = StratifiedSubset(ctx.test, n, classes, ctx.seed);
   }
-  const int64_t n = absl::GetFlag(FLAGS_train_samples);
-  ctx.train = n > 0 && n < train.size() ? StratifiedSubset(train, n, 10, ctx.seed) : train;
-  ctx.few_shot = StratifiedSubset(ctx.train, absl::GetFlag(FLAGS_few_shot), 10, ctx.seed + 1);
+  const int64_t n = ctx.options.train_samples;
+  ctx.train =
+      n > 0 && n < train.size() ? StratifiedSubset(train, n, classes, ctx.seed) : train;
+  ctx.few_shot = StratifiedSubset(ctx.train, ctx.options.few_shot, classes, ctx.seed + 1);
   std::remove(csv.c_str());
   for (const auto& [name, config] : sizes) {
     for (const auto& method : methods) {

@@ -14,6 +14,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
 #include "core/base/file_util.h"
 #include "core/base/flags_usage.h"
 #include "core/base/status_macros.h"
@@ -192,9 +194,7 @@ std::map<std::string, std::string> Provenance(const Plan& plan, const TemplateBa
   return p;
 }
 
-double SecondsSince(std::chrono::steady_clock::time_point t) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
-}
+double SecondsSince(absl::Time t) { return absl::ToDoubleSeconds(absl::Now() - t); }
 
 absl::Status Run(int argc, char** argv) {
   ASSIGN_OR_RETURN(const Plan plan, PlanFromFlags());
@@ -202,7 +202,7 @@ absl::Status Run(int argc, char** argv) {
   ASSIGN_OR_RETURN(auto data, LoadData());
   const auto& [train, test] = data;
   RETURN_IF_ERROR(MakeDirectory(plan.work_dir));
-  const auto started = std::chrono::steady_clock::now();
+  const absl::Time started = absl::Now();
 
   TrainLoopOptions loop;
   loop.log = [](const std::string& line) {
