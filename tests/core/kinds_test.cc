@@ -5,18 +5,14 @@
 #include <map>
 
 #include "gtest/gtest.h"
+#include "tests/core/bank_fixture.h"
 
 namespace wave {
 namespace {
 
 TEST(KindsTest, EveryParameterButTheHeadIsTemplatedWithAGridThatFits) {
-  BankGeometry geometry;
-  geometry.tile = 16;
-  geometry.head_dim = 16;
-  ViTConfig config;
-  config.depth = 3;
-  config.width = 64;
-  config.heads = 4;
+  const BankGeometry geometry = testing::TinyGeometry();
+  const ViTConfig config = testing::TinyConfig(3, 64);
   std::map<std::string, std::vector<int64_t>> shapes;
   for (const auto& [name, shape] : ParamShapes(config)) shapes[name] = shape;
   const auto params = TemplatedParams(config, geometry);
