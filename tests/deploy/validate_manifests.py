@@ -4,12 +4,18 @@
 Checks that every manifest parses and has its required fields, that probes
 point at the health-only port, that ports, image, user and the exit timeout
 agree between the Dockerfile, the ConfigMap and the Deployment, and that the
-kustomize overlays resolve. `--self-test` also breaks a copy on purpose and
-requires the validation to fail.
+kustomize overlays resolve. Where kubectl is installed, base and each overlay
+are also rendered as Kubernetes would (`kubectl kustomize`) and the rendered
+objects checked: the image each names is the one its recipe builds (CMake's
+project version; `-cuda` from Dockerfile.cuda), the GPU overlay asks for GPUs
+and GPU nodes and runs on CUDA, the others ask for none. `--self-test` also
+breaks copies on purpose and requires the validation to fail.
 """
 import copy
 import os
 import re
+import shutil
+import subprocess
 import sys
 
 import yaml
@@ -30,8 +36,8 @@ def load_all():
     return docs
 
 
-def dockerfile_facts():
-    text = open(os.path.join(ROOT, "Dockerfile")).read()
+def dockerfile_facts(name="Dockerfile"):
+    text = open(os.path.join(ROOT, name)).read()
     expose = set()
     for line in re.findall(r"^EXPOSE (.+)$", text, re.M):
         expose.update(int(p) for p in line.split())
@@ -39,6 +45,86 @@ def dockerfile_facts():
     health = re.search(r'--server=127\.0\.0\.1:(\d+)', text)
     return {"expose": expose, "user": int(user[-1]) if user else None,
             "healthcheck_port": int(health.group(1)) if health else None}
+
+
+def recipe_facts():
+    """The image tags the recipes build, from CMake's project version."""
+    cmake = open(os.path.join(ROOT, "CMakeLists.txt")).read()
+    version = re.search(r"project\(wave_init VERSION ([0-9.]+)", cmake).group(1)
+    cuda_recipe = os.path.join(ROOT, "Dockerfile.cuda")
+    cuda_tag = None
+    if os.path.exists(cuda_recipe):
+        found = re.search(r"-t (wave-init:\S+)", open(cuda_recipe).read())
+        cuda_tag = found.group(1) if found else None
+    return {"cpu_image": f"wave-init:{version}", "cuda_image": f"wave-init:{version}-cuda",
+            "cuda_recipe_tag": cuda_tag,
+            "cuda_facts": dockerfile_facts("Dockerfile.cuda") if cuda_tag else None}
+
+
+def render(target):
+    """The objects `kubectl kustomize deploy/<target>` renders; None without kubectl."""
+    kubectl = shutil.which("kubectl")
+    if not kubectl:
+        return None
+    out = subprocess.run([kubectl, "kustomize", os.path.join(DEPLOY, target)],
+                         capture_output=True, text=True, timeout=120)
+    if out.returncode != 0:
+        raise RuntimeError(f"kubectl kustomize {target}: {out.stderr.strip()}")
+    return [d for d in yaml.safe_load_all(out.stdout) if d]
+
+
+def validate_rendered(target, objects, recipe):
+    errors = []
+    deployments = [o for o in objects if o.get("kind") == "Deployment"]
+    if len(deployments) != 1:
+        return [f"{target}: renders {len(deployments)} Deployments, not 1"]
+    pod = deployments[0]["spec"]["template"]
+    spec = pod["spec"]
+    container = spec["containers"][0]
+    maps = {o["metadata"]["name"]: o.get("data", {})
+            for o in objects if o.get("kind") == "ConfigMap"}
+    config = {}
+    for ref in container.get("envFrom", []):
+        name = ref.get("configMapRef", {}).get("name")
+        if name not in maps:
+            errors.append(f"{target}: envFrom names ConfigMap {name}, which it does not render")
+        else:
+            config.update(maps[name])
+    for svc in (o for o in objects if o.get("kind") == "Service"):
+        if svc["spec"].get("selector") != pod["metadata"]["labels"]:
+            errors.append(f"{target}: Service {svc['metadata']['name']} selects no pod")
+    res = container.get("resources", {})
+    gpus = {k: res.get(k, {}).get("nvidia.com/gpu") for k in ("requests", "limits")}
+    image = container.get("image")
+    if target == "overlays/gpu":
+        if image != recipe["cuda_image"]:
+            errors.append(f"{target}: image {image} is not {recipe['cuda_image']}")
+        if recipe["cuda_recipe_tag"] != recipe["cuda_image"]:
+            errors.append(f"{target}: Dockerfile.cuda builds {recipe['cuda_recipe_tag']}, "
+                          f"not {recipe['cuda_image']}")
+        if recipe["cuda_facts"] != dockerfile_facts():
+            errors.append(f"{target}: Dockerfile.cuda's ports, user or health check differ "
+                          f"from Dockerfile's: {recipe['cuda_facts']}")
+        if not gpus["limits"] or gpus["limits"] != gpus["requests"]:
+            errors.append(f"{target}: nvidia.com/gpu requests {gpus['requests']} and limits "
+                          f"{gpus['limits']} must be set and equal")
+        if spec.get("nodeSelector", {}).get("nvidia.com/gpu.present") != "true":
+            errors.append(f"{target}: no nodeSelector for GPU nodes")
+        if not any(t.get("key") == "nvidia.com/gpu" for t in spec.get("tolerations", [])):
+            errors.append(f"{target}: no toleration for GPU nodes' taint")
+        if config.get("WAVE_DEVICE") != "cuda":
+            errors.append(f"{target}: WAVE_DEVICE is {config.get('WAVE_DEVICE')}, not cuda")
+    else:
+        if image != recipe["cpu_image"]:
+            errors.append(f"{target}: image {image} is not {recipe['cpu_image']}")
+        if gpus["limits"] or gpus["requests"]:
+            errors.append(f"{target}: asks for GPUs")
+        if config.get("WAVE_DEVICE") not in ("cpu", "auto"):
+            errors.append(f"{target}: WAVE_DEVICE is {config.get('WAVE_DEVICE')}")
+    return errors
+
+
+RENDER_TARGETS = ("base", "overlays/cpu", "overlays/gpu")
 
 
 def by_kind(docs, kind):
@@ -157,6 +243,21 @@ def main():
         return 1
     count = sum(len(ds) for ds in docs.values())
     print(f"{count} manifests in {len(docs)} files valid; ports {sorted(facts['expose'])}")
+    recipe = recipe_facts()
+    rendered = {}
+    for target in RENDER_TARGETS:
+        objects = render(target)
+        if objects is None:
+            print("rendering skipped: no kubectl on this machine")
+            break
+        rendered[target] = objects
+        errors += validate_rendered(target, objects, recipe)
+    for e in errors:
+        print("ERROR:", e)
+    if errors:
+        return 1
+    for target, objects in rendered.items():
+        print(f"{target}: {len(objects)} objects rendered by kubectl kustomize, valid")
     if "--self-test" in sys.argv:
         broken = copy.deepcopy(docs)
         dep = [d for d in broken["base/deployment.yaml"] if d["kind"] == "Deployment"][0]
@@ -165,6 +266,17 @@ def main():
             print("ERROR: self-test: a probe on the wrong port went unnoticed")
             return 1
         print("self-test: a probe on the wrong port is caught")
+        if "overlays/gpu" in rendered:
+            broken = copy.deepcopy(rendered["overlays/gpu"])
+            dep = [d for d in broken if d["kind"] == "Deployment"][0]
+            container = dep["spec"]["template"]["spec"]["containers"][0]
+            del container["resources"]["limits"]["nvidia.com/gpu"]
+            container["image"] = recipe["cpu_image"]
+            found = validate_rendered("overlays/gpu", broken, recipe)
+            if len(found) < 2:
+                print(f"ERROR: self-test: a GPU overlay without GPUs went unnoticed: {found}")
+                return 1
+            print("self-test: a rendered GPU overlay without its GPU or CUDA image is caught")
     return 0
 
 
