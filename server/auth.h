@@ -4,6 +4,7 @@
 
 #include <grpcpp/server_context.h>
 
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -13,6 +14,10 @@ namespace wave {
 // OK when `token` is empty (auth off) or the call carries
 // "authorization: Bearer <token>"; UNAUTHENTICATED otherwise. Constant time.
 absl::Status CheckToken(const grpc::CallbackServerContext& context, const std::string& token);
+// The same check on the value of the `authorization` header (nullopt when
+// the call has none).
+absl::Status CheckAuthorization(const std::optional<std::string>& authorization,
+                                const std::string& token);
 
 }  // namespace wave
 
