@@ -4,6 +4,7 @@
 #include <cstring>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "core/base/status_macros.h"
 #include "core/base/stratify.h"
 #include "core/model/vit.h"
@@ -60,6 +61,32 @@ at::Tensor ToIndexTensor(const std::vector<int64_t>& v) {
 }
 
 }  // namespace
+
+absl::StatusOr<Dataset> SelectClasses(const Dataset& data, const std::vector<int64_t>& classes) {
+  if (classes.empty()) return absl::InvalidArgumentError("classes: none given");
+  at::Tensor labels = data.labels.contiguous();
+  const int64_t* l = labels.data_ptr<int64_t>();
+  std::vector<int64_t> keep, relabelled;
+  for (int64_t i = 0; i < data.size(); ++i) {
+    for (size_t c = 0; c < classes.size(); ++c) {
+      if (l[i] == classes[c]) {
+        keep.push_back(i);
+        relabelled.push_back(static_cast<int64_t>(c));
+        break;
+      }
+    }
+  }
+  for (size_t c = 0; c < classes.size(); ++c) {
+    for (size_t d = c + 1; d < classes.size(); ++d) {
+      if (classes[c] == classes[d]) {
+        return absl::InvalidArgumentError(absl::StrCat("classes: ", classes[c], " twice"));
+      }
+    }
+  }
+  Dataset out = Select(data, ToIndexTensor(keep));
+  out.labels = ToIndexTensor(relabelled);
+  return out;
+}
 
 Dataset StratifiedSubset(const Dataset& d, int64_t count, int64_t classes, uint64_t seed) {
   auto by_class = ShuffledByClass(d, classes, seed);

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "core/base/idx.h"
@@ -26,6 +27,9 @@ absl::StatusOr<Dataset> LoadFashionMnist(const std::string& split,
 at::Tensor Normalize(const at::Tensor& images, double mean, double std);
 
 Dataset Slice(const Dataset& data, int64_t begin, int64_t end);
+// Only the samples of `classes`, relabelled by their position in it (the
+// first listed becomes 0): a task of its own, e.g. for transfer.
+absl::StatusOr<Dataset> SelectClasses(const Dataset& data, const std::vector<int64_t>& classes);
 Dataset Select(const Dataset& data, const at::Tensor& indices);
 // The same number of samples from each class (as near as the data allow),
 // in a seeded order.

@@ -47,5 +47,18 @@ TEST(DatasetTest, Uint8IsScaledThenNormalizedAndFloatPassesThrough) {
   EXPECT_TRUE(Normalize(f, 0.5, 0.25).equal(f));
 }
 
+TEST(DatasetTest, SelectingClassesKeepsTheirSamplesAndRelabelsThemInOrder) {
+  Dataset d = Labelled(3, 10);  // labels 0..9, three each
+  auto picked = SelectClasses(d, {7, 2});
+  ASSERT_TRUE(picked.ok()) << picked.status();
+  ASSERT_EQ(picked->size(), 6);
+  for (int64_t i = 0; i < picked->size(); ++i) {
+    const int64_t original = picked->images[i].item<int64_t>() % 10;  // images hold the index
+    EXPECT_EQ(picked->labels[i].item<int64_t>(), original == 7 ? 0 : 1);
+  }
+  EXPECT_FALSE(SelectClasses(d, {}).ok());
+  EXPECT_FALSE(SelectClasses(d, {3, 3}).ok());
+}
+
 }  // namespace
 }  // namespace wave
