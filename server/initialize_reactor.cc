@@ -213,10 +213,13 @@ absl::Status InitializeReactor::CheckAlive() {
   return absl::OkStatus();
 }
 
+size_t InitializeReactor::QueueLimit() const {
+  return static_cast<size_t>(std::max(1, service_.options.max_buffered_chunks));
+}
+
 void InitializeReactor::SendProgress(const v1::InitializeResponse& message) {
   std::lock_guard<std::mutex> lock(mu_);
-  const size_t limit = static_cast<size_t>(std::max(1, service_.options.max_buffered_chunks));
-  if (queue_.size() < limit) EnqueueLocked(message);
+  if (queue_.size() < QueueLimit()) EnqueueLocked(message);
 }
 
 absl::StatusOr<std::unique_ptr<InitializeReactor::Download>> InitializeReactor::Fit() {
@@ -311,8 +314,7 @@ void InitializeReactor::StartDownloadLocked(std::unique_ptr<Download> download) 
 }
 
 void InitializeReactor::FillQueueLocked() {
-  const size_t limit = static_cast<size_t>(std::max(1, service_.options.max_buffered_chunks));
-  while (download_ && !finished_ && !broken_ && queue_.size() < limit) {
+  while (download_ && !finished_ && !broken_ && queue_.size() < QueueLimit()) {
     Download& d = *download_;
     if (d.current == d.files.size()) {
       auto& secs = *d.summary.mutable_summary()->mutable_seconds();

@@ -53,6 +53,8 @@ class InitializeReactor : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc:
   void RunFit(const absl::Status& admitted);
   absl::StatusOr<std::unique_ptr<Download>> Fit();
   absl::Status CheckAlive();
+  // Messages that may wait for the client at once (the per-call memory bound).
+  size_t QueueLimit() const;
   // Queues a progress message unless the client is behind.
   void SendProgress(const v1::InitializeResponse& message);
 
