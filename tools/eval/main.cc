@@ -7,6 +7,9 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <fstream>
+#include <set>
+#include <tuple>
 #include <sys/stat.h>
 #include <thread>
 
@@ -47,10 +50,36 @@ ABSL_FLAG(double, fit_distill, 0,
 ABSL_FLAG(double, lr, 1e-3, "Peak learning rate of training.");
 ABSL_FLAG(double, warmup_epochs, 0.2, "Linear learning-rate warm-up of training, in epochs.");
 ABSL_FLAG(int64_t, batch, 128, "Training batch.");
-ABSL_FLAG(uint64_t, seed, 1, "Seed.");
+ABSL_FLAG(std::string, seeds, "1",
+          "Seeds, comma-separated; every (seed, size, method) is one run, paired by seed in the "
+          "report.");
+ABSL_FLAG(std::string, classes, "",
+          "Fashion-MNIST classes of the target task, relabelled 0.. in this order (e.g. "
+          "5,6,7,8,9 for transfer from a bank learned on 0-4); empty: the bank's own task. "
+          "Every head is fitted fresh; distillation is refused (the ancestry knows other "
+          "classes).");
+ABSL_FLAG(int64_t, val_samples, 0,
+          "Validation images carved (stratified) from the training images before the "
+          "training subset is drawn, so the training data are the same whatever --split.");
+ABSL_FLAG(std::string, split, "test",
+          "Where accuracy is measured: test (the final figures) or val (every choice of "
+          "recipe; needs --val_samples).");
+ABSL_FLAG(std::string, label, "",
+          "Name the rows are recorded under (one method only), e.g. wave-s50 in a fit-steps "
+          "sweep; empty: the method's name.");
+ABSL_FLAG(std::string, csv, "results.csv", "CSV in --out_dir this run appends to.");
+ABSL_FLAG(bool, resume, false,
+          "Keep the CSV and skip the runs whose last epoch it already has.");
 ABSL_FLAG(int32_t, threads, 0, "LibTorch threads (0: all cores).");
 ABSL_FLAG(std::string, out_dir, "docs/eval", "Where results.csv/.md/.png go.");
-ABSL_FLAG(bool, report_only, false, "Only redraw the table and plot from results.csv.");
+ABSL_FLAG(bool, report_only, false,
+          "Only write results.md and the plots in --out_dir from the CSVs in --inputs.");
+ABSL_FLAG(std::string, inputs, "",
+          "CSVs merged by --report_only, comma-separated; empty: --out_dir/--csv.");
+ABSL_FLAG(std::string, reference, "wave", "Method the report's paired differences start from.");
+ABSL_FLAG(std::string, report_epochs, "0,1,5", "Epochs the paired differences compare.");
+ABSL_FLAG(std::string, yardstick, "direct",
+          "Method whose final accuracy the compute table measures the others against.");
 
 namespace wave {
 namespace {
@@ -59,11 +88,26 @@ namespace {
 struct EvalOptions {
   int64_t fit_steps = 0, fit_batch = 0, few_shot = 0;
   double fit_distill = 0;
-  int64_t epochs = 0, batch = 0, train_samples = 0, test_samples = 0;
+  int64_t epochs = 0, batch = 0, train_samples = 0, test_samples = 0, val_samples = 0;
   double lr = 0, warmup_epochs = 0;
+  std::vector<int64_t> classes;  // empty: the bank's own task
+  std::string split, label;
 };
 
-EvalOptions EvalOptionsFromFlags() {
+absl::StatusOr<std::vector<int64_t>> ParseList(const std::string& flag, const std::string& text) {
+  std::vector<int64_t> out;
+  for (auto part : absl::StrSplit(text, ',', absl::SkipEmpty())) {
+    int64_t v;
+    if (!absl::SimpleAtoi(part, &v) || v < 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("--", flag, ": '", part, "' is not a non-negative integer"));
+    }
+    out.push_back(v);
+  }
+  return out;
+}
+
+absl::StatusOr<EvalOptions> EvalOptionsFromFlags() {
   EvalOptions o;
   o.fit_steps = absl::GetFlag(FLAGS_fit_steps);
   o.fit_batch = absl::GetFlag(FLAGS_fit_batch);
@@ -73,8 +117,25 @@ EvalOptions EvalOptionsFromFlags() {
   o.batch = absl::GetFlag(FLAGS_batch);
   o.train_samples = absl::GetFlag(FLAGS_train_samples);
   o.test_samples = absl::GetFlag(FLAGS_test_samples);
+  o.val_samples = absl::GetFlag(FLAGS_val_samples);
   o.lr = absl::GetFlag(FLAGS_lr);
   o.warmup_epochs = absl::GetFlag(FLAGS_warmup_epochs);
+  o.split = absl::GetFlag(FLAGS_split);
+  o.label = absl::GetFlag(FLAGS_label);
+  ASSIGN_OR_RETURN(o.classes, ParseList("classes", absl::GetFlag(FLAGS_classes)));
+  if (!(o.fit_distill >= 0) || !std::isfinite(o.fit_distill)) {
+    return absl::InvalidArgumentError("--fit_distill: must be >= 0 and finite");
+  }
+  if (!o.classes.empty() && o.fit_distill > 0) {
+    return absl::InvalidArgumentError(
+        "--fit_distill: the ancestry's classes are not the target's (--classes)");
+  }
+  if (o.split != "test" && o.split != "val") {
+    return absl::InvalidArgumentError("--split: test or val");
+  }
+  if (o.split == "val" && o.val_samples <= 0) {
+    return absl::InvalidArgumentError("--split=val: needs --val_samples");
+  }
   return o;
 }
 
@@ -82,9 +143,10 @@ struct Context {
   EvalOptions options;
   TemplateBank bank;
   TensorMap ancestry;
-  Dataset train, few_shot, test;
+  Dataset train, few_shot, eval;  // eval: the validation or the test images
+  int64_t classes = 0;             // of the target task
   double mean, std;
-  uint64_t seed;
+  uint64_t seed = 0;
 };
 
 // Trains only the head for the few-shot budget: what every baseline spends
@@ -151,25 +213,42 @@ absl::StatusOr<TensorMap> Initialize(const std::string& method, const ViTConfig&
   return params;
 }
 
+// Image passes of the few-shot budget: every method runs fit_steps batches
+// forward and backward (the baselines' backward stops at the head), and the
+// teacher, when distilling, sees each few-shot image once.
+void CountFitPasses(const Context& ctx, EvalRow& row) {
+  row.passes = static_cast<double>(ctx.options.fit_steps * ctx.options.fit_batch);
+  row.forward_passes = ctx.options.fit_distill > 0 ? ctx.few_shot.size() : 0;
+}
+
+double SecondsSince(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
 absl::Status EvaluateOne(const std::string& size_name, const ViTConfig& c,
                          const std::string& method, const Context& ctx, const std::string& csv) {
+  EvalRow row;
+  row.seed = ctx.seed;
+  row.split = ctx.options.split;
+  row.size = size_name;
+  row.method = ctx.options.label.empty() ? method : ctx.options.label;
+  const std::string tag = absl::StrCat(size_name, " ", row.method, " seed ", ctx.seed);
   auto t0 = std::chrono::steady_clock::now();
   auto init = Initialize(method, c, ctx);
-  const double init_s =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  row.seconds = SecondsSince(t0);
   if (absl::IsFailedPrecondition(init.status())) {
-    std::printf("[eval] %s %s: n/a (%s)\n", size_name.c_str(), method.c_str(),
-                std::string(init.status().message()).c_str());
-    return AppendCsv(csv, {size_name, method, 0, NAN, 0});
+    std::printf("[eval] %s: n/a (%s)\n", tag.c_str(), std::string(init.status().message()).c_str());
+    return AppendCsv(csv, row);
   }
   if (!init.ok()) return init.status();
+  CountFitPasses(ctx, row);
   TensorMap params = *init;
   auto forward = [&](const at::Tensor& x) { return VitForward(c, params, x); };
-  double acc = Accuracy(forward, ctx.test, ctx.mean, ctx.std);
-  std::printf("[eval] %s %s epoch 0: %.2f%% (init %.1f s)\n", size_name.c_str(), method.c_str(),
-              acc, init_s);
+  row.accuracy = Accuracy(forward, ctx.eval, ctx.mean, ctx.std);
+  std::printf("[eval] %s epoch 0: %.2f%% (init %.1f s)\n", tag.c_str(), row.accuracy,
+              row.seconds);
   std::fflush(stdout);
-  RETURN_IF_ERROR(AppendCsv(csv, {size_name, method, 0, acc, init_s}));
+  RETURN_IF_ERROR(AppendCsv(csv, row));
   std::vector<at::Tensor> all;
   for (auto& [name, t] : params) {
     t = t.detach().clone().set_requires_grad(true);
@@ -187,92 +266,168 @@ absl::Status EvaluateOne(const std::string& size_name, const ViTConfig& c,
   auto loss = [&](const at::Tensor& x, const at::Tensor& y) {
     return at::cross_entropy_loss(forward(x), y);
   };
+  auto epoch_start = std::chrono::steady_clock::now();
   return TrainLoop(all, ctx.train, loss, loop,
                    [&](int64_t epoch, double, torch::optim::Optimizer&) {
-                     double a = Accuracy(forward, ctx.test, ctx.mean, ctx.std);
-                     std::printf("[eval] %s %s epoch %lld: %.2f%%\n", size_name.c_str(),
-                                 method.c_str(), static_cast<long long>(epoch + 1), a);
+                     row.seconds += SecondsSince(epoch_start);  // evaluation excluded
+                     row.passes += ctx.train.size();
+                     row.epoch = static_cast<int>(epoch + 1);
+                     row.accuracy = Accuracy(forward, ctx.eval, ctx.mean, ctx.std);
+                     std::printf("[eval] %s epoch %d: %.2f%%\n", tag.c_str(), row.epoch,
+                                 row.accuracy);
                      std::fflush(stdout);
-                     return AppendCsv(csv, {size_name, method, static_cast<int>(epoch + 1), a,
-                                            init_s});
+                     epoch_start = std::chrono::steady_clock::now();
+                     return AppendCsv(csv, row);
                    });
 }
 
 std::string Header(const Context& ctx) {
+  const EvalOptions& o = ctx.options;
   return absl::StrCat(
-      "## WAVE against the baselines on Fashion-MNIST\n\nBank `", ctx.bank.name, "` (sha256 ",
-      ctx.bank.file_sha256.substr(0, 16), "...), ancestry ", ctx.bank.ancestry.ShortName(),
-      ". Every method gets the same few-shot budget before epoch 0 (",
-      ctx.options.few_shot, " training images, ", ctx.options.fit_steps,
-      " steps of batch ", ctx.options.fit_batch,
+      "Bank `", ctx.bank.name, "` (sha256 ", ctx.bank.file_sha256.substr(0, 16),
+      "...), ancestry ", ctx.bank.ancestry.ShortName(), ". Task: ",
+      o.classes.empty() ? "the bank's own classes"
+                        : absl::StrCat("Fashion-MNIST classes ", absl::StrJoin(o.classes, ","),
+                                       " relabelled 0.. (fresh heads)"),
+      ". Every method gets the same few-shot budget before epoch 0 (", o.few_shot,
+      " training images, ", o.fit_steps, " steps of batch ", o.fit_batch,
       "; WAVE fits scalers and head, baselines fit their head",
-      ctx.options.fit_distill > 0
-          ? absl::StrCat("; loss: cross-entropy + ", ctx.options.fit_distill,
-                         " x T^2 x KL to the ancestry's logits at T = 2")
-          : "",
-      "), then all parameters train on a "
-      "fixed stratified subset of ",
-      ctx.train.size() > 0 ? ctx.train.size() : ctx.options.train_samples,
-      " training images (AdamW lr ",
-      ctx.options.lr, ", ", ctx.options.warmup_epochs,
-      " epoch(s) of linear warm-up, then cosine, batch ", ctx.options.batch,
-      ", no augmentation) and are tested on ",
-      ctx.test.size() > 0 ? ctx.test.size() : ctx.options.test_samples,
-      " test images (stratified). Seed ", ctx.seed, ".");
+      o.fit_distill > 0 ? absl::StrCat("; loss: cross-entropy + ", o.fit_distill,
+                                       " x T^2 x KL to the ancestry's logits at T = 2")
+                        : "",
+      "), then all parameters train on a fixed stratified subset of ", ctx.train.size(),
+      " training images for ", o.epochs, " epochs (AdamW lr ", o.lr, ", ", o.warmup_epochs,
+      " epoch(s) of linear warm-up, then cosine to 1% of the peak, batch ", o.batch,
+      ", no augmentation), measured on ", ctx.eval.size(), " ",
+      o.split == "val" ? absl::StrCat("validation images carved from the training images")
+                       : "test images",
+      ".");
+}
+
+// The runs the CSV already holds to the last epoch (--resume).
+absl::StatusOr<std::set<std::string>> FinishedRuns(const std::string& csv, int64_t epochs) {
+  std::set<std::string> done;
+  if (!std::ifstream(csv).good()) return done;
+  ASSIGN_OR_RETURN(auto rows, ReadCsv(csv));
+  for (const auto& r : rows) {
+    if (r.epoch == epochs || std::isnan(r.accuracy)) {
+      done.insert(absl::StrCat(r.seed, "/", r.size, "/", r.method));
+    }
+  }
+  return done;
+}
+
+absl::Status ReportOnly(const std::string& dir, const std::string& default_csv) {
+  std::string inputs = absl::GetFlag(FLAGS_inputs);
+  if (inputs.empty()) inputs = default_csv;
+  std::vector<EvalRow> rows;
+  std::vector<std::string> names;
+  for (auto path : absl::StrSplit(inputs, ',', absl::SkipEmpty())) {
+    ASSIGN_OR_RETURN(auto part, ReadCsv(std::string(path)));
+    rows.insert(rows.end(), part.begin(), part.end());
+    names.push_back(absl::StrCat("`", path, "`"));
+  }
+  ReportOptions options;
+  options.reference = absl::GetFlag(FLAGS_reference);
+  options.yardstick = absl::GetFlag(FLAGS_yardstick);
+  ASSIGN_OR_RETURN(auto epochs, ParseList("report_epochs", absl::GetFlag(FLAGS_report_epochs)));
+  if (epochs.empty()) return absl::InvalidArgumentError("--report_epochs: none given");
+  options.epochs.assign(epochs.begin(), epochs.end());
+  return WriteReport(rows, dir,
+                     absl::StrCat("## Results merged from ", absl::StrJoin(names, ", "),
+                                  "\n\nThe recipe of each run is in `runs.md` beside them."),
+                     options);
+}
+
+absl::Status LoadData(Context& ctx) {
+  ASSIGN_OR_RETURN(Dataset pool, LoadFashionMnist("train"));
+  ASSIGN_OR_RETURN(Dataset test, LoadFashionMnist("t10k"));
+  if (!ctx.options.classes.empty()) {
+    ASSIGN_OR_RETURN(pool, SelectClasses(pool, ctx.options.classes));
+    ASSIGN_OR_RETURN(test, SelectClasses(test, ctx.options.classes));
+  }
+  // The validation images leave the pool first, with a seed of their own, so
+  // the training subset is the same whether a run measures on val or test.
+  Dataset val;
+  if (ctx.options.val_samples > 0) {
+    std::tie(pool, val) = SplitHeldOut(pool, ctx.options.val_samples, ctx.classes, 1000);
+  }
+  const int64_t n = ctx.options.train_samples;
+  ctx.train = n > 0 && n < pool.size() ? StratifiedSubset(pool, n, ctx.classes, ctx.seed) : pool;
+  ctx.few_shot = StratifiedSubset(ctx.train, ctx.options.few_shot, ctx.classes, ctx.seed + 1);
+  if (ctx.options.split == "val") {
+    ctx.eval = val;
+  } else {
+    ctx.eval = test;
+    if (int64_t m = ctx.options.test_samples; m > 0 && m < test.size()) {
+      ctx.eval = StratifiedSubset(test, m, ctx.classes, ctx.seed);
+    }
+  }
+  return absl::OkStatus();
 }
 
 absl::Status Run() {
-  Context ctx;
-  ctx.options = EvalOptionsFromFlags();
-  if (const double w = ctx.options.fit_distill; !(w >= 0) || !std::isfinite(w)) {
-    return absl::InvalidArgumentError("--fit_distill: must be >= 0 and finite");
-  }
   const std::string dir = absl::GetFlag(FLAGS_out_dir);
   RETURN_IF_ERROR(MakeDirectory(dir));
-  const std::string csv = dir + "/results.csv";
+  const std::string csv = absl::StrCat(dir, "/", absl::GetFlag(FLAGS_csv));
+  if (absl::GetFlag(FLAGS_report_only)) return ReportOnly(dir, csv);
+  Context ctx;
+  ASSIGN_OR_RETURN(ctx.options, EvalOptionsFromFlags());
   ASSIGN_OR_RETURN(ctx.bank, LoadBank(absl::GetFlag(FLAGS_bank)));
-  ctx.seed = absl::GetFlag(FLAGS_seed);
   ctx.mean = ctx.bank.geometry.mean;
   ctx.std = ctx.bank.geometry.std;
+  ctx.classes = ctx.options.classes.empty() ? ctx.bank.ancestry.classes
+                                            : static_cast<int64_t>(ctx.options.classes.size());
   std::vector<std::pair<std::string, ViTConfig>> sizes;
   for (auto part : absl::StrSplit(absl::GetFlag(FLAGS_sizes), ',', absl::SkipEmpty())) {
-    ASSIGN_OR_RETURN(ViTConfig c, ParseTargetSize(part, ctx.bank.ancestry.classes,
-                                                  ctx.bank.geometry));
+    ASSIGN_OR_RETURN(ViTConfig c, ParseTargetSize(part, ctx.classes, ctx.bank.geometry));
     sizes.emplace_back(std::string(part), c);
   }
   std::vector<std::string> methods = absl::StrSplit(absl::GetFlag(FLAGS_methods), ',');
-  if (absl::GetFlag(FLAGS_report_only)) {
-    ASSIGN_OR_RETURN(auto rows, ReadCsv(csv));
-    return WriteReport(rows, dir, Header(ctx));
+  if (!ctx.options.label.empty() && methods.size() != 1) {
+    return absl::InvalidArgumentError("--label: names the rows of one method only");
   }
+  ASSIGN_OR_RETURN(auto seeds, ParseList("seeds", absl::GetFlag(FLAGS_seeds)));
+  if (seeds.empty()) return absl::InvalidArgumentError("--seeds: none given");
   int threads = absl::GetFlag(FLAGS_threads);
   at::set_num_threads(threads > 0 ? threads : std::thread::hardware_concurrency());
   ASSIGN_OR_RETURN(ctx.ancestry, LoadAncestry(absl::GetFlag(FLAGS_ancestry), ctx.bank.ancestry));
-  const int64_t classes = ctx.bank.ancestry.classes;  // the task the bank was learned on
-  ASSIGN_OR_RETURN(Dataset train, LoadFashionMnist("train"));
-  ASSIGN_OR_RETURN(ctx.test, LoadFashionMnist("t10k"));
-  if (int64_t n = ctx.options.test_samples; n > 0 && n < ctx.test.size()) {
-    ctx.test = StratifiedSubset(ctx.test, n, classes, ctx.seed);
+  std::set<std::string> done;
+  if (absl::GetFlag(FLAGS_resume)) {
+    ASSIGN_OR_RETURN(done, FinishedRuns(csv, ctx.options.epochs));
+  } else {
+    std::remove(csv.c_str());
   }
-  const int64_t n = ctx.options.train_samples;
-  ctx.train =
-      n > 0 && n < train.size() ? StratifiedSubset(train, n, classes, ctx.seed) : train;
-  ctx.few_shot = StratifiedSubset(ctx.train, ctx.options.few_shot, classes, ctx.seed + 1);
-  std::remove(csv.c_str());
-  for (const auto& [name, config] : sizes) {
-    for (const auto& method : methods) {
-      RETURN_IF_ERROR(EvaluateOne(name, config, method, ctx, csv));
+  for (int64_t seed : seeds) {
+    ctx.seed = static_cast<uint64_t>(seed);
+    RETURN_IF_ERROR(LoadData(ctx));
+    if (seed == seeds.front()) {
+      std::ofstream(dir + "/runs.md", std::ios::app)
+          << "- `" << absl::GetFlag(FLAGS_csv) << "`: " << Header(ctx) << " Seeds "
+          << absl::StrJoin(seeds, ",") << ".\n";
+    }
+    for (const auto& [name, config] : sizes) {
+      for (const auto& method : methods) {
+        const std::string label = ctx.options.label.empty() ? method : ctx.options.label;
+        if (done.count(absl::StrCat(seed, "/", name, "/", label))) continue;
+        RETURN_IF_ERROR(EvaluateOne(name, config, method, ctx, csv));
+      }
     }
   }
   ASSIGN_OR_RETURN(auto rows, ReadCsv(csv));
-  return WriteReport(rows, dir, Header(ctx));
+  ReportOptions options;
+  return WriteReport(rows, dir, absl::StrCat("## ", absl::GetFlag(FLAGS_csv), "\n\n", Header(ctx)),
+                     options);
 }
 
 }  // namespace
 }  // namespace wave
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage("Compares WAVE with baseline initializations on Fashion-MNIST.");
+  absl::SetProgramUsageMessage(
+      "Compares WAVE with baseline initializations on Fashion-MNIST (or a subset of its "
+      "classes): accuracy after initialization and after each epoch, image passes and "
+      "seconds; --report_only merges CSVs into tables with paired intervals.");
   wave::ShowEveryFlagInHelp();
   absl::ParseCommandLine(argc, argv);
   absl::Status status = wave::Run();

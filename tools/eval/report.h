@@ -1,7 +1,10 @@
-// The quality table: CSV rows, a Markdown table and a gnuplot PNG.
+// The evaluation's records and report: CSV rows, Markdown tables (mean and
+// spread over seeds, paired intervals, compute to reach Direct) and plots.
 #ifndef WAVE_TOOLS_EVAL_REPORT_H_
 #define WAVE_TOOLS_EVAL_REPORT_H_
 
+#include <cmath>
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -11,17 +14,31 @@
 namespace wave {
 
 struct EvalRow {
-  std::string size, method;
+  uint64_t seed = 0;           // 0: a row of the first CSV format, which kept no seed
+  std::string split = "test";  // where accuracy was measured: "test" or "val"
+  std::string size, method;    // method: the label the run was recorded under
   int epoch = 0;
-  double accuracy = 0;  // percent; NaN where the method cannot express the size
-  double init_seconds = 0;
+  double accuracy = NAN;       // percent; NaN where the method cannot express the size
+  double passes = NAN;         // cumulative image passes with a backward pass (fit + training)
+  double forward_passes = NAN;  // cumulative forward-only passes (held-out checks, teacher)
+  double seconds = NAN;        // cumulative wall seconds of init + training, evaluation excluded
 };
 
 absl::Status AppendCsv(const std::string& path, const EvalRow& row);
+// Reads the current format and the first one (size,method,epoch,
+// test_accuracy,init_seconds).
 absl::StatusOr<std::vector<EvalRow>> ReadCsv(const std::string& path);
-// results.md (a table per size) and results.png (a panel per size).
+
+struct ReportOptions {
+  std::string reference = "wave";     // paired differences are reference minus each method
+  std::vector<int> epochs = {0, 1, 5};  // epochs the paired table compares
+  std::string yardstick = "direct";   // compute table: passes to reach its final accuracy
+};
+
+// results.md, one curve_<size>.dat per size and results.png (accuracy against
+// epoch and against image passes, mean over seeds).
 absl::Status WriteReport(const std::vector<EvalRow>& rows, const std::string& dir,
-                         const std::string& header);
+                         const std::string& header, const ReportOptions& options);
 
 }  // namespace wave
 
