@@ -12,6 +12,7 @@ PACKAGES=(
   libabsl-dev prometheus-cpp-dev libmicrohttpd-dev nlohmann-json3-dev zlib1g-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   dataset-fashion-mnist gnuplot-nox python3 python3-yaml
+  python3-grpcio python3-protobuf python3-numpy python3-torch python3-torchvision python3-pytest
 )
 if [[ "${1:-}" == "--sanitizers" ]]; then
   PACKAGES+=(clang libclang-rt-14-dev)

@@ -286,6 +286,7 @@ absl::StatusOr<std::unique_ptr<InitializeReactor::Download>> InitializeReactor::
   s->set_trainable_ratio(double(r.trainable_params) / r.model_params);
   s->set_held_out_accuracy(r.held_out_accuracy);
   s->set_held_out(r.held_out);
+  s->mutable_held_out_indices()->Add(r.held_out_indices.begin(), r.held_out_indices.end());
   s->set_final_loss(r.steps.empty() ? 0 : r.steps.back().loss);
   s->set_device(service_.device);
   auto& secs = *s->mutable_seconds();

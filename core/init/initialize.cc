@@ -200,6 +200,7 @@ absl::StatusOr<Dataset> FitScalersAndHead(const TemplateBank& bank, const ViTCon
   const at::Device device(o.device);
   auto [fit_set, eval_set] = SplitHeldOut(few_shot, held, target.classes, o.seed);
   report.held_out = eval_set.size();
+  report.held_out_indices = HeldOutIndices(few_shot, held, target.classes, o.seed);
   const at::Tensor x_all =
       Normalize(fit_set.images, bank.geometry.mean, bank.geometry.std).to(device);
   fit_set.labels = fit_set.labels.to(device);

@@ -50,6 +50,7 @@ struct FitReport {
   std::vector<FitProgress> steps;
   double held_out_accuracy = -1;  // percent; -1 when nothing was held out
   int64_t held_out = 0;
+  std::vector<int64_t> held_out_indices;  // positions in the few-shot data, in held-out order
   int64_t trainable_params = 0;  // scalers + head
   int64_t scaler_count = 0;
   int64_t model_params = 0;

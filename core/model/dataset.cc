@@ -93,6 +93,12 @@ Dataset StratifiedSubset(const Dataset& d, int64_t count, int64_t classes, uint6
   return Select(d, ToIndexTensor(TakeRoundRobin(by_class, count)));
 }
 
+std::vector<int64_t> HeldOutIndices(const Dataset& d, int64_t held_out, int64_t classes,
+                                    uint64_t seed) {
+  auto by_class = ShuffledByClass(d, classes, seed);
+  return TakeRoundRobin(by_class, held_out);
+}
+
 std::pair<Dataset, Dataset> SplitHeldOut(const Dataset& d, int64_t held_out, int64_t classes,
                                          uint64_t seed) {
   auto by_class = ShuffledByClass(d, classes, seed);

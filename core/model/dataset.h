@@ -35,6 +35,10 @@ Dataset Select(const Dataset& data, const at::Tensor& indices);
 // in a seeded order.
 Dataset StratifiedSubset(const Dataset& data, int64_t count, int64_t classes, uint64_t seed);
 // Splits off `held_out` samples (stratified) for evaluation.
+// HeldOutIndices: the positions in `data` of SplitHeldOut's second part, in
+// its order.
+std::vector<int64_t> HeldOutIndices(const Dataset& data, int64_t held_out, int64_t classes,
+                                    uint64_t seed);
 std::pair<Dataset, Dataset> SplitHeldOut(const Dataset& data, int64_t held_out, int64_t classes,
                                          uint64_t seed);
 

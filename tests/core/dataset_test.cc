@@ -37,6 +37,17 @@ TEST(DatasetTest, AHeldOutSplitIsStratifiedAndDisjoint) {
   for (int64_t i = 0; i < 10; ++i) EXPECT_EQ(ids.count(held.images[i].item<int>()), 0u);
 }
 
+TEST(DatasetTest, HeldOutIndicesNameTheHeldOutSamplesInOrder) {
+  Dataset d = Labelled(10, 5);
+  d.images = at::arange(50, at::kLong).to(at::kByte).view({50, 1, 1, 1});  // unique ids
+  auto [fit, held] = SplitHeldOut(d, 10, 5, 7);
+  const std::vector<int64_t> indices = HeldOutIndices(d, 10, 5, 7);
+  ASSERT_EQ(indices.size(), 10u);
+  for (size_t i = 0; i < indices.size(); ++i) {
+    EXPECT_EQ(held.images[i].item<int>(), indices[i]);  // image i holds its own position
+  }
+}
+
 TEST(DatasetTest, Uint8IsScaledThenNormalizedAndFloatPassesThrough) {
   at::Tensor bytes = at::full({1, 1, 1, 2}, 255, at::kByte);
   bytes[0][0][0][1] = 0;

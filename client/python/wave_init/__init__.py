@@ -1,0 +1,16 @@
+"""wave_init: initial weights for a ViT of any size from a wave-init server.
+
+    import wave_init
+    with wave_init.Client("localhost:50051") as client:
+        result = client.initialize(depth=9, width=192, classes=10,
+                                   images=x, labels=y, progress="bar")
+    model = wave_init.torchvision.vision_transformer(result)
+
+`result.weights` holds timm-named torch tensors (NumPy arrays when torch is
+not installed); `result.summary` the server's figures, the sha256 verified.
+"""
+from wave_init.client import Client, Result, Summary, WaveInitError
+from wave_init.progress import Event, TerminalProgress
+
+__all__ = ["Client", "Result", "Summary", "WaveInitError", "Event", "TerminalProgress"]
+__version__ = "0.1.0"

@@ -1,0 +1,315 @@
+"""wave_init.Client: the wave-init service from Python."""
+import dataclasses
+import hashlib
+import json
+import os
+from typing import Callable, Dict, List, Optional, Union
+
+import grpc
+import numpy as np
+from google.protobuf import json_format
+
+from wave_init._proto.wave.v1 import wave_pb2, wave_pb2_grpc
+from wave_init.progress import Event, TerminalProgress
+from wave_init import safetensors
+
+UPLOAD_CHUNK_BYTES = 1 << 20
+_DTYPES = {"f32": wave_pb2.WEIGHT_DTYPE_F32, "f16": wave_pb2.WEIGHT_DTYPE_F16,
+           "bf16": wave_pb2.WEIGHT_DTYPE_BF16}
+_HEALTH = ["UNKNOWN", "SERVING", "NOT_SERVING", "SERVICE_UNKNOWN"]
+
+
+class WaveInitError(Exception):
+    """A call that failed: `code` is the grpc.StatusCode, `message` the server's."""
+
+    def __init__(self, code: grpc.StatusCode, message: str):
+        super().__init__(f"{message} ({code.name})")
+        self.code = code
+        self.message = message
+
+
+@dataclasses.dataclass
+class Summary:
+    depth: int
+    width: int
+    heads: int
+    classes: int
+    bank: str
+    param_count: int
+    scaler_count: int
+    trainable_params: int
+    trainable_ratio: float
+    held_out_accuracy: Optional[float]  # percent; None when nothing was held out
+    held_out_indices: List[int]         # which uploaded samples were held out, in order
+    seconds: Dict[str, float]           # per phase
+    sha256: str
+    model_bytes: int
+    scalers_sha256: str
+    final_loss: float
+    device: str
+
+    @staticmethod
+    def from_proto(s) -> "Summary":
+        return Summary(
+            depth=s.target.depth, width=s.target.width, heads=s.target.heads,
+            classes=s.target.classes, bank=s.bank, param_count=s.param_count,
+            scaler_count=s.scaler_count, trainable_params=s.trainable_params,
+            trainable_ratio=s.trainable_ratio,
+            held_out_accuracy=s.held_out_accuracy if s.held_out > 0 else None,
+            held_out_indices=list(s.held_out_indices), seconds=dict(s.seconds),
+            sha256=s.model_sha256, model_bytes=s.model_bytes,
+            scalers_sha256=s.scalers_sha256, final_loss=s.final_loss, device=s.device)
+
+
+@dataclasses.dataclass
+class Result:
+    weights: dict              # timm names -> torch.Tensor (NumPy arrays without torch)
+    summary: Summary
+    metadata: Dict[str, str]   # the file's safetensors metadata (wave.model_args, ...)
+    scalers: Optional[dict] = None
+    model_file: bytes = b""    # the file exactly as received and verified
+    scalers_file: bytes = b""
+
+    @property
+    def mean(self) -> float:
+        return json.loads(self.metadata["wave.preprocessing"])["mean"]
+
+    @property
+    def std(self) -> float:
+        return json.loads(self.metadata["wave.preprocessing"])["std"]
+
+
+def _have_torch() -> bool:
+    try:
+        import torch  # noqa: F401
+        return True
+    except ImportError:
+        return False
+
+
+def _as_numpy(x) -> np.ndarray:
+    if hasattr(x, "detach"):  # a torch tensor
+        x = x.detach().cpu().numpy()
+    return np.asarray(x)
+
+
+def _few_shot(images, labels):
+    """uint8 or float32 images as [N, C, H, W] (a channel axis added to
+    [N, H, W]) and int64 labels, both little-endian and contiguous."""
+    images, labels = _as_numpy(images), _as_numpy(labels)
+    if images.ndim == 3:
+        images = images[:, None]
+    if images.ndim != 4:
+        raise ValueError(f"images: expected N x C x H x W or N x H x W, got {images.shape}")
+    if images.dtype == np.uint8:
+        image_dtype = wave_pb2.IMAGE_DTYPE_UINT8
+    elif images.dtype == np.float32:
+        image_dtype = wave_pb2.IMAGE_DTYPE_FLOAT32
+        images = images.astype("<f4", copy=False)
+    else:
+        raise ValueError(f"images: uint8 or float32, got {images.dtype}")
+    if labels.ndim != 1 or len(labels) != len(images):
+        raise ValueError(f"labels: expected {len(images)} integers, got shape {labels.shape}")
+    if not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(f"labels: integers, got {labels.dtype}")
+    return (np.ascontiguousarray(images), np.ascontiguousarray(labels.astype("<i8")),
+            image_dtype)
+
+
+class _Download:
+    """One streamed file: bytes in order, then checked against the summary."""
+
+    def __init__(self):
+        self.data = bytearray()
+        self.hash = hashlib.sha256()
+
+    def append(self, chunk):
+        if chunk.offset != len(self.data):
+            raise WaveInitError(grpc.StatusCode.DATA_LOSS,
+                                f"{chunk.name}: chunk at offset {chunk.offset}, expected "
+                                f"{len(self.data)}")
+        self.data += chunk.data
+        self.hash.update(chunk.data)
+
+    def verify(self, name, sha256, size):
+        if len(self.data) != size or self.hash.hexdigest() != sha256:
+            raise WaveInitError(grpc.StatusCode.DATA_LOSS,
+                                f"{name}: received {len(self.data)} bytes with sha256 "
+                                f"{self.hash.hexdigest()}, server sent {size} / {sha256}")
+        return bytes(self.data)
+
+
+class Client:
+    """A connection to a wave-init server.
+
+    Client("host:50051", token=..., tls=True, root_certificates=pem) and
+    then health(), banks(), describe(bank), initialize(...). Usable as a
+    context manager (closes the channel)."""
+
+    def __init__(self, address: str, token: Optional[str] = None, tls: bool = False,
+                 root_certificates: Optional[bytes] = None,
+                 max_message_bytes: int = 64 << 20):
+        options = [("grpc.max_receive_message_length", max_message_bytes),
+                   ("grpc.max_send_message_length", max_message_bytes)]
+        if tls or root_certificates is not None:
+            credentials = grpc.ssl_channel_credentials(root_certificates=root_certificates)
+            self._channel = grpc.secure_channel(address, credentials, options=options)
+        else:
+            self._channel = grpc.insecure_channel(address, options=options)
+        self._stub = wave_pb2_grpc.WaveInitStub(self._channel)
+        self._metadata = [("authorization", f"Bearer {token}")] if token else []
+        # grpc.health.v1.Health/Check with the empty request (the whole
+        # server); the response's one field is encoded by hand below.
+        self._health = self._channel.unary_unary(
+            "/grpc.health.v1.Health/Check", request_serializer=lambda _: b"",
+            response_deserializer=lambda b: b)
+
+    def close(self):
+        self._channel.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def _unary(self, method, request, deadline):
+        try:
+            return method(request, metadata=self._metadata, timeout=deadline)
+        except grpc.RpcError as e:
+            raise WaveInitError(e.code(), e.details()) from None
+
+    def health(self, deadline: Optional[float] = 10) -> str:
+        """The server's health: "SERVING" when it is ready for calls."""
+        raw = self._unary(self._health, None, deadline)
+        status = raw[1] if len(raw) >= 2 and raw[0] == 0x08 else 0  # field 1, varint
+        return _HEALTH[status] if status < len(_HEALTH) else str(status)
+
+    def banks(self, deadline: Optional[float] = 10) -> List[dict]:
+        response = self._unary(self._stub.ListBanks, wave_pb2.ListBanksRequest(), deadline)
+        return [json_format.MessageToDict(b, preserving_proto_field_name=True)
+                for b in response.banks]
+
+    def describe(self, bank: str = "", deadline: Optional[float] = 10) -> dict:
+        info = self._unary(self._stub.DescribeBank, wave_pb2.DescribeBankRequest(name=bank),
+                           deadline)
+        return json_format.MessageToDict(info, preserving_proto_field_name=True)
+
+    def initialize(self, depth: int, width: int, classes: int, images, labels, *,
+                   heads: Optional[int] = None, bank: Optional[str] = None,
+                   steps: Optional[int] = None, seed: Optional[int] = None,
+                   batch: Optional[int] = None, lr: Optional[float] = None,
+                   held_out: Optional[int] = None, head_from_bank: bool = False,
+                   dtype: str = "f32", include_scalers: bool = False,
+                   deadline: Optional[float] = None,
+                   progress: Union[None, str, Callable[[Event], None]] = None) -> Result:
+        """Initial weights for a ViT of `depth` x `width` fitted on the
+        labelled few-shot `images` (uint8 or float32 arrays or tensors,
+        N x C x H x W or N x H x W). Raises WaveInitError on any failure;
+        a deadline (seconds) or KeyboardInterrupt cancels the call on the
+        server. progress: a callable taking Event, or "bar"."""
+        if dtype not in _DTYPES:
+            raise ValueError(f"dtype: one of {sorted(_DTYPES)}")
+        images, labels, image_dtype = _few_shot(images, labels)
+        header = wave_pb2.InitializeHeader(
+            bank=bank or "",
+            target=wave_pb2.TargetArchitecture(depth=depth, width=width, heads=heads or 0,
+                                               classes=classes),
+            output=wave_pb2.OutputOptions(dtype=_DTYPES[dtype], include_scalers=include_scalers),
+            num_samples=len(labels), image_dtype=image_dtype)
+        fit = header.fit
+        for field, value in [("steps", steps), ("seed", seed), ("batch", batch), ("lr", lr),
+                             ("held_out", held_out)]:
+            if value is not None:
+                setattr(fit, field, value)
+        fit.head_from_bank = head_from_bank
+        report = TerminalProgress() if progress == "bar" else progress
+        call = self._stub.Initialize(self._requests(header, images, labels, report),
+                                     metadata=self._metadata, timeout=deadline)
+        try:
+            files, summary = self._receive(call, report)
+        except grpc.RpcError as e:
+            raise WaveInitError(e.code(), e.details()) from None
+        except BaseException:
+            call.cancel()  # KeyboardInterrupt, a failing callback: the server stops too
+            raise
+        finally:
+            if isinstance(report, TerminalProgress):
+                report.close()
+        return self._result(files, summary)
+
+    def initialize_to_file(self, path: str, *args, scalers_path: Optional[str] = None,
+                           **kwargs) -> Summary:
+        """initialize(), then the verified file written atomically to `path`
+        (and the scalers to `scalers_path` when given)."""
+        if scalers_path is not None:
+            kwargs["include_scalers"] = True
+        result = self.initialize(*args, **kwargs)
+        _write_atomically(path, result.model_file)
+        if scalers_path is not None:
+            _write_atomically(scalers_path, result.scalers_file)
+        return result.summary
+
+    @staticmethod
+    def _requests(header, images, labels, report):
+        yield wave_pb2.InitializeRequest(header=header)
+        per_sample = images[0].nbytes if len(images) else 1
+        per_chunk = max(1, UPLOAD_CHUNK_BYTES // max(1, per_sample))
+        total = images.nbytes
+        for seq, begin in enumerate(range(0, len(labels), per_chunk)):
+            end = min(len(labels), begin + per_chunk)
+            yield wave_pb2.InitializeRequest(data=wave_pb2.DataChunk(
+                sequence=seq, images=images[begin:end].tobytes(),
+                labels=labels[begin:end].tobytes()))
+            if report:
+                report(Event("upload", step=end * per_sample, total=total))
+
+    @staticmethod
+    def _receive(call, report):
+        files, summary = {}, None
+        for response in call:
+            kind = response.WhichOneof("kind")
+            if kind == "progress":
+                p = response.progress
+                if report and p.phase == "fit":
+                    report(Event("fit", step=p.step, total=p.total_steps, loss=p.loss,
+                                 accuracy=p.accuracy))
+                elif report:
+                    report(Event(p.phase))
+            elif kind == "file":
+                f = response.file
+                files.setdefault(f.name, _Download()).append(f)
+                if report:
+                    report(Event("stream", step=len(files[f.name].data), total=f.total_bytes,
+                                 file=f.name))
+            elif kind == "summary":
+                summary = response.summary
+        if summary is None:
+            raise WaveInitError(grpc.StatusCode.DATA_LOSS, "the server ended without a summary")
+        return files, summary
+
+    @staticmethod
+    def _result(files, s) -> Result:
+        if "model.safetensors" not in files:
+            raise WaveInitError(grpc.StatusCode.DATA_LOSS, "the server sent no model file")
+        model = files["model.safetensors"].verify("model.safetensors", s.model_sha256,
+                                                  s.model_bytes)
+        torch = _have_torch()
+        weights, metadata = safetensors.parse(model, as_torch=torch)
+        result = Result(weights=weights, summary=Summary.from_proto(s), metadata=metadata,
+                        model_file=model)
+        if "scalers.safetensors" in files:
+            raw = files["scalers.safetensors"].verify("scalers.safetensors", s.scalers_sha256,
+                                                      s.scalers_bytes)
+            result.scalers, _ = safetensors.parse(raw, as_torch=torch)
+            result.scalers_file = raw
+        return result
+
+
+def _write_atomically(path: str, data: bytes):
+    part = f"{path}.part"
+    with open(part, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(part, path)

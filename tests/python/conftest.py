@@ -1,0 +1,93 @@
+"""A real wave-server on loopback, on the test bank, for the Python client's tests."""
+import gzip
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+SOURCE = os.environ.get("WAVE_SOURCE_DIR", os.path.join(os.path.dirname(__file__), "..", ".."))
+BUILD = os.environ.get("WAVE_BUILD_DIR", os.path.join(SOURCE, "build"))
+sys.path.insert(0, os.path.join(SOURCE, "client", "python"))
+FASHION = "/usr/share/datasets/fashion-mnist"
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def read_idx(path):
+    with gzip.open(path, "rb") as f:
+        data = f.read()
+    dims = data[3]
+    shape = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(dims)]
+    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * dims).reshape(shape)
+
+
+@pytest.fixture(scope="session")
+def fashion():
+    """2,000 test-split images [N, 28, 28] uint8 and their labels."""
+    x = read_idx(f"{FASHION}/t10k-images-idx3-ubyte.gz")[:2000].copy()
+    y = read_idx(f"{FASHION}/t10k-labels-idx1-ubyte.gz")[:2000].astype(np.int64)
+    return x, y
+
+
+class Server:
+    def __init__(self, tmp, *extra):
+        self.port, self.metrics = free_port(), free_port()
+        self.address = f"127.0.0.1:{self.port}"
+        self.log = open(os.path.join(tmp, f"server-{self.port}.log"), "w")
+        self.process = subprocess.Popen(
+            [os.path.join(BUILD, "server", "wave-server"),
+             f"--banks={os.path.join(BUILD, 'test_bank.safetensors')}",
+             f"--address={self.address}", f"--metrics_port={self.metrics}", "--threads=1",
+             *extra], stderr=self.log)
+        import wave_init
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            assert self.process.poll() is None, "wave-server exited; see " + self.log.name
+            try:
+                with wave_init.Client(self.address, token=self._token(extra)) as c:
+                    if c.health(deadline=1) == "SERVING":
+                        return
+            except wave_init.WaveInitError:
+                time.sleep(0.2)
+        raise TimeoutError("wave-server did not become healthy")
+
+    @staticmethod
+    def _token(extra):
+        for flag in extra:
+            if flag.startswith("--auth_token_file="):
+                with open(flag.split("=", 1)[1]) as f:
+                    return f.read().strip()
+        return None
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(timeout=30)
+        self.log.close()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory):
+    s = Server(str(tmp_path_factory.mktemp("server")), "--max_samples=500")
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def start_server(tmp_path):
+    started = []
+
+    def start(*extra):
+        started.append(Server(str(tmp_path), *extra))
+        return started[-1]
+
+    yield start
+    for s in started:
+        s.stop()

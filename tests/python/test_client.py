@@ -1,0 +1,198 @@
+"""wave_init against a real server: round trip into torchvision's ViT, the
+error paths, atomic files, and the stubs."""
+import hashlib
+import os
+import subprocess
+import sys
+
+import grpc
+import numpy as np
+import pytest
+import torch
+
+import wave_init
+import wave_init.torchvision as wtv
+from conftest import SOURCE
+
+
+def request(client, fashion, n=300, **kwargs):
+    x, y = fashion
+    args = dict(depth=3, width=48, classes=10, images=x[:n], labels=y[:n], steps=20, seed=3)
+    args.update(kwargs)
+    return client.initialize(**args)
+
+
+def timm_forward(w, a, x):
+    """The service's ViT forward (core/model/vit.cc) in plain PyTorch, on timm names."""
+    d, h = a["embed_dim"], a["num_heads"]
+    x = torch.nn.functional.conv2d(x, w["patch_embed.proj.weight"], w["patch_embed.proj.bias"],
+                                   stride=a["patch_size"]).flatten(2).transpose(1, 2)
+    x = torch.cat([w["cls_token"].expand(len(x), 1, d), x], 1) + w["pos_embed"]
+    b, t = x.shape[:2]
+    ln = torch.nn.functional.layer_norm
+    for i in range(a["depth"]):
+        p = lambda n: w[f"blocks.{i}.{n}"]  # noqa: E731
+        y = ln(x, (d,), p("norm1.weight"), p("norm1.bias"), 1e-6)
+        qkv = torch.nn.functional.linear(y, p("attn.qkv.weight"), p("attn.qkv.bias"))
+        q, k, v = qkv.reshape(b, t, 3, h, d // h).permute(2, 0, 3, 1, 4)
+        att = torch.softmax(q * (d // h) ** -0.5 @ k.transpose(-2, -1), -1)
+        y = (att @ v).transpose(1, 2).reshape(b, t, d)
+        x = x + torch.nn.functional.linear(y, p("attn.proj.weight"), p("attn.proj.bias"))
+        y = ln(x, (d,), p("norm2.weight"), p("norm2.bias"), 1e-6)
+        y = torch.nn.functional.gelu(torch.nn.functional.linear(y, p("mlp.fc1.weight"),
+                                                                p("mlp.fc1.bias")))
+        x = x + torch.nn.functional.linear(y, p("mlp.fc2.weight"), p("mlp.fc2.bias"))
+    x = ln(x, (d,), w["norm.weight"], w["norm.bias"], 1e-6)
+    return torch.nn.functional.linear(x[:, 0], w["head.weight"], w["head.bias"])
+
+
+def test_round_trip_into_torchvision_reproduces_the_held_out_accuracy(server, fashion):
+    events = []
+    with wave_init.Client(server.address) as client:
+        result = request(client, fashion, progress=events.append)
+    s = result.summary
+    assert (s.depth, s.width, s.classes) == (3, 48, 10)
+    assert s.sha256 == hashlib.sha256(result.model_file).hexdigest()
+    assert len(s.held_out_indices) == 30  # the default: 10% of 300
+    assert {e.phase for e in events} >= {"upload", "fit", "stream"}
+    fit = [e for e in events if e.phase == "fit"]
+    assert fit[-1].step == fit[-1].total == 20
+    assert all(isinstance(t, torch.Tensor) and t.dtype == torch.float32
+               for t in result.weights.values())
+
+    model = wtv.vision_transformer(result)
+    x, y = fashion
+    held = np.array(s.held_out_indices)
+    inputs = wtv.preprocess(x[held], result)
+    with torch.no_grad():
+        logits = model(inputs)
+    correct = (logits.argmax(1).numpy() == y[held]).sum()
+    # Exactly the server's figure: the same samples, the same predictions.
+    assert 100.0 * correct / len(held) == pytest.approx(s.held_out_accuracy, abs=1e-9)
+    # torchvision's layers against the service's forward written out in
+    # PyTorch: float32 summation order differs, so 1e-4 on logits of order 1-10.
+    reference = timm_forward(result.weights, __import__("json").loads(
+        result.metadata["wave.model_args"]), inputs)
+    assert torch.allclose(logits, reference, atol=1e-4, rtol=0)
+
+
+def test_half_precision_and_scalers(server, fashion):
+    with wave_init.Client(server.address) as client:
+        result = request(client, fashion, dtype="f16", include_scalers=True)
+    assert all(t.dtype == torch.float16 for t in result.weights.values())
+    assert result.scalers and all(t.dim() == 3 for t in result.scalers.values())
+    model = wtv.vision_transformer(result)  # loads, widened to float32
+    assert next(model.parameters()).dtype == torch.float32
+
+
+def test_initialize_to_file_writes_the_verified_file_atomically(server, fashion, tmp_path):
+    path = tmp_path / "vit-3x48.safetensors"
+    with wave_init.Client(server.address) as client:
+        summary = client.initialize_to_file(
+            str(path), 3, 48, 10, fashion[0][:200], fashion[1][:200], steps=5,
+            scalers_path=str(tmp_path / "scalers.safetensors"))
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == summary.sha256
+    assert (tmp_path / "scalers.safetensors").exists()
+    assert not any(p.name.endswith(".part") for p in tmp_path.iterdir())
+
+
+def test_torch_tensors_and_float_images_are_accepted(server, fashion):
+    x, y = fashion
+    images = (torch.from_numpy(x[:200]).float() / 255 - 0.5) / 0.5  # already normalized
+    with wave_init.Client(server.address) as client:
+        result = client.initialize(3, 48, 10, images, torch.from_numpy(y[:200]), steps=5)
+    assert result.summary.param_count > 0
+
+
+@pytest.mark.parametrize("kwargs,code,words", [
+    (dict(width=50), grpc.StatusCode.INVALID_ARGUMENT, "width"),
+    (dict(bank="no-such-bank"), grpc.StatusCode.NOT_FOUND, "no-such-bank"),
+    (dict(n=600), grpc.StatusCode.RESOURCE_EXHAUSTED, "limit of 500"),
+])
+def test_errors_carry_the_code_and_the_servers_message(server, fashion, kwargs, code, words):
+    n = kwargs.pop("n", 300)
+    with wave_init.Client(server.address) as client:
+        with pytest.raises(wave_init.WaveInitError) as e:
+            request(client, fashion, n=n, **kwargs)
+    assert e.value.code == code, e.value
+    assert words in e.value.message
+
+
+def test_missing_token_is_unauthenticated(start_server, fashion, tmp_path):
+    token = tmp_path / "token"
+    token.write_text("s3cret\n")
+    s = start_server(f"--auth_token_file={token}")
+    with wave_init.Client(s.address) as client:
+        with pytest.raises(wave_init.WaveInitError) as e:
+            client.describe()
+    assert e.value.code == grpc.StatusCode.UNAUTHENTICATED
+    with wave_init.Client(s.address, token="s3cret") as client:
+        assert client.describe()["name"]
+        assert request(client, fashion, n=100, steps=2).summary.sha256
+
+
+def test_deadline_cancels_the_call(server, fashion):
+    with wave_init.Client(server.address) as client:
+        with pytest.raises(wave_init.WaveInitError) as e:
+            request(client, fashion, steps=5000, deadline=1.0)
+        assert e.value.code == grpc.StatusCode.DEADLINE_EXCEEDED
+        # The server let go of the fit: the next call is not stuck behind it.
+        assert request(client, fashion, n=100, steps=2, deadline=60).summary.sha256
+
+
+def test_keyboard_interrupt_cancels_and_propagates(server, fashion):
+    def interrupt(event):
+        if event.phase == "fit":
+            raise KeyboardInterrupt
+
+    with wave_init.Client(server.address) as client:
+        with pytest.raises(KeyboardInterrupt):
+            request(client, fashion, steps=5000, progress=interrupt)
+        assert request(client, fashion, n=100, steps=2, deadline=60).summary.sha256
+
+
+def test_terminal_progress_prints_plain_lines_without_tqdm(server, fashion, capsys,
+                                                          monkeypatch):
+    monkeypatch.setitem(sys.modules, "tqdm", None)
+
+    with wave_init.Client(server.address) as client:
+        request(client, fashion, n=100, steps=3, progress="bar")
+    lines = capsys.readouterr().err.splitlines()
+    assert "wave-init: fit" in lines and "wave-init: stream model.safetensors" in lines
+    assert any(line.startswith("wave-init: fit 1/3 loss ") for line in lines), lines
+
+
+def test_banks_and_describe(server):
+    with wave_init.Client(server.address) as client:
+        assert client.health() == "SERVING"
+        banks = client.banks()
+        assert len(banks) == 1 and banks[0]["is_default"]
+        assert client.describe()["sha256"] == banks[0]["sha256"]
+
+
+def test_imports_and_returns_numpy_without_torch(server):
+    code = (
+        "import sys; sys.modules['torch'] = None\n"
+        "import numpy as np, wave_init\n"
+        "from conftest import read_idx, FASHION\n"
+        "x = read_idx(FASHION + '/t10k-images-idx3-ubyte.gz')[:100]\n"
+        "y = read_idx(FASHION + '/t10k-labels-idx1-ubyte.gz')[:100].astype(np.int64)\n"
+        f"r = wave_init.Client('{server.address}').initialize(2, 32, 10, x, y, steps=2,"
+        " dtype='bf16')\n"
+        "assert all(isinstance(v, np.ndarray) and v.dtype == np.float32"
+        " for v in r.weights.values())\n"
+        "print('numpy-only ok', len(r.weights))\n")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [os.path.join(SOURCE, "client", "python"), os.path.dirname(__file__)]))
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "numpy-only ok" in out.stdout
+
+
+def test_torchvision_names_cover_every_timm_name():
+    assert (wtv.torchvision_name("blocks.11.attn.qkv.weight")
+            == "encoder.layers.encoder_layer_11.self_attention.in_proj_weight")
+    assert wtv.torchvision_name("blocks.0.mlp.fc2.bias") == "encoder.layers.encoder_layer_0.mlp.3.bias"
+    assert wtv.torchvision_name("norm.weight") == "encoder.ln.weight"
+    with pytest.raises(KeyError):
+        wtv.torchvision_name("blocks.0.attn.q.weight")
