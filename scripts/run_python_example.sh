@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 PORT=${PORT:-50061}
 mkdir -p build/python-example
 ./build/server/wave-server --banks=models/fashion-mnist-vit.safetensors \
-  --address="127.0.0.1:$PORT" --metrics_port=0 2> build/python-example/server.log &
+  --address="127.0.0.1:$PORT" --metrics_port=0 --threads="${SERVER_THREADS:-0}" \
+  2> build/python-example/server.log &
 SERVER=$!
 trap 'kill -TERM $SERVER 2>/dev/null || true; wait $SERVER 2>/dev/null || true' EXIT
 for _ in $(seq 1 100); do
