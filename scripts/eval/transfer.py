@@ -84,13 +84,11 @@ def main():
                        f"--fit_steps={s}", "--epochs=1", "--lr=1e-3"])
         steps[size] = int(best(val_steps, size, [f"wave-s{s}" for s in FIT_STEPS], 1)[6:])
 
-    # 2. Direct's learning rate of training, by validation accuracy at its
-    #    last epoch. WAVE keeps 1e-3, fixed before any transfer image was seen
-    #    (a search could only help it); the 2-core CPU did not allow more.
+    # 2. The learning rate of training for Direct and WAVE, by validation
+    #    accuracy at their last epoch (Direct first: its search is required).
     lr = {}
     for size in sizes:
-        lr[(size, "wave")] = "1e-3"
-        for method in ["direct"]:
+        for method in ["direct", "wave"]:
             epochs = EPOCHS.get(method, 5)
             for rate in LRS:
                 run(args, [f"--csv={os.path.basename(val_lr)}", "--split=val", "--seeds=1",
@@ -108,8 +106,8 @@ def main():
             for method in ["wave", "direct"] + BASELINES:
                 w.writerow([size, method, steps[size], lr[(size, method)],
                             EPOCHS.get(method, 5),
-                            "fixed" if method in ("wave",) or LR_FROM.get(method) == "wave"
-                            else "val seed 1"])
+                            "val seed 1" if method in ("wave", "direct")
+                            else f"val seed 1 (the rate chosen for {LR_FROM[method]})"])
 
     # 3. The final figures on the test images, seed by seed so that a partial
     #    run still pairs: WAVE and Direct first, then the other baselines.
