@@ -162,8 +162,10 @@ void PrintSummary(const InitCommand& command, const v1::Summary& summary) {
               (long long)summary.trainable_params(), summary.trainable_ratio(),
               (long long)summary.scaler_count());
   if (summary.held_out() > 0) {
-    std::printf("held-out accuracy: %.2f%% on %lld samples (final fit loss %.4f)\n",
-                summary.held_out_accuracy(), (long long)summary.held_out(), summary.final_loss());
+    std::printf("held-out accuracy: %.2f%% on %lld samples (final fit loss %.4f); weights of "
+                "step %lld of %lld run\n",
+                summary.held_out_accuracy(), (long long)summary.held_out(), summary.final_loss(),
+                (long long)summary.best_step(), (long long)summary.steps_run());
   }
   std::printf("seconds:");
   for (const char* phase : {"scaler_init", "fit", "compose", "stream", "total"}) {

@@ -37,8 +37,16 @@ ABSL_FLAG(double, lr, 0, "init: scaler learning rate (0: the server's default)."
 ABSL_FLAG(double, head_lr, 0, "init: head learning rate (0: the server's default).");
 ABSL_FLAG(uint64_t, seed, 0, "init: seed of sampling and fitting.");
 ABSL_FLAG(int64_t, held_out, -1, "init: samples held out to report accuracy (-1: default).");
+ABSL_FLAG(int64_t, eval_every, -1,
+          "init: early stopping measures the held-out accuracy every this many steps "
+          "(0: off; -1: the server's default).");
+ABSL_FLAG(int64_t, patience, -1,
+          "init: stop after this many measurements without improvement (0: never; -1: the "
+          "server's default).");
 ABSL_FLAG(std::string, scaler_init, "structured", "init: structured | naive.");
-ABSL_FLAG(bool, head_from_bank, false, "init: start the head from the bank's (same classes).");
+ABSL_FLAG(bool, head_from_bank, true,
+          "init: start the head from the bank's when the class counts agree; "
+          "--nohead_from_bank when your classes mean something else.");
 ABSL_FLAG(std::string, dtype, "f32", "init: output dtype f32 | f16 | bf16.");
 ABSL_FLAG(std::string, out, "model.safetensors", "init: output weights file.");
 ABSL_FLAG(std::string, scalers_out, "", "init: also fetch the fitted scalers into this file.");
@@ -108,6 +116,8 @@ int main(int argc, char** argv) {
   if (absl::GetFlag(FLAGS_head_lr) != 0) fit->set_head_lr(absl::GetFlag(FLAGS_head_lr));
   fit->set_seed(absl::GetFlag(FLAGS_seed));
   if (absl::GetFlag(FLAGS_held_out) >= 0) fit->set_held_out(absl::GetFlag(FLAGS_held_out));
+  if (absl::GetFlag(FLAGS_eval_every) >= 0) fit->set_eval_every(absl::GetFlag(FLAGS_eval_every));
+  if (absl::GetFlag(FLAGS_patience) >= 0) fit->set_patience(absl::GetFlag(FLAGS_patience));
   fit->set_scaler_init(absl::GetFlag(FLAGS_scaler_init));
   fit->set_head_from_bank(absl::GetFlag(FLAGS_head_from_bank));
   const std::string dtype = absl::GetFlag(FLAGS_dtype);

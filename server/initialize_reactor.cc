@@ -287,6 +287,8 @@ absl::StatusOr<std::unique_ptr<InitializeReactor::Download>> InitializeReactor::
   s->set_held_out_accuracy(r.held_out_accuracy);
   s->set_held_out(r.held_out);
   s->mutable_held_out_indices()->Add(r.held_out_indices.begin(), r.held_out_indices.end());
+  s->set_steps_run(r.steps_run);
+  s->set_best_step(r.best_step);
   s->set_final_loss(r.steps.empty() ? 0 : r.steps.back().loss);
   s->set_device(service_.device);
   auto& secs = *s->mutable_seconds();

@@ -8,6 +8,12 @@
 
 namespace wave {
 
+// The fit's early stopping where a request leaves it unset: held-out accuracy
+// every 25 steps, stop after 4 measurements without improvement (at the
+// default 200 steps: 9 measurements of at most 100 images each).
+inline constexpr int64_t kDefaultEvalEvery = 25;
+inline constexpr int64_t kDefaultPatience = 4;
+
 struct Limits {
   int64_t max_target_params = 200'000'000;
   int64_t max_depth = 64;

@@ -46,7 +46,15 @@ absl::StatusOr<FitOptions> RequestBuilder::FitFromHeader(const v1::FitOptions& f
     }
     fit.held_out = f.held_out();
   }
-  fit.head_from_bank = f.head_from_bank();
+  if (f.has_head_from_bank()) fit.head_from_bank = f.head_from_bank();
+  fit.eval_every = f.has_eval_every() ? f.eval_every() : kDefaultEvalEvery;
+  fit.patience = f.has_patience() ? f.patience() : kDefaultPatience;
+  if (fit.eval_every < 0) {
+    return Invalid("fit.eval_every", absl::StrCat("must be >= 0, got ", fit.eval_every));
+  }
+  if (fit.patience < 0) {
+    return Invalid("fit.patience", absl::StrCat("must be >= 0, got ", fit.patience));
+  }
   auto scheme = ParseScalerInit(f.scaler_init());
   if (!scheme.ok()) return Invalid("fit.scaler_init", "must be 'structured' or 'naive'");
   fit.scaler_init = *scheme;

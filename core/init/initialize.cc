@@ -87,6 +87,8 @@ absl::Status ValidateFitOptions(const FitOptions& o) {
   if (o.steps < 0) return absl::InvalidArgumentError("fit.steps: must be >= 0");
   if (o.batch < 1) return absl::InvalidArgumentError("fit.batch: must be >= 1");
   if (o.held_out < -1) return absl::InvalidArgumentError("fit.held_out: must be >= 0");
+  if (o.eval_every < 0) return absl::InvalidArgumentError("fit.eval_every: must be >= 0");
+  if (o.patience < 0) return absl::InvalidArgumentError("fit.patience: must be >= 0");
   if (!(o.lr > 0) || !std::isfinite(o.lr) || !(o.head_lr > 0) || !std::isfinite(o.head_lr)) {
     return absl::InvalidArgumentError("fit.lr: learning rates must be positive and finite");
   }
@@ -193,6 +195,54 @@ absl::StatusOr<FitState> StartState(const TemplateBank& bank, const ViTConfig& t
 
 // Step 2: the few-shot fit of scalers and head on all but the held-out
 // samples, which it returns.
+// Early stopping's bookkeeping: the held-out accuracy every eval_every
+// steps, a copy of the scalers and head at the best one.
+class BestStep {
+ public:
+  BestStep(const FitOptions& o, bool have_held_out)
+      : every_(have_held_out ? o.eval_every : 0), patience_(o.patience), last_(o.steps) {}
+
+  absl::Status Measure(int64_t step, const TemplateBank& bank, const ViTConfig& target,
+                       const FitState& state, const Dataset& held_out) {
+    if (every_ == 0 || (step % every_ != 0 && step != last_)) return absl::OkStatus();
+    TensorMap weights;
+    {
+      c10::NoGradGuard no_grad;
+      weights = ComposeWeights(state.templates, state.scalers, target, bank.geometry);
+      for (const auto& [name, h] : state.head) weights[name] = h.detach();
+    }
+    ASSIGN_OR_RETURN(const double accuracy,
+                     HeldOutAccuracy(target, weights, held_out, bank.geometry));
+    if (accuracy > best_accuracy_) {
+      best_accuracy_ = accuracy;
+      best_step_ = step;
+      since_best_ = 0;
+      scalers_.clear();
+      head_.clear();
+      for (const auto& [name, s] : state.scalers) scalers_[name] = s.detach().clone();
+      for (const auto& [name, h] : state.head) head_[name] = h.detach().clone();
+    } else {
+      ++since_best_;
+    }
+    return absl::OkStatus();
+  }
+  bool ShouldStop() const { return every_ > 0 && patience_ > 0 && since_best_ >= patience_; }
+  // Puts the best step's scalers and head back; returns the step whose
+  // state stands.
+  int64_t RestoreInto(FitState& state, int64_t steps_run) {
+    if (best_step_ < 0 || best_step_ == steps_run) return steps_run;
+    state.scalers = std::move(scalers_);
+    state.head = std::move(head_);
+    return best_step_;
+  }
+
+ private:
+  const int64_t every_, patience_, last_;
+  double best_accuracy_ = -1;
+  int64_t best_step_ = -1, since_best_ = 0;
+  TensorMap scalers_, head_;
+};
+
 absl::StatusOr<Dataset> FitScalersAndHead(const TemplateBank& bank, const ViTConfig& target,
                                           const Dataset& few_shot, const FitOptions& o,
                                           int64_t held, FitState& state, FitReport& report,
@@ -228,7 +278,9 @@ absl::StatusOr<Dataset> FitScalersAndHead(const TemplateBank& bank, const ViTCon
   const int64_t batch = std::min(o.batch, m);
   at::Tensor order = at::randperm(m, gen, at::kLong);
   int64_t cursor = 0;
-  for (int64_t step = 0; step < o.steps; ++step) {
+  BestStep best(o, eval_set.size() > 0);
+  RETURN_IF_ERROR(best.Measure(0, bank, target, state, eval_set));
+  for (int64_t step = 0; step < o.steps && !best.ShouldStop(); ++step) {
     if (check) RETURN_IF_ERROR(check());
     if (cursor + batch > m) {
       order = at::randperm(m, gen, at::kLong);
@@ -257,9 +309,12 @@ absl::StatusOr<Dataset> FitScalersAndHead(const TemplateBank& bank, const ViTCon
     }
     report.steps.push_back(p);
     if (progress && (p.step % o.progress_every == 0 || p.step == o.steps)) progress(p);
+    report.steps_run = p.step;
+    RETURN_IF_ERROR(best.Measure(p.step, bank, target, state, eval_set));
   }
   for (auto& [name, s] : state.scalers) s = s.detach();
   for (auto& [name, h] : state.head) h = h.detach();
+  report.best_step = best.RestoreInto(state, report.steps_run);
   return std::move(eval_set);
 }
 

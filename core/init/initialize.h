@@ -26,9 +26,16 @@ struct FitOptions {
   // Samples kept out of the fit to report accuracy on; -1: 10% up to 100.
   int64_t held_out = -1;
   ScalerInit scaler_init = ScalerInit::kStructured;
-  // Start the head from the bank's auxiliary head (same classes only);
-  // otherwise a fresh timm-initialized head.
-  bool head_from_bank = false;
+  // Start the head from the bank's auxiliary head when the class counts
+  // agree; otherwise (or false) a fresh timm-initialized head.
+  bool head_from_bank = true;
+  // Early stopping on the held-out samples: every `eval_every` steps (and
+  // before the first) their accuracy is measured, and the fit returns the
+  // scalers and head of the best measurement (the earliest among equals);
+  // after `patience` measurements without improvement it stops. 0 turns
+  // each off; without held-out samples neither applies.
+  int64_t eval_every = 0;
+  int64_t patience = 0;
   int64_t progress_every = 1;  // steps between progress callbacks
   std::string device = "cpu";  // where the fit runs ("cpu", "cuda")
   // Distillation from a teacher (typically the bank's ancestry, same classes):
@@ -51,6 +58,8 @@ struct FitReport {
   double held_out_accuracy = -1;  // percent; -1 when nothing was held out
   int64_t held_out = 0;
   std::vector<int64_t> held_out_indices;  // positions in the few-shot data, in held-out order
+  int64_t steps_run = 0;   // fewer than asked when early stopping stopped the fit
+  int64_t best_step = 0;   // the step whose scalers and head were returned
   int64_t trainable_params = 0;  // scalers + head
   int64_t scaler_count = 0;
   int64_t model_params = 0;

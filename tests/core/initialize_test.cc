@@ -55,6 +55,62 @@ TEST_F(InitializeTest, FittingLowersTheLoss) {
   EXPECT_LT(r->report.trainable_params * 4, r->report.model_params);
 }
 
+TEST_F(InitializeTest, EarlyStoppingReturnsTheBestMeasuredStep) {
+  ViTConfig target = TinyConfig(3, 48);
+  FitOptions plain = Options(30);
+  plain.lr = plain.head_lr = 0.3;  // large enough that the held-out accuracy wanders
+  auto last = InitializeTarget(bank_, target, data_, plain);
+  ASSERT_OK(last);
+  EXPECT_EQ(last->report.steps_run, 30);
+  EXPECT_EQ(last->report.best_step, 30);  // without early stopping: the last step
+
+  FitOptions every_step = plain;
+  every_step.eval_every = 1;
+  auto best = InitializeTarget(bank_, target, data_, every_step);
+  ASSERT_OK(best);
+  EXPECT_EQ(best->report.steps_run, 30);  // no patience: every step runs
+  // The last step is among the candidates, so the best is at least as good;
+  // the accuracy reported is measured on the weights returned.
+  EXPECT_GE(best->report.held_out_accuracy, last->report.held_out_accuracy);
+  EXPECT_GE(best->report.best_step, 0);
+  EXPECT_LE(best->report.best_step, 30);
+  auto again = HeldOutAccuracy(target, best->weights, best->held_out, bank_.geometry);
+  ASSERT_OK(again);
+  EXPECT_DOUBLE_EQ(*again, best->report.held_out_accuracy);
+  if (best->report.best_step < 30) {
+    EXPECT_FALSE(best->weights.at("head.weight").equal(last->weights.at("head.weight")));
+  }
+
+  FitOptions patient = every_step;
+  patient.eval_every = 2;
+  patient.patience = 2;
+  auto stopped = InitializeTarget(bank_, target, data_, patient);
+  ASSERT_OK(stopped);
+  const FitReport& r = stopped->report;
+  // It stops exactly `patience` measurements after the best one, or runs out.
+  EXPECT_TRUE(r.steps_run == 30 || r.steps_run == r.best_step + 2 * 2)
+      << "steps_run " << r.steps_run << " best_step " << r.best_step;
+  EXPECT_EQ(r.steps.size(), static_cast<size_t>(r.steps_run));
+}
+
+TEST_F(InitializeTest, EarlyStoppingNeedsHeldOutSamplesAndSaneSettings) {
+  ViTConfig target = TinyConfig(3, 48);
+  FitOptions o = Options(10);
+  o.held_out = 0;
+  o.eval_every = 1;
+  o.patience = 1;
+  auto r = InitializeTarget(bank_, target, data_, o);
+  ASSERT_OK(r);
+  EXPECT_EQ(r->report.steps_run, 10);  // nothing to measure on: the fit runs out
+  o.eval_every = -1;
+  EXPECT_STATUS(InitializeTarget(bank_, target, data_, o), StatusCode::kInvalidArgument,
+                "fit.eval_every");
+  o.eval_every = 1;
+  o.patience = -2;
+  EXPECT_STATUS(InitializeTarget(bank_, target, data_, o), StatusCode::kInvalidArgument,
+                "fit.patience");
+}
+
 TEST_F(InitializeTest, ReturnedWeightsReproduceTheFittedLogits) {
   ViTConfig target = TinyConfig(3, 48);
   auto r = InitializeTarget(bank_, target, data_, Options(5));

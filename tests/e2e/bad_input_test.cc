@@ -203,7 +203,8 @@ std::vector<Case> Cases() {
        C::INVALID_ARGUMENT, "data.labels: expected 1 int64 labels (8 bytes) for 1 images"},
       {"oversized message", {Header(), Chunk(12000)}, C::RESOURCE_EXHAUSTED, ""},
       {"one millisecond deadline",
-       {header([](auto* h) { h->mutable_fit()->set_steps(4000); }), Chunk(4)},
+       {header([](auto* h) { h->mutable_fit()->set_steps(4000);
+                 h->mutable_fit()->set_patience(0); }), Chunk(4)},
        C::DEADLINE_EXCEEDED, "", 0.001},
   };
 }

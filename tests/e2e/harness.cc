@@ -230,6 +230,7 @@ std::string HeaderMessage(int64_t depth, int64_t width, int64_t steps, int64_t s
   h->mutable_target()->set_width(width);
   h->mutable_target()->set_classes(10);
   h->mutable_fit()->set_steps(steps);
+  h->mutable_fit()->set_patience(0);  // long fits stay long: no early stop
   h->mutable_fit()->set_batch(4);
   h->mutable_output()->set_chunk_bytes(chunk_bytes);
   h->set_num_samples(samples);

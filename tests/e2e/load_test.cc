@@ -60,6 +60,7 @@ v1::InitializeRequest Header(int64_t samples, int64_t steps) {
   h->mutable_target()->set_width(32);
   h->mutable_target()->set_classes(10);
   h->mutable_fit()->set_steps(steps);
+  h->mutable_fit()->set_patience(0);
   h->mutable_fit()->set_batch(16);
   h->mutable_fit()->set_seed(11);
   h->set_num_samples(samples);

@@ -195,6 +195,7 @@ TEST(ServiceCancelTest, CancellationStopsTheFitAndFreesTheSlot) {
   h->mutable_target()->set_width(32);
   h->mutable_target()->set_classes(2);
   h->mutable_fit()->set_steps(5000);
+  h->mutable_fit()->set_patience(0);
   h->set_num_samples(4);
   ASSERT_TRUE(stream->Write(header));
   v1::InitializeRequest data;

@@ -54,6 +54,8 @@ def test_round_trip_into_torchvision_reproduces_the_held_out_accuracy(server, fa
     assert (s.depth, s.width, s.classes) == (3, 48, 10)
     assert s.sha256 == hashlib.sha256(result.model_file).hexdigest()
     assert len(s.held_out_indices) == 30  # the default: 10% of 300
+    # The server's early stopping by default: the returned step was measured.
+    assert 0 <= s.best_step <= s.steps_run <= 20
     assert {e.phase for e in events} >= {"upload", "fit", "stream"}
     fit = [e for e in events if e.phase == "fit"]
     assert fit[-1].step == fit[-1].total == 20
@@ -108,6 +110,7 @@ def test_torch_tensors_and_float_images_are_accepted(server, fashion):
     (dict(width=50), grpc.StatusCode.INVALID_ARGUMENT, "width"),
     (dict(bank="no-such-bank"), grpc.StatusCode.NOT_FOUND, "no-such-bank"),
     (dict(n=600), grpc.StatusCode.RESOURCE_EXHAUSTED, "limit of 500"),
+    (dict(eval_every=-1), grpc.StatusCode.INVALID_ARGUMENT, "fit.eval_every"),
 ])
 def test_errors_carry_the_code_and_the_servers_message(server, fashion, kwargs, code, words):
     n = kwargs.pop("n", 300)

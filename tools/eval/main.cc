@@ -188,6 +188,7 @@ absl::StatusOr<TensorMap> Initialize(const std::string& method, const ViTConfig&
     o.held_out = 0;
     o.seed = ctx.seed;
     o.scaler_init = method == "wave" ? ScalerInit::kStructured : ScalerInit::kNaive;
+    o.head_from_bank = false;  // every method fits a fresh head
     o.distill_weight = ctx.options.fit_distill;
     if (o.distill_weight > 0) {
       o.teacher = [&ctx](const at::Tensor& x) {

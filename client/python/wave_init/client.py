@@ -47,6 +47,8 @@ class Summary:
     scalers_sha256: str
     final_loss: float
     device: str
+    steps_run: int = 0   # fewer than asked when early stopping stopped the fit
+    best_step: int = 0   # the step whose weights were returned
 
     @staticmethod
     def from_proto(s) -> "Summary":
@@ -58,7 +60,8 @@ class Summary:
             held_out_accuracy=s.held_out_accuracy if s.held_out > 0 else None,
             held_out_indices=list(s.held_out_indices), seconds=dict(s.seconds),
             sha256=s.model_sha256, model_bytes=s.model_bytes,
-            scalers_sha256=s.scalers_sha256, final_loss=s.final_loss, device=s.device)
+            scalers_sha256=s.scalers_sha256, final_loss=s.final_loss, device=s.device,
+            steps_run=s.steps_run, best_step=s.best_step)
 
 
 @dataclasses.dataclass
@@ -199,7 +202,8 @@ class Client:
                    heads: Optional[int] = None, bank: Optional[str] = None,
                    steps: Optional[int] = None, seed: Optional[int] = None,
                    batch: Optional[int] = None, lr: Optional[float] = None,
-                   held_out: Optional[int] = None, head_from_bank: bool = False,
+                   held_out: Optional[int] = None, head_from_bank: Optional[bool] = None,
+                   eval_every: Optional[int] = None, patience: Optional[int] = None,
                    dtype: str = "f32", include_scalers: bool = False,
                    deadline: Optional[float] = None,
                    progress: Union[None, str, Callable[[Event], None]] = None) -> Result:
@@ -219,10 +223,10 @@ class Client:
             num_samples=len(labels), image_dtype=image_dtype)
         fit = header.fit
         for field, value in [("steps", steps), ("seed", seed), ("batch", batch), ("lr", lr),
-                             ("held_out", held_out)]:
-            if value is not None:
+                             ("held_out", held_out), ("head_from_bank", head_from_bank),
+                             ("eval_every", eval_every), ("patience", patience)]:
+            if value is not None:  # unset: the server's default
                 setattr(fit, field, value)
-        fit.head_from_bank = head_from_bank
         report = TerminalProgress() if progress == "bar" else progress
         call = self._stub.Initialize(self._requests(header, images, labels, report),
                                      metadata=self._metadata, timeout=deadline)
