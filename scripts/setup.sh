@@ -10,7 +10,7 @@ PACKAGES=(
   libtorch-dev libopenblas0-openmp
   libgrpc++-dev protobuf-compiler-grpc protobuf-compiler libprotobuf-dev grpc-proto
   libabsl-dev prometheus-cpp-dev libmicrohttpd-dev nlohmann-json3-dev zlib1g-dev libssl-dev
-  libgtest-dev libgmock-dev libbenchmark-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libgloo-dev
   dataset-fashion-mnist gnuplot-nox python3 python3-yaml
   python3-grpcio python3-protobuf python3-numpy python3-torch python3-torchvision python3-pytest
 )

@@ -108,6 +108,7 @@ absl::StatusOr<TensorMap> TrainAncestry(const AncestryOptions& options, const Da
                           test, loop.mean, loop.std);
     Log(loop, absl::StrFormat("[ancestry] epoch %d done: train loss %.4f, test accuracy %.2f%%",
                               epoch + 1, mean_loss, acc));
+    if (loop.replicas.rank != 0) return absl::OkStatus();  // rank 0 writes for all
     return SaveCheckpoint(options.checkpoint_dir, "ancestry", params, epoch + 1, opt);
   };
   RETURN_IF_ERROR(TrainLoop(Values(params), train, loss, loop, on_epoch));
@@ -324,6 +325,7 @@ absl::StatusOr<TemplateBank> DistillTemplates(const DistillOptions& o, const Ten
   auto on_epoch = [&](int64_t epoch, double mean_loss, torch::optim::Optimizer& opt) {
     Log(loop, absl::StrFormat("[distill] epoch %d done: train loss %.4f", epoch + 1, mean_loss));
     evaluate();
+    if (loop.replicas.rank != 0) return absl::OkStatus();  // rank 0 writes for all
     return SaveCheckpoint(o.checkpoint_dir, "distill", state, epoch + 1, opt);
   };
   loop.log_prefix = "distill";

@@ -1,5 +1,7 @@
 #include "core/model/train_loop.h"
 
+#include "core/base/status_macros.h"
+
 #include <c10/core/GradMode.h>
 #include <torch/optim/adamw.h>
 #include <torch/serialize.h>
@@ -37,6 +39,11 @@ ScheduledAdamW::ScheduledAdamW(std::vector<Group> groups, Schedule schedule)
 ScheduledAdamW::~ScheduledAdamW() = default;
 
 double ScheduledAdamW::Step(int64_t step, const at::Tensor& loss) {
+  return *Step(step, loss, [] { return absl::OkStatus(); });
+}
+
+absl::StatusOr<double> ScheduledAdamW::Step(int64_t step, const at::Tensor& loss,
+                                            const std::function<absl::Status()>& between) {
   auto& groups = adamw_->param_groups();
   for (size_t i = 0; i < groups.size(); ++i) {
     groups[i].options().set_lr(ScheduledLr(step, schedule_.total_steps, schedule_.warmup_steps,
@@ -44,6 +51,7 @@ double ScheduledAdamW::Step(int64_t step, const at::Tensor& loss) {
   }
   adamw_->zero_grad();
   loss.backward();
+  RETURN_IF_ERROR(between());
   adamw_->step();
   return groups.empty() ? 0 : groups[0].options().get_lr();
 }
@@ -60,6 +68,27 @@ absl::Status SaveOptimizer(torch::optim::Optimizer& optimizer, const std::string
     return absl::OkStatus();
   });
 }
+
+namespace {
+
+// This process's rows of a batch of n (contiguous, as equal as can be) and
+// the weight of its mean loss in the batch's mean.
+struct Shard {
+  int64_t begin, end;
+  double weight;
+};
+Shard ShareOf(int64_t n, const Replicas& r) {
+  if (r.world <= 1) return {0, n, 1.0};
+  const int64_t begin = n * r.rank / r.world, end = n * (r.rank + 1) / r.world;
+  return {begin, end, static_cast<double>(end - begin) / n};
+}
+
+absl::Status SumGradients(const std::vector<at::Tensor>& params, const Replicas& r) {
+  if (r.world <= 1) return absl::OkStatus();
+  return r.sum_gradients(params);
+}
+
+}  // namespace
 
 absl::Status TrainLoop(const std::vector<at::Tensor>& params, const Dataset& train,
                        const LossFn& loss_fn, const TrainLoopOptions& o,
@@ -92,11 +121,21 @@ absl::Status TrainLoop(const std::vector<at::Tensor>& params, const Dataset& tra
       const int64_t step = epoch * steps_per_epoch + s;
       at::Tensor idx = order.slice(0, s * o.batch, std::min(n, (s + 1) * o.batch));
       at::Tensor images = train.images.index_select(0, idx);
+      // The whole global batch is augmented on every process, so the random
+      // stream, and the result, match a single process's.
       if (o.augment_pad > 0) images = Augment(images, o.augment_pad, gen);
-      at::Tensor x = Normalize(images, o.mean, o.std);
-      at::Tensor y = train.labels.index_select(0, idx);
-      at::Tensor loss = loss_fn(x, y);
-      const double lr = optimizer.Step(step, loss);
+      at::Tensor labels = train.labels.index_select(0, idx);
+      const Shard shard = ShareOf(idx.size(0), o.replicas);
+      at::Tensor x = Normalize(images.slice(0, shard.begin, shard.end), o.mean, o.std);
+      at::Tensor y = labels.slice(0, shard.begin, shard.end);
+      // A process whose share is empty (a last batch smaller than the world)
+      // still takes part in the sum, with zero gradients.
+      at::Tensor loss = shard.end == shard.begin ? params.front().sum() * 0.0
+                        : shard.weight == 1.0    ? loss_fn(x, y)
+                                                 : loss_fn(x, y) * shard.weight;
+      ASSIGN_OR_RETURN(const double lr, optimizer.Step(step, loss, [&] {
+        return SumGradients(params, o.replicas);
+      }));
       const double value = loss.item<double>();
       if (!std::isfinite(value)) {
         return absl::InternalError(absl::StrCat("loss became ", value, " at epoch ", epoch,
@@ -112,6 +151,9 @@ absl::Status TrainLoop(const std::vector<at::Tensor>& params, const Dataset& tra
                               o.log_prefix, epoch + 1, o.epochs, s + 1, steps_per_epoch, value,
                               lr, images_seen / secs, per_step * (total - step - 1)));
       }
+    }
+    if (o.replicas.world > 1) {
+      ASSIGN_OR_RETURN(loss_sum, o.replicas.sum(loss_sum));  // each holds its weighted share
     }
     if (on_epoch) {
       absl::Status status = on_epoch(epoch, loss_sum / steps_per_epoch, optimizer.optimizer());

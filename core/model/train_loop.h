@@ -20,6 +20,19 @@ class Optimizer;
 
 namespace wave {
 
+// Data-parallel training over several processes (core/learn/data_parallel.h
+// connects them): each takes its share of every global batch, and gradients
+// are summed across processes before each update. One process: no sharing.
+struct Replicas {
+  int64_t rank = 0, world = 1;
+  // Sums the gradients of `params` across processes, in place; each process's
+  // loss is already weighted by its share of the batch, so the sum is the
+  // gradient of the global batch's mean loss.
+  std::function<absl::Status(const std::vector<at::Tensor>& params)> sum_gradients;
+  // Sums one number across processes (the epoch's loss, for the log).
+  std::function<absl::StatusOr<double>(double)> sum;
+};
+
 struct TrainLoopOptions {
   int64_t epochs = 1;
   int64_t batch = 128;
@@ -37,6 +50,7 @@ struct TrainLoopOptions {
   // Where progress lines go (the tool prints them); unset: nowhere. core
   // never writes to stdout itself.
   std::function<void(const std::string& line)> log;
+  Replicas replicas;
 };
 
 // Loss of one batch: x normalized float images, y int64 labels.
@@ -74,6 +88,10 @@ class ScheduledAdamW {
   // Sets every group's rate for `step` (0-based), then one update from the
   // gradients of `loss`. Returns the first group's rate.
   double Step(int64_t step, const at::Tensor& loss);
+  // The same, with `between` run after the backward pass and before the
+  // update (e.g. to sum gradients across processes); its error stops the step.
+  absl::StatusOr<double> Step(int64_t step, const at::Tensor& loss,
+                              const std::function<absl::Status()>& between);
   torch::optim::Optimizer& optimizer();  // for checkpoints
 
  private:

@@ -11,6 +11,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -51,9 +52,11 @@ std::string ReadAll(const std::string& path) {
 }
 
 pid_t Spawn(const std::string& binary, const std::vector<std::string>& args,
-            const std::string& out_path, const std::string& err_path) {
+            const std::string& out_path, const std::string& err_path,
+            const std::vector<std::string>& env = {}) {
   pid_t pid = fork();
   if (pid == 0) {
+    for (const auto& var : env) putenv(strdup(var.c_str()));
     int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     dup2(out, 1);
@@ -80,6 +83,12 @@ std::string TempFile(const std::string& stem) {
 }
 
 }  // namespace
+
+pid_t StartBinary(const std::string& binary, const std::vector<std::string>& args,
+                  const std::vector<std::string>& env, const std::string& out_path,
+                  const std::string& err_path) {
+  return Spawn(BuildDir() + "/" + binary, args, out_path, err_path, env);
+}
 
 std::string TestImagesPath() {
   return std::string(kFashionMnistDir) + "/t10k-images-idx3-ubyte.gz";

@@ -34,6 +34,12 @@ struct CommandResult {
 // Runs a binary from the build tree with arguments; captures its output.
 CommandResult RunBinary(const std::string& binary, const std::vector<std::string>& args);
 
+// Starts a binary from the build tree in the background, with extra
+// environment variables ("NAME=value"), stdout and stderr to the files.
+pid_t StartBinary(const std::string& binary, const std::vector<std::string>& args,
+                  const std::vector<std::string>& env, const std::string& out_path,
+                  const std::string& err_path);
+
 class ServerProcess {
  public:
   // Starts wave-server with the test bank and `extra` flags; waits until it

@@ -19,6 +19,7 @@
 #include "core/base/file_util.h"
 #include "core/base/flags_usage.h"
 #include "core/base/status_macros.h"
+#include "core/learn/data_parallel.h"
 #include "core/learn/learn.h"
 #include "core/model/dataset.h"
 #include "core/model/vit.h"
@@ -60,6 +61,11 @@ ABSL_FLAG(std::string, classes, "",
 ABSL_FLAG(int64_t, test_samples, 0, "Use only this many test images (0: all 10k).");
 ABSL_FLAG(uint64_t, seed, 1, "Seed of every random choice.");
 ABSL_FLAG(int32_t, threads, 0, "LibTorch intra-op threads (0: all cores).");
+ABSL_FLAG(double, rendezvous_timeout, 120,
+          "Data-parallel (WORLD_SIZE > 1): seconds for every rank to join.");
+ABSL_FLAG(double, collective_timeout, 120,
+          "Data-parallel: seconds a gradient allreduce may wait on a stalled peer (a peer that "
+          "exits fails it at once).");
 
 namespace wave {
 namespace {
@@ -220,8 +226,24 @@ std::map<std::string, std::string> Provenance(const Plan& plan, const TemplateBa
 
 double SecondsSince(absl::Time t) { return absl::ToDoubleSeconds(absl::Now() - t); }
 
+// Data-parallel when WORLD_SIZE > 1 (torchrun's variables): connected
+// before any data is read, so bad settings fail first.
+absl::StatusOr<std::unique_ptr<ProcessGroup>> JoinGroup() {
+  ASSIGN_OR_RETURN(auto env, DistributedEnvFrom([](const char* name) { return std::getenv(name); }));
+  if (!env) return std::unique_ptr<ProcessGroup>();
+  ProcessGroupOptions o;
+  o.rendezvous_timeout = absl::Seconds(absl::GetFlag(FLAGS_rendezvous_timeout));
+  o.collective_timeout = absl::Seconds(absl::GetFlag(FLAGS_collective_timeout));
+  std::printf("[wave-learn] rank %lld of %lld: rendezvous at %s:%d\n",
+              static_cast<long long>(env->rank), static_cast<long long>(env->world),
+              env->master_addr.c_str(), env->master_port);
+  std::fflush(stdout);
+  return ProcessGroup::Connect(*env, o);
+}
+
 absl::Status Run(int argc, char** argv) {
   ASSIGN_OR_RETURN(const Plan plan, PlanFromFlags());
+  ASSIGN_OR_RETURN(std::unique_ptr<ProcessGroup> group, JoinGroup());
   at::set_num_threads(plan.threads);
   ASSIGN_OR_RETURN(auto data, LoadData(plan));
   const auto& [train, test] = data;
@@ -238,6 +260,14 @@ absl::Status Run(int argc, char** argv) {
   loop.mean = plan.geometry.mean;
   loop.std = plan.geometry.std;
   loop.augment_pad = absl::GetFlag(FLAGS_augment_pad);
+  if (group) {
+    loop.replicas = group->replicas();
+    const std::string prefix = absl::StrCat("[rank ", group->rank(), "] ");
+    loop.log = [prefix](const std::string& line) {
+      std::printf("%s%s\n", prefix.c_str(), line.c_str());
+      std::fflush(stdout);
+    };
+  }
 
   ASSIGN_OR_RETURN(TensorMap ancestry, GetAncestry(plan, loop, train, test));
   const double ancestry_acc = Accuracy(
@@ -253,6 +283,12 @@ absl::Status Run(int argc, char** argv) {
   bank.version = absl::GetFlag(FLAGS_version);
   bank.provenance = Provenance(plan, bank, std::vector<std::string>(argv, argv + argc), train,
                                test, ancestry_acc, ancestry_secs, total_secs);
+  if (group) {
+    // Every rank finished the same steps; only rank 0 writes the bank.
+    RETURN_IF_ERROR(group->Barrier());
+    if (group->rank() != 0) return absl::OkStatus();
+    bank.provenance["world_size"] = absl::StrCat(group->world());
+  }
   RETURN_IF_ERROR(SaveBank(bank, plan.out));
   std::printf("[wave-learn] wrote %s: %lld template parameters, ancestry %.2f%%, "
               "auxiliary %.2f%%, %.0f s\n",
