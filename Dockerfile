@@ -10,6 +10,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends \
       libtorch-dev libopenblas0-openmp \
       libgrpc++-dev protobuf-compiler-grpc protobuf-compiler libprotobuf-dev grpc-proto \
       libabsl-dev prometheus-cpp-dev libmicrohttpd-dev nlohmann-json3-dev zlib1g-dev libssl-dev \
+      libgloo-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY CMakeLists.txt ./
@@ -22,19 +23,20 @@ COPY tests tests
 COPY bench bench
 RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release \
       -DWAVE_BUILD_TESTS=OFF -DWAVE_BUILD_BENCH=OFF \
-    && cmake --build /build --target wave-server wave-client \
-    && strip /build/server/wave-server /build/client/wave-client
+    && cmake --build /build --target wave-server wave-client wave-learn \
+    && strip /build/server/wave-server /build/client/wave-client /build/tools/learn/wave-learn
 
 FROM ${BASE} AS runtime
 ENV DEBIAN_FRONTEND=noninteractive
 # Runtime libraries only: the -dev packages' shared objects, no compilers.
 RUN apt-get update && apt-get install -y --no-install-recommends \
-      libtorch1.13 libopenblas0-openmp \
+      libtorch1.13 libopenblas0-openmp libgloo0 \
       libgrpc++1.51 libprotobuf32 libabsl20220623 \
       libprometheus-cpp-core1.0 libmicrohttpd12 zlib1g libssl3 ca-certificates \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --home-dir /nonexistent --shell /usr/sbin/nologin wave
-COPY --from=build /build/server/wave-server /build/client/wave-client /usr/local/bin/
+COPY --from=build /build/server/wave-server /build/client/wave-client \
+     /build/tools/learn/wave-learn /usr/local/bin/
 COPY models/fashion-mnist-vit.safetensors /opt/wave/banks/fashion-mnist-vit.safetensors
 COPY deploy/entrypoint.sh /usr/local/bin/wave-entrypoint
 USER 10001

@@ -135,8 +135,56 @@ def port_of(address):
     return int(address.rsplit(":", 1)[1])
 
 
-def validate(docs, facts):
+def validate_learn(docs, facts):
+    """deploy/learn: an Indexed Job whose pods find rank 0 through a headless
+    Service, with the variables wave-learn's rendezvous reads."""
+    learn = {p: ds for p, ds in docs.items() if p.startswith("learn/")}
+    jobs, services = by_kind(learn, "Job"), by_kind(learn, "Service")
+    if len(jobs) != 1 or len(services) != 1:
+        return [f"learn/: expected one Job and one Service, found {len(jobs)} and {len(services)}"]
+    job, svc = jobs[0], services[0]
     errors = []
+    spec = job["spec"]
+    pod = spec["template"]
+    container = pod["spec"]["containers"][0]
+    env = {e["name"]: e.get("value") for e in container.get("env", [])}
+    command = " ".join(container.get("command", []) + container.get("args", []))
+    if spec.get("completionMode") != "Indexed":
+        errors.append("learn Job is not Indexed: ranks need completion indexes")
+    if not spec.get("completions") or spec.get("parallelism") != spec.get("completions"):
+        errors.append("learn Job: parallelism must equal completions (every rank at once)")
+    if env.get("WORLD_SIZE") != str(spec.get("completions")):
+        errors.append(f"learn Job: WORLD_SIZE {env.get('WORLD_SIZE')} != completions "
+                      f"{spec.get('completions')}")
+    if "RANK=$JOB_COMPLETION_INDEX" not in command or "wave-learn" not in command:
+        errors.append("learn Job: RANK must come from JOB_COMPLETION_INDEX, running wave-learn")
+    if svc["spec"].get("clusterIP") != "None":
+        errors.append("learn Service is not headless")
+    if pod["spec"].get("subdomain") != svc["metadata"]["name"]:
+        errors.append("learn pods' subdomain is not the headless Service")
+    if svc["spec"].get("selector", {}).items() - pod["metadata"]["labels"].items():
+        errors.append("learn Service selector does not match the pods")
+    expected_master = f"{job['metadata']['name']}-0.{svc['metadata']['name']}"
+    if env.get("MASTER_ADDR") != expected_master:
+        errors.append(f"learn Job: MASTER_ADDR {env.get('MASTER_ADDR')} is not rank 0's name "
+                      f"{expected_master}")
+    ports = {p["containerPort"] for p in container.get("ports", [])}
+    if not env.get("MASTER_PORT") or int(env["MASTER_PORT"]) not in ports:
+        errors.append("learn Job: MASTER_PORT is not a container port")
+    if pod["spec"].get("securityContext", {}).get("runAsUser") != facts["user"]:
+        errors.append("learn Job: runAsUser does not match the Dockerfile's USER")
+    mounts = [m["mountPath"] for m in container.get("volumeMounts", [])]
+    work = re.search(r"--work_dir=(\S+)", command)
+    if not work or not any(work.group(1).startswith(m) for m in mounts):
+        errors.append("learn Job: --work_dir is not on a volume (checkpoints must survive)")
+    if not re.match(r"^wave-init:", container.get("image", "")):
+        errors.append("learn Job: image is not wave-init")
+    return errors
+
+
+def validate(docs, facts):
+    errors = validate_learn(docs, facts)
+    docs = {p: ds for p, ds in docs.items() if not p.startswith("learn/")}
     for path, ds in docs.items():
         for d in ds:
             if "kustomization" in path:
@@ -256,8 +304,17 @@ def main():
         print("ERROR:", e)
     if errors:
         return 1
+    learn = render("learn") if rendered else None
+    if learn is not None:
+        errors += [f"rendered {e}" for e in validate_learn({"learn/rendered": learn}, facts)]
+    for e in errors:
+        print("ERROR:", e)
+    if errors:
+        return 1
     for target, objects in rendered.items():
         print(f"{target}: {len(objects)} objects rendered by kubectl kustomize, valid")
+    if learn is not None:
+        print(f"learn: {len(learn)} objects rendered by kubectl kustomize, valid")
     if "--self-test" in sys.argv:
         broken = copy.deepcopy(docs)
         dep = [d for d in broken["base/deployment.yaml"] if d["kind"] == "Deployment"][0]
@@ -266,6 +323,13 @@ def main():
             print("ERROR: self-test: a probe on the wrong port went unnoticed")
             return 1
         print("self-test: a probe on the wrong port is caught")
+        broken = copy.deepcopy(docs)
+        job = [d for d in broken["learn/job.yaml"] if d["kind"] == "Job"][0]
+        job["spec"]["completions"] = 3
+        if not any("WORLD_SIZE" in e for e in validate_learn(broken, facts)):
+            print("ERROR: self-test: a learn Job whose WORLD_SIZE is not its size went unnoticed")
+            return 1
+        print("self-test: a learn Job with WORLD_SIZE != completions is caught")
         if "overlays/gpu" in rendered:
             broken = copy.deepcopy(rendered["overlays/gpu"])
             dep = [d for d in broken if d["kind"] == "Deployment"][0]
