@@ -154,6 +154,26 @@ TEST_P(DeadRankTest, TheOtherRankFailsInTimeNamingIt) {
 
 INSTANTIATE_TEST_SUITE_P(EitherRank, DeadRankTest, ::testing::Values(0, 1));
 
+// A job stopped after a checkpoint and started again with the same size
+// continues from it (rank 0 wrote it; every rank reads it).
+TEST(LearnDistributedTest, ARestartedJobResumesFromTheLastCheckpoint) {
+  const std::string dir = Dir("dp-resume");
+  const auto args = TinyLearn(dir, {"--ancestry_epochs=8", "--train_samples=2048"});
+  auto ranks = StartRanks(2, args, "resume");
+  ASSERT_TRUE(WaitFor(
+      [&] { return Slurp(ranks[0].out).find("[ancestry] epoch 2 done") != std::string::npos; },
+      120))
+      << Slurp(ranks[0].err);
+  for (const auto& r : ranks) kill(r.pid, SIGKILL);
+  for (const auto& r : ranks) waitpid(r.pid, nullptr, 0);
+  ranks = StartRanks(2, args, "resume-2");
+  for (const auto& r : ranks) ASSERT_EQ(WaitExit(r.pid, 120), 0) << Slurp(r.err);
+  for (const auto& r : ranks) {
+    EXPECT_NE(Slurp(r.out).find("[ancestry] resuming after epoch"), std::string::npos)
+        << Slurp(r.out);
+  }
+}
+
 TEST(LearnDistributedTest, BadRendezvousSettingsFailBeforeTraining) {
   const std::string dir = Dir("dp-bad");
   struct Case {
