@@ -44,6 +44,11 @@ ABSL_FLAG(int64_t, test_samples, 0, "Test images used (0: all 10k).");
 ABSL_FLAG(int64_t, few_shot, 1000, "Labelled images every method gets before epoch 0.");
 ABSL_FLAG(int64_t, fit_steps, 200, "Steps of the few-shot budget.");
 ABSL_FLAG(int64_t, fit_batch, 64, "Batch of the few-shot budget.");
+ABSL_FLAG(int64_t, fit_held_out, 0,
+          "WAVE only: few-shot images held out of the fit for early stopping, as the service "
+          "does (0: none; the fit then runs every step).");
+ABSL_FLAG(int64_t, eval_every, 0, "WAVE only: early stopping's measurement interval (steps).");
+ABSL_FLAG(int64_t, patience, 0, "WAVE only: early stopping's patience (measurements).");
 ABSL_FLAG(double, fit_distill, 0,
           "Weight of distillation from the ancestry in every method's few-shot budget "
           "(loss = CE + w * T^2 * KL at T = 2); 0: labels only.");
@@ -87,6 +92,7 @@ namespace {
 // The flags, read once in Run; the helpers below never read flags.
 struct EvalOptions {
   int64_t fit_steps = 0, fit_batch = 0, few_shot = 0;
+  int64_t fit_held_out = 0, eval_every = 0, patience = 0;
   double fit_distill = 0;
   int64_t epochs = 0, batch = 0, train_samples = 0, test_samples = 0, val_samples = 0;
   double lr = 0, warmup_epochs = 0;
@@ -112,6 +118,9 @@ absl::StatusOr<EvalOptions> EvalOptionsFromFlags() {
   o.fit_steps = absl::GetFlag(FLAGS_fit_steps);
   o.fit_batch = absl::GetFlag(FLAGS_fit_batch);
   o.few_shot = absl::GetFlag(FLAGS_few_shot);
+  o.fit_held_out = absl::GetFlag(FLAGS_fit_held_out);
+  o.eval_every = absl::GetFlag(FLAGS_eval_every);
+  o.patience = absl::GetFlag(FLAGS_patience);
   o.fit_distill = absl::GetFlag(FLAGS_fit_distill);
   o.epochs = absl::GetFlag(FLAGS_epochs);
   o.batch = absl::GetFlag(FLAGS_batch);
@@ -179,13 +188,28 @@ void FitHead(TensorMap& params, const ViTConfig& c, const Context& ctx) {
   for (auto& [name, t] : params) t = t.detach();
 }
 
-absl::StatusOr<TensorMap> Initialize(const std::string& method, const ViTConfig& c,
-                                     const Context& ctx) {
+// The initialized weights and what the few-shot budget cost in image passes.
+struct Initialized {
+  TensorMap params;
+  double passes = 0, forward_passes = 0;
+};
+
+absl::StatusOr<Initialized> Initialize(const std::string& method, const ViTConfig& c,
+                                       const Context& ctx) {
+  const EvalOptions& eo = ctx.options;
+  Initialized out;
+  // Every method runs fit_steps batches forward and backward (the
+  // baselines' backward stops at the head); the teacher, when distilling,
+  // sees each few-shot image once.
+  out.passes = static_cast<double>(eo.fit_steps * eo.fit_batch);
+  out.forward_passes = eo.fit_distill > 0 ? ctx.few_shot.size() : 0;
   if (method == "wave" || method == "wave-naive") {
     FitOptions o;
     o.steps = ctx.options.fit_steps;
     o.batch = ctx.options.fit_batch;
-    o.held_out = 0;
+    o.held_out = ctx.options.fit_held_out;
+    o.eval_every = ctx.options.eval_every;
+    o.patience = ctx.options.patience;
     o.seed = ctx.seed;
     o.scaler_init = method == "wave" ? ScalerInit::kStructured : ScalerInit::kNaive;
     o.head_from_bank = false;  // every method fits a fresh head
@@ -196,7 +220,16 @@ absl::StatusOr<TensorMap> Initialize(const std::string& method, const ViTConfig&
       };
     }
     ASSIGN_OR_RETURN(InitResult r, InitializeTarget(ctx.bank, c, ctx.few_shot, o));
-    return r.weights;
+    out.params = std::move(r.weights);
+    // Early stopping may end the fit early, and measures the held-out
+    // images (forward only) at step 0, every eval_every steps and the last.
+    out.passes = static_cast<double>(r.report.steps_run * eo.fit_batch);
+    if (eo.eval_every > 0 && r.report.held_out > 0) {
+      const int64_t measured = 1 + r.report.steps_run / eo.eval_every +
+                               (r.report.steps_run % eo.eval_every != 0 ? 1 : 0);
+      out.forward_passes += static_cast<double>(measured * r.report.held_out);
+    }
+    return out;
   }
   TensorMap params;
   if (method == "direct") {
@@ -211,15 +244,8 @@ absl::StatusOr<TensorMap> Initialize(const std::string& method, const ViTConfig&
     return absl::InvalidArgumentError(absl::StrCat("unknown method '", method, "'"));
   }
   FitHead(params, c, ctx);
-  return params;
-}
-
-// Image passes of the few-shot budget: every method runs fit_steps batches
-// forward and backward (the baselines' backward stops at the head), and the
-// teacher, when distilling, sees each few-shot image once.
-void CountFitPasses(const Context& ctx, EvalRow& row) {
-  row.passes = static_cast<double>(ctx.options.fit_steps * ctx.options.fit_batch);
-  row.forward_passes = ctx.options.fit_distill > 0 ? ctx.few_shot.size() : 0;
+  out.params = std::move(params);
+  return out;
 }
 
 double SecondsSince(std::chrono::steady_clock::time_point t0) {
@@ -242,8 +268,9 @@ absl::Status EvaluateOne(const std::string& size_name, const ViTConfig& c,
     return AppendCsv(csv, row);
   }
   if (!init.ok()) return init.status();
-  CountFitPasses(ctx, row);
-  TensorMap params = *init;
+  row.passes = init->passes;
+  row.forward_passes = init->forward_passes;
+  TensorMap params = std::move(init->params);
   auto forward = [&](const at::Tensor& x) { return VitForward(c, params, x); };
   row.accuracy = Accuracy(forward, ctx.eval, ctx.mean, ctx.std);
   std::printf("[eval] %s epoch 0: %.2f%% (init %.1f s)\n", tag.c_str(), row.accuracy,
