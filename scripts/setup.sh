@@ -13,6 +13,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev libgloo-dev
   dataset-fashion-mnist gnuplot-nox python3 python3-yaml
   python3-grpcio python3-protobuf python3-numpy python3-torch python3-torchvision python3-pytest
+  python3-pip python3-venv python3-wheel python3-setuptools
 )
 if [[ "${1:-}" == "--sanitizers" ]]; then
   PACKAGES+=(clang libclang-rt-14-dev)
