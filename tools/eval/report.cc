@@ -20,8 +20,8 @@ namespace {
 constexpr char kHeader[] =
     "seed,split,size,method,epoch,accuracy,passes,forward_passes,seconds";
 
-std::string Number(double x, const char* format = "%.2f") {
-  return std::isnan(x) ? std::string("n/a") : absl::StrFormat(format, x);
+std::string Number(double x, int decimals = 2) {
+  return std::isnan(x) ? std::string("n/a") : absl::StrFormat("%.*f", decimals, x);
 }
 
 double ParseNumber(const std::string& s) {
@@ -194,10 +194,10 @@ void ComputeTable(const Curves& c, const std::string& size, const ReportOptions&
     const double passes = c.Mean(size, method, e, &EvalRow::passes);
     const double forward = c.Mean(size, method, e, &EvalRow::forward_passes);
     const double seconds = c.Mean(size, method, e, &EvalRow::seconds);
-    md << "| " << method << " | " << e << " | " << Number(passes, "%.0f")
-       << (forward > 0 ? absl::StrCat(" (", Number(forward, "%.0f"), ")") : "") << " | "
-       << Number(passes / base_passes, "%.3f") << " | " << Number(seconds, "%.1f") << " | "
-       << Number(seconds / base_seconds, "%.3f") << " |\n";
+    md << "| " << method << " | " << e << " | " << Number(passes, 0)
+       << (forward > 0 ? absl::StrCat(" (", Number(forward, 0), ")") : "") << " | "
+       << Number(passes / base_passes, 3) << " | " << Number(seconds, 1) << " | "
+       << Number(seconds / base_seconds, 3) << " |\n";
   }
   md << "\n";
 }
@@ -271,8 +271,8 @@ absl::Status AppendCsv(const std::string& path, const EvalRow& r) {
   if (!out) return absl::PermissionDeniedError(absl::StrCat("cannot write ", path));
   if (fresh) out << kHeader << "\n";
   out << r.seed << "," << r.split << "," << r.size << "," << r.method << "," << r.epoch << ","
-      << Number(r.accuracy) << "," << Number(r.passes, "%.0f") << ","
-      << Number(r.forward_passes, "%.0f") << "," << Number(r.seconds) << "\n";
+      << Number(r.accuracy) << "," << Number(r.passes, 0) << ","
+      << Number(r.forward_passes, 0) << "," << Number(r.seconds) << "\n";
   return absl::OkStatus();
 }
 
