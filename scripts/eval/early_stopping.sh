@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Issue 22: the fit's early stopping against fixed step budgets, on validation
+# images carved from the training set (never the test set), seed 1, accuracy of
+# the initialization itself (epoch 0). The task is the transfer one (classes
+# 5-9, which the five-class bank never saw, so no validation image was among
+# the bank's training images). Every variant holds out the same 100 of the
+# 1,000 few-shot images.
+#   scripts/eval/early_stopping.sh [wave-eval binary] [out dir]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+EVAL=${1:-build/tools/eval/wave-eval}
+OUT=${2:-docs/eval/early-stopping}
+COMMON=(--bank=models/transfer/fashion-mnist-0-4-vit.safetensors
+        --ancestry=models/transfer/fashion-mnist-0-4-vit.ancestry.safetensors
+        --classes=5,6,7,8,9 --val_samples=2500 --split=val --train_samples=5000 --few_shot=1000
+        --fit_held_out=100 --epochs=0 --methods=wave --sizes=3x64,4x96,12x128,9x192
+        --seeds=1 --threads=${THREADS:-1} --out_dir="$OUT" --resume)
+for steps in 25 50 100 200 400; do
+  "$EVAL" "${COMMON[@]}" --csv=val.csv --label="fixed-$steps" --fit_steps=$steps
+done
+"$EVAL" "${COMMON[@]}" --csv=val.csv --label="early-stop-400" --fit_steps=400 \
+  --eval_every=25 --patience=4
+"$EVAL" --report_only --inputs="$OUT/val.csv" --out_dir="$OUT" --reference=early-stop-400 \
+  --report_epochs=0 --yardstick=none
