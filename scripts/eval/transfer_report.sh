@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The transfer evaluation's reports, from its committed CSVs only:
+#   results.md / results.png      test figures (test.csv): mean ± sd, paired
+#                                 intervals of WAVE against each method, compute
+#   selection-fit-steps/, selection-lr/   the validation runs the choices came from
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+EVAL=${1:-build/tools/eval/wave-eval}
+DIR=docs/eval/transfer
+"$EVAL" --report_only --inputs="$DIR/test.csv" --out_dir="$DIR" --reference=wave \
+  --report_epochs=0,1,5 --yardstick=direct
+mkdir -p "$DIR/selection-fit-steps" "$DIR/selection-lr"
+"$EVAL" --report_only --inputs="$DIR/val-fit-steps.csv" --out_dir="$DIR/selection-fit-steps" \
+  --reference=none --yardstick=none
+"$EVAL" --report_only --inputs="$DIR/val-lr.csv" --out_dir="$DIR/selection-lr" \
+  --reference=none --yardstick=none
