@@ -148,7 +148,8 @@ absl::Status TrainLoop(const std::vector<at::Tensor>& params, const Dataset& tra
                                                           started).count();
         const double per_step = secs / (step - o.start_epoch * steps_per_epoch + 1);
         o.log(absl::StrFormat("[%s] epoch %d/%d step %d/%d loss %.4f lr %.2e %.0f img/s eta %.0fs",
-                              o.log_prefix, epoch + 1, o.epochs, s + 1, steps_per_epoch, value,
+                              o.log_prefix, epoch + 1, o.epochs, s + 1, steps_per_epoch,
+                              shard.weight > 0 ? value / shard.weight : 0.0,  // this rank's mean
                               lr, images_seen / secs, per_step * (total - step - 1)));
       }
     }
