@@ -45,9 +45,9 @@ struct Curves {
       max_epoch = std::max(max_epoch, r.epoch);
     }
   }
-  // Accuracy by seed at one epoch; empty when absent.
-  std::map<uint64_t, double> Accuracy(const std::string& size, const std::string& method,
-                                      int epoch) const {
+  // One field of every seed's row at one epoch; empty when absent.
+  std::map<uint64_t, double> BySeed(const std::string& size, const std::string& method, int epoch,
+                                    double EvalRow::*field = &EvalRow::accuracy) const {
     std::map<uint64_t, double> out;
     auto s = rows.find(size);
     if (s == rows.end()) return out;
@@ -55,20 +55,16 @@ struct Curves {
     if (m == s->second.end()) return out;
     auto e = m->second.find(epoch);
     if (e == m->second.end()) return out;
-    for (const auto& [seed, row] : e->second) out[seed] = row.accuracy;
+    for (const auto& [seed, row] : e->second) out[seed] = row.*field;
     return out;
+  }
+  std::map<uint64_t, double> Accuracy(const std::string& size, const std::string& method,
+                                      int epoch) const {
+    return BySeed(size, method, epoch);
   }
   double Mean(const std::string& size, const std::string& method, int epoch,
               double EvalRow::*field) const {
-    std::map<uint64_t, double> by_seed;
-    auto s = rows.find(size);
-    if (s == rows.end()) return NAN;
-    auto m = s->second.find(method);
-    if (m == s->second.end()) return NAN;
-    auto e = m->second.find(epoch);
-    if (e == m->second.end()) return NAN;
-    for (const auto& [seed, row] : e->second) by_seed[seed] = row.*field;
-    const Summary sum = Summarize(by_seed);
+    const Summary sum = Summarize(BySeed(size, method, epoch, field));
     return sum.n == 0 ? NAN : sum.mean;
   }
   int LastEpoch(const std::string& size, const std::string& method) const {
