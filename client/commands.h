@@ -22,6 +22,7 @@ struct InitCommand {
   std::string out = "model.safetensors";
   std::string scalers_out;
   bool json = false;
+  bool resume = false;  // continue "<out>.part" left by a broken download
 };
 int RunInit(const ConnectionOptions& connection, const InitCommand& command);
 

@@ -2,6 +2,8 @@
 #include <cstdio>
 #include <fstream>
 #include <memory>
+#include <optional>
+#include <utility>
 
 #include "absl/strings/str_cat.h"
 #include "client/commands.h"
@@ -17,17 +19,52 @@ namespace {
 constexpr int64_t kUploadChunkBytes = 1 << 20;
 
 // A download into "<path>.part", renamed into place only when its sha256
-// matches the server's; removed otherwise.
+// matches the server's. A broken download whose result key is known leaves
+// the .part and "<path>.part.key" for --resume; anything else is removed.
 class Download {
  public:
-  explicit Download(std::string path) : path_(std::move(path)), part_(path_ + ".part") {}
+  explicit Download(std::string path)
+      : path_(std::move(path)), part_(path_ + ".part"), key_path_(part_ + ".key") {}
   ~Download() {
-    if (!committed_) std::remove(part_.c_str());
+    if (committed_ || keep_) return;
+    std::remove(part_.c_str());
+    std::remove(key_path_.c_str());
+  }
+  // The key and size of a download left by an earlier broken call; nullopt
+  // when there is none.
+  std::optional<std::pair<std::string, uint64_t>> Leftover() const {
+    std::ifstream key(key_path_), part(part_, std::ios::binary | std::ios::ate);
+    std::string k;
+    if (!key || !part || !(key >> k)) return std::nullopt;
+    return std::make_pair(k, static_cast<uint64_t>(part.tellg()));
+  }
+  // Continues the .part from its end: its bytes are hashed first.
+  absl::Status Continue() {
+    std::ifstream in(part_, std::ios::binary);
+    std::string buffer(1 << 20, '\0');
+    while (in.read(buffer.data(), buffer.size()) || in.gcount() > 0) {
+      hash_.Update(absl::string_view(buffer.data(), in.gcount()));
+      bytes_ += in.gcount();
+    }
+    out_.open(part_, std::ios::binary | std::ios::app);
+    if (!out_) return absl::PermissionDeniedError(absl::StrCat("cannot append to ", part_));
+    return absl::OkStatus();
+  }
+  void SetKey(const std::string& key) {
+    std::ofstream(key_path_) << key << "\n";
+    have_key_ = true;
+  }
+  // After a broken call: keep what arrived for --resume, if it can resume.
+  bool KeepForResume() {
+    keep_ = have_key_ && bytes_ > 0;
+    out_.close();
+    return keep_;
   }
   bool Append(const v1::FileChunk& chunk) {
     if (!out_.is_open()) out_.open(part_, std::ios::binary | std::ios::trunc);
     if (!out_ || chunk.offset() != bytes_) return false;
     out_.write(chunk.data().data(), chunk.data().size());
+    out_.flush();  // what arrived is on disk if the call breaks
     hash_.Update(chunk.data());
     bytes_ += chunk.data().size();
     return static_cast<bool>(out_);
@@ -43,17 +80,19 @@ class Download {
     if (std::rename(part_.c_str(), path_.c_str()) != 0) {
       return absl::PermissionDeniedError(absl::StrCat("cannot rename into ", path_));
     }
+    std::remove(key_path_.c_str());
     committed_ = true;
     return absl::OkStatus();
   }
   uint64_t bytes() const { return bytes_; }
+  const std::string& part() const { return part_; }
 
  private:
-  std::string path_, part_;
+  std::string path_, part_, key_path_;
   std::ofstream out_;
   Sha256 hash_;
   uint64_t bytes_ = 0;
-  bool committed_ = false;
+  bool committed_ = false, keep_ = false, have_key_ = false;
 };
 
 absl::StatusOr<FewShotData> LoadData(const InitCommand& c) {
@@ -113,6 +152,9 @@ void Receive(grpc::ClientReaderWriter<v1::InitializeRequest, v1::InitializeRespo
   while (stream.Read(&response)) {
     switch (response.kind_case()) {
       case v1::InitializeResponse::kProgress:
+        if (!response.progress().result_key().empty()) {
+          model.SetKey(response.progress().result_key());
+        }
         if (response.progress().phase() == "fit") {
           const auto& p = response.progress();
           display.Step(p.step(), p.total_steps(), p.loss(), p.accuracy());
@@ -167,6 +209,10 @@ void PrintSummary(const InitCommand& command, const v1::Summary& summary) {
                 summary.held_out_accuracy(), (long long)summary.held_out(), summary.final_loss(),
                 (long long)summary.best_step(), (long long)summary.steps_run());
   }
+  if (summary.cache_hit()) {
+    std::printf("served from the server's result cache: no fit ran (key %s)\n",
+                summary.result_key().c_str());
+  }
   std::printf("seconds:");
   for (const char* phase : {"scaler_init", "fit", "compose", "stream", "total"}) {
     auto it = summary.seconds().find(phase);
@@ -177,34 +223,79 @@ void PrintSummary(const InitCommand& command, const v1::Summary& summary) {
 
 }  // namespace
 
+namespace {
+
+// One Initialize call: a fit (`data` uploaded after the header) or, with
+// `resume` set, the rest of a broken download.
+grpc::Status Call(v1::WaveInit::Stub& stub, const ConnectionOptions& connection,
+                  const InitCommand& command, const v1::InitializeHeader& header,
+                  FewShotData* data, Download& model, Received& received) {
+  grpc::ClientContext context;
+  Prepare(connection, &context);
+  auto stream = stub.Initialize(&context);
+  ProgressDisplay display;
+  if (data != nullptr) {
+    display.Phase(absl::StrCat("upload ", data->count, " samples"));
+    Upload(*stream, header, *data);
+  } else {
+    display.Phase(absl::StrCat("resume at byte ", model.bytes()));
+    v1::InitializeRequest request;
+    *request.mutable_header() = header;
+    stream->Write(request);
+    stream->WritesDone();
+  }
+  Receive(*stream, command, model, display, received);
+  display.Done();
+  return stream->Finish();
+}
+
+}  // namespace
+
 int RunInit(const ConnectionOptions& connection, const InitCommand& command) {
-  auto loaded = LoadData(command);
-  if (!loaded.ok()) return Fail(std::string(loaded.status().message()));
-  FewShotData data = StratifiedSample(*loaded, command.samples, command.sample_seed);
   auto channel = Connect(connection);
   if (!channel.ok()) return Fail(std::string(channel.status().message()));
   auto stub = v1::WaveInit::NewStub(*channel);
-  grpc::ClientContext context;
-  Prepare(connection, &context);
-  auto stream = stub->Initialize(&context);
-  ProgressDisplay display;
-  display.Phase(absl::StrCat("upload ", data.count, " samples"));
-  Upload(*stream, command.header, data);
-
-  Download model(command.out);
-  Received received;
-  Receive(*stream, command, model, display, received);
-  display.Done();
-  grpc::Status status = stream->Finish();
-  if (!status.ok()) return Fail(DescribeStatus(status));
-  if (!received.files_ok) return Fail("could not write the downloaded file");
-  if (!received.have_summary) return Fail("the server ended without a summary");
-  const v1::Summary& summary = received.summary;
-  if (auto s = model.Commit(summary.model_sha256(), summary.model_bytes()); !s.ok()) {
+  auto model = std::make_unique<Download>(command.out);
+  auto received = std::make_unique<Received>();
+  grpc::Status status;
+  bool resumed = false;
+  if (auto leftover = model->Leftover(); command.resume && leftover) {
+    v1::InitializeHeader header;
+    header.set_resume_key(leftover->first);
+    header.set_resume_offset(leftover->second);
+    if (auto s = model->Continue(); !s.ok()) return Fail(std::string(s.message()));
+    model->SetKey(leftover->first);
+    status = Call(*stub, connection, command, header, nullptr, *model, *received);
+    resumed = status.error_code() != grpc::StatusCode::NOT_FOUND;
+    if (!resumed) {
+      std::fprintf(stderr, "wave-client: cannot resume (%s); fitting again\n",
+                   status.error_message().c_str());
+      model.reset();  // removes the stale .part
+      model = std::make_unique<Download>(command.out);
+      received = std::make_unique<Received>();
+    }
+  }
+  if (!resumed) {
+    auto loaded = LoadData(command);
+    if (!loaded.ok()) return Fail(std::string(loaded.status().message()));
+    FewShotData data = StratifiedSample(*loaded, command.samples, command.sample_seed);
+    status = Call(*stub, connection, command, command.header, &data, *model, *received);
+  }
+  if (!status.ok()) {
+    if (model->KeepForResume()) {
+      std::fprintf(stderr, "wave-client: kept %llu bytes in %s; rerun with --resume to continue\n",
+                   (unsigned long long)model->bytes(), model->part().c_str());
+    }
+    return Fail(DescribeStatus(status));
+  }
+  if (!received->files_ok) return Fail("could not write the downloaded file");
+  if (!received->have_summary) return Fail("the server ended without a summary");
+  const v1::Summary& summary = received->summary;
+  if (auto s = model->Commit(summary.model_sha256(), summary.model_bytes()); !s.ok()) {
     return Fail(std::string(s.message()));
   }
-  if (received.scalers) {
-    auto s = received.scalers->Commit(summary.scalers_sha256(), summary.scalers_bytes());
+  if (received->scalers) {
+    auto s = received->scalers->Commit(summary.scalers_sha256(), summary.scalers_bytes());
     if (!s.ok()) return Fail(std::string(s.message()));
   }
   PrintSummary(command, summary);

@@ -51,6 +51,9 @@ ABSL_FLAG(std::string, dtype, "f32", "init: output dtype f32 | f16 | bf16.");
 ABSL_FLAG(std::string, out, "model.safetensors", "init: output weights file.");
 ABSL_FLAG(std::string, scalers_out, "", "init: also fetch the fitted scalers into this file.");
 ABSL_FLAG(bool, json, false, "init: print the summary as JSON.");
+ABSL_FLAG(bool, resume, false,
+          "init: continue the download a broken call left in --out's .part (with its .part.key); "
+          "fits again when the server no longer keeps the result.");
 
 namespace {
 
@@ -64,7 +67,7 @@ const char kUsage[] =
     "            (--images=IDX --labels=IDX | --data=FILE.safetensors) [--samples=N]\n"
     "            [--steps --batch --lr --head_lr --seed --held_out --scaler_init\n"
     "             --head_from_bank] [--dtype=f32|f16|bf16] --out=model.safetensors\n"
-    "            [--scalers_out=FILE]  fit and download verified weights\n\n"
+    "            [--scalers_out=FILE] [--resume]  fit and download verified weights\n\n"
     "Connection flags for every subcommand: --server --deadline --token_file --tls --tls_ca\n"
     "--tls_cert --tls_key. `wave-client SUBCOMMAND --help` lists every flag.\n";
 
@@ -138,5 +141,6 @@ int main(int argc, char** argv) {
   init.sample_seed = absl::GetFlag(FLAGS_seed);
   init.out = absl::GetFlag(FLAGS_out);
   init.json = absl::GetFlag(FLAGS_json);
+  init.resume = absl::GetFlag(FLAGS_resume);
   return wave::RunInit(c, init);
 }

@@ -68,6 +68,7 @@ struct InitializeReactor::Download {
     std::unique_ptr<OwnedFile> content;
   };
   std::vector<File> files;
+  std::string result_key;
   size_t current = 0;  // the file being sent
   std::optional<SafetensorsWriter::Cursor> cursor;
   std::unique_ptr<Sha256> hash;
@@ -75,7 +76,53 @@ struct InitializeReactor::Download {
   uint64_t total_bytes = 0;  // of every file
   int64_t started = 0;
   v1::InitializeResponse summary;  // digests and stream time filled at the end
+
+  // Starts the stream at `offset` of file `name`: earlier files and bytes
+  // are hashed, not sent, so the summary's digests cover whole files.
+  absl::Status SkipTo(const std::string& name, uint64_t offset);
+  void FileDone();  // records the current file's digest, moves to the next
 };
+
+absl::Status InitializeReactor::Download::SkipTo(const std::string& name, uint64_t offset) {
+  if (name == kModelFile && offset == 0) return absl::OkStatus();
+  size_t index = 0;
+  while (index < files.size() && files[index].name != name) ++index;
+  if (index == files.size()) {
+    return absl::NotFoundError(absl::StrCat("resume_file: this result has no ", name));
+  }
+  const uint64_t size = files[index].content->writer.TotalBytes();
+  if (offset > size) {
+    return absl::OutOfRangeError(
+        absl::StrCat("resume_offset: ", offset, " is past the end of ", name, " (", size,
+                     " bytes)"));
+  }
+  std::string scratch;
+  while (current <= index) {
+    if (!cursor) {
+      cursor.emplace(files[current].content->writer);
+      hash = std::make_unique<Sha256>();
+    }
+    const uint64_t stop = current == index ? offset : cursor->total_bytes();
+    while (cursor->offset() < stop) {
+      scratch.clear();
+      cursor->Next(std::min<uint64_t>(4 << 20, stop - cursor->offset()), &scratch);
+      hash->Update(scratch);
+    }
+    if (current == index && !cursor->done()) break;
+    FileDone();
+  }
+  total_bytes -= offset;  // what is left to send
+  for (size_t i = 0; i < index; ++i) total_bytes -= files[i].content->writer.TotalBytes();
+  return absl::OkStatus();
+}
+
+void InitializeReactor::Download::FileDone() {
+  auto* s = summary.mutable_summary();
+  const std::string digest = hash->HexDigest();
+  files[current].name == kModelFile ? s->set_model_sha256(digest) : s->set_scalers_sha256(digest);
+  cursor.reset();
+  ++current;
+}
 
 InitializeReactor::InitializeReactor(ServiceContext& service, grpc::CallbackServerContext* context)
     : service_(service),
@@ -137,7 +184,7 @@ absl::Status InitializeReactor::TakeMessage() {
   } catch (const std::exception& e) {
     status = absl::InternalError(absl::StrCat("reading the upload: ", e.what()));
   }
-  if (status.ok() && target_name_.empty() && builder_.has_header()) {
+  if (status.ok() && target_name_.empty() && builder_.target() != nullptr) {
     target_name_ = builder_.target()->ShortName();
   }
   return status;
@@ -149,20 +196,23 @@ void InitializeReactor::EndUpload() {
     FinishLocked(absl::CancelledError("call cancelled during upload"));
     return;
   }
-  absl::StatusOr<InitCall> call = absl::InternalError("unset");
-  try {
-    call = builder_.Finish();
-  } catch (const std::exception& e) {
-    call = absl::InternalError(absl::StrCat("validating the upload: ", e.what()));
-  }
-  absl::Status status = call.status();
-  if (status.ok()) {
-    call_.emplace(*std::move(call));
-    auto lease = service_.download_bytes->Take(ExpectedDownloadBytes(*call_));
-    if (lease.ok()) {
-      download_lease_ = std::move(*lease);
-    } else {
-      status = lease.status();
+  absl::Status status;
+  if (!builder_.resume()) {  // a resumed download reserves its bytes once it knows them
+    absl::StatusOr<InitCall> call = absl::InternalError("unset");
+    try {
+      call = builder_.Finish();
+    } catch (const std::exception& e) {
+      call = absl::InternalError(absl::StrCat("validating the upload: ", e.what()));
+    }
+    status = call.status();
+    if (status.ok()) {
+      call_.emplace(*std::move(call));
+      auto lease = service_.download_bytes->Take(ExpectedDownloadBytes(*call_));
+      if (lease.ok()) {
+        download_lease_ = std::move(*lease);
+      } else {
+        status = lease.status();
+      }
     }
   }
   if (status.ok()) {
@@ -187,7 +237,7 @@ void InitializeReactor::RunFit(const absl::Status& admitted) {
     // LibTorch reports failures (out of memory, say) by exception: one bad
     // call must end with a status, never take the server down.
     try {
-      download = Fit();
+      download = call_ ? Fit() : Resume();
     } catch (const std::bad_alloc&) {
       download = absl::ResourceExhaustedError("out of memory during the fit");
     } catch (const std::exception& e) {
@@ -195,8 +245,16 @@ void InitializeReactor::RunFit(const absl::Status& admitted) {
           absl::InternalError(absl::StrCat("fit failed: ", std::string(e.what()).substr(0, 300)));
     }
   }
-  call_->ReleaseFewShot();
+  if (call_) call_->ReleaseFewShot();
   std::lock_guard<std::mutex> lock(mu_);
+  if (download.ok() && !call_) {
+    auto lease = service_.download_bytes->Take((*download)->total_bytes);
+    if (lease.ok()) {
+      download_lease_ = std::move(*lease);
+    } else {
+      download = lease.status();
+    }
+  }
   if (download.ok()) {
     StartDownloadLocked(std::move(*download));
   } else {
@@ -222,6 +280,67 @@ void InitializeReactor::SendProgress(const v1::InitializeResponse& message) {
   if (queue_.size() < QueueLimit()) EnqueueLocked(message);
 }
 
+namespace {
+
+void SetTarget(const ViTConfig& target, v1::TargetArchitecture* t) {
+  t->set_depth(target.depth);
+  t->set_width(target.width);
+  t->set_heads(target.heads);
+  t->set_classes(target.classes);
+}
+
+// The figures of a fit that its summary reports; what a cache hit reports again.
+v1::Summary FitSummary(const TemplateBank& bank, const ViTConfig& target, const FitReport& r) {
+  v1::Summary s;
+  SetTarget(target, s.mutable_target());
+  s.set_bank(bank.name);
+  s.set_param_count(r.model_params);
+  s.set_scaler_count(r.scaler_count);
+  s.set_trainable_params(r.trainable_params);
+  s.set_trainable_ratio(double(r.trainable_params) / r.model_params);
+  s.set_held_out_accuracy(r.held_out_accuracy);
+  s.set_held_out(r.held_out);
+  s.mutable_held_out_indices()->Add(r.held_out_indices.begin(), r.held_out_indices.end());
+  s.set_steps_run(r.steps_run);
+  s.set_best_step(r.best_step);
+  s.set_final_loss(r.steps.empty() ? 0 : r.steps.back().loss);
+  return s;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<InitializeReactor::Download>> InitializeReactor::MakeDownload(
+    const TemplateBank& bank, const ViTConfig& target, const FitOptions& fit,
+    const v1::OutputOptions& output, InitResult& result) {
+  WeightsFileInfo info;
+  info.bank_name = bank.name;
+  info.bank_version = bank.version;
+  info.bank_sha256 = bank.file_sha256;
+  info.device = service_.device;
+  info.threads = at::get_num_threads();
+  info.geometry = bank.geometry;
+  auto download = std::make_unique<Download>();
+  download->chunk_bytes = output.chunk_bytes() > 0
+                              ? output.chunk_bytes()
+                              : static_cast<size_t>(service_.options.chunk_bytes);
+  TensorMap scalers = result.scalers;
+  ASSIGN_OR_RETURN(auto model_file,
+                   MakeWeightsFile(result, target, fit, info, OutputType(output.dtype())));
+  download->files.push_back({kModelFile, std::move(model_file)});
+  if (output.include_scalers()) {
+    ASSIGN_OR_RETURN(auto scalers_file, MakeScalersFile(std::move(scalers), target, info));
+    download->files.push_back({kScalersFile, std::move(scalers_file)});
+  }
+  auto* s = download->summary.mutable_summary();
+  for (const auto& file : download->files) {
+    const uint64_t bytes = file.content->writer.TotalBytes();
+    download->total_bytes += bytes;
+    file.name == kModelFile ? s->set_model_bytes(bytes) : s->set_scalers_bytes(bytes);
+  }
+  s->set_device(service_.device);
+  return download;
+}
+
 absl::StatusOr<std::unique_ptr<InitializeReactor::Download>> InitializeReactor::Fit() {
   const int64_t fit_started = CallWatchdog::Now();
   const double max_fit_s = service_.options.bounds.max_fit_s;
@@ -235,6 +354,14 @@ absl::StatusOr<std::unique_ptr<InitializeReactor::Download>> InitializeReactor::
   };
   RETURN_IF_ERROR(check());
   const TemplateBank& bank = *call_->bank;
+  const std::string key = ResultCache::Key(service_.ResultContext(), bank.file_sha256,
+                                           call_->resolved, call_->data_sha256);
+  // An identical fit in flight is waited for; a finished one is recomposed.
+  ASSIGN_OR_RETURN(ResultCache::Lookup lookup, service_.cache->FindOrLead(key, check));
+  if (lookup.hit) {
+    call_->ReleaseFewShot();
+    return Recompose(*lookup.hit, kModelFile, 0, call_->output.chunk_bytes());
+  }
   const ViTConfig& target = call_->request.target();
   const FitOptions& fit = call_->request.fit();
   int64_t steps_done = 0;
@@ -246,56 +373,83 @@ absl::StatusOr<std::unique_ptr<InitializeReactor::Download>> InitializeReactor::
   ASSIGN_OR_RETURN(InitResult result, InitializeTarget(call_->request, progress, check));
   call_->ReleaseFewShot();  // the upload is no longer needed
 
-  WeightsFileInfo info;
-  info.bank_name = bank.name;
-  info.bank_version = bank.version;
-  info.bank_sha256 = bank.file_sha256;
-  info.device = service_.device;
-  info.threads = at::get_num_threads();
-  info.geometry = bank.geometry;
-  auto download = std::make_unique<Download>();
-  const v1::OutputOptions& output = call_->output;
-  download->chunk_bytes = output.chunk_bytes() > 0
-                              ? output.chunk_bytes()
-                              : static_cast<size_t>(service_.options.chunk_bytes);
-  TensorMap scalers = std::move(result.scalers);
-  ASSIGN_OR_RETURN(auto model_file,
-                   MakeWeightsFile(result, target, fit, info, OutputType(output.dtype())));
-  download->files.push_back({kModelFile, std::move(model_file)});
-  if (output.include_scalers()) {
-    ASSIGN_OR_RETURN(auto scalers_file, MakeScalersFile(std::move(scalers), target, info));
-    download->files.push_back({kScalersFile, std::move(scalers_file)});
-  }
-
+  auto fitted = std::make_shared<CachedFit>();
+  fitted->key = key;
+  fitted->bank_sha256 = bank.file_sha256;
+  fitted->header = call_->resolved;
+  fitted->scalers = result.scalers;
+  fitted->head = result.head;
   const FitReport& r = result.report;
+  ASSIGN_OR_RETURN(auto download, MakeDownload(bank, target, fit, call_->output, result));
+  // After MakeDownload: a rounding dtype measures the held-out accuracy again.
+  fitted->summary = FitSummary(bank, target, r);
+  lookup.lead->Complete(fitted);
+
+  download->result_key = key;
   auto* s = download->summary.mutable_summary();
-  for (const auto& file : download->files) {
-    const uint64_t bytes = file.content->writer.TotalBytes();
-    download->total_bytes += bytes;
-    file.name == kModelFile ? s->set_model_bytes(bytes) : s->set_scalers_bytes(bytes);
-  }
-  auto* t = s->mutable_target();
-  t->set_depth(target.depth);
-  t->set_width(target.width);
-  t->set_heads(target.heads);
-  t->set_classes(target.classes);
-  s->set_bank(bank.name);
-  s->set_param_count(r.model_params);
-  s->set_scaler_count(r.scaler_count);
-  s->set_trainable_params(r.trainable_params);
-  s->set_trainable_ratio(double(r.trainable_params) / r.model_params);
-  s->set_held_out_accuracy(r.held_out_accuracy);
-  s->set_held_out(r.held_out);
-  s->mutable_held_out_indices()->Add(r.held_out_indices.begin(), r.held_out_indices.end());
-  s->set_steps_run(r.steps_run);
-  s->set_best_step(r.best_step);
-  s->set_final_loss(r.steps.empty() ? 0 : r.steps.back().loss);
-  s->set_device(service_.device);
+  s->MergeFrom(fitted->summary);
+  s->set_result_key(key);
   auto& secs = *s->mutable_seconds();
   secs["scaler_init"] = r.seconds_scaler_init;
   secs["fit"] = r.seconds_fit;
   secs["compose"] = r.seconds_compose;
   return download;
+}
+
+absl::StatusOr<std::unique_ptr<InitializeReactor::Download>> InitializeReactor::Recompose(
+    const CachedFit& fitted, const std::string& file, uint64_t offset, uint32_t chunk_bytes) {
+  const int64_t started = CallWatchdog::Now();
+  ASSIGN_OR_RETURN(std::shared_ptr<const TemplateBank> bank,
+                   service_.banks.Get(fitted.header.bank()));
+  if (bank->file_sha256 != fitted.bank_sha256) {
+    return absl::NotFoundError(absl::StrCat("result ", fitted.key, " came from an earlier bank '",
+                                            fitted.header.bank(), "'; ask again with the data"));
+  }
+  FitOptions fit = ApplyFitHeader(fitted.header.fit());
+  fit.device = service_.device;
+  const auto& t = fitted.header.target();
+  ASSIGN_OR_RETURN(CheckedRequest request, CheckedRequest::Create(*bank, t.depth(), t.width(),
+                                                                  t.heads(), t.classes(), fit));
+  const ViTConfig& target = request.target();
+  // Composed where a fit composes, so that the bytes are the fit's.
+  const at::Device device(service_.device);
+  TensorMap scalers, head;
+  for (const auto& [name, x] : fitted.scalers) scalers[name] = x.to(device);
+  for (const auto& [name, x] : fitted.head) head[name] = x.to(device);
+  InitResult result;
+  ASSIGN_OR_RETURN(result.weights, ComposeFitted(*bank, target, scalers, head));
+  for (auto& [name, w] : result.weights) w = w.to(at::kCPU);
+  result.scalers = fitted.scalers;
+  result.report.held_out = fitted.summary.held_out();
+  result.report.held_out_accuracy = fitted.summary.held_out_accuracy();
+  result.report.trainable_params = fitted.summary.trainable_params();
+  v1::OutputOptions output = fitted.header.output();
+  output.set_chunk_bytes(chunk_bytes);
+  ASSIGN_OR_RETURN(auto download, MakeDownload(*bank, target, fit, output, result));
+  download->result_key = fitted.key;
+  auto* s = download->summary.mutable_summary();
+  s->MergeFrom(fitted.summary);
+  s->set_result_key(fitted.key);
+  s->set_cache_hit(true);
+  (*s->mutable_seconds())["compose"] = SecondsSince(started);
+  RETURN_IF_ERROR(download->SkipTo(file, offset));
+  return download;
+}
+
+absl::StatusOr<std::unique_ptr<InitializeReactor::Download>> InitializeReactor::Resume() {
+  const ResumeRequest& resume = *builder_.resume();
+  if (!service_.cache->enabled()) {
+    return absl::FailedPreconditionError(
+        "this server keeps no results (--cache_bytes=0): downloads cannot resume");
+  }
+  std::shared_ptr<const CachedFit> fitted = service_.cache->Find(resume.key);
+  if (!fitted) {
+    return absl::NotFoundError(absl::StrCat("result ", resume.key,
+                                            " is not kept (any more); ask again with the data"));
+  }
+  target_name_ = absl::StrCat(fitted->header.target().depth(), "x",
+                              fitted->header.target().width(), " (resume)");
+  return Recompose(*fitted, resume.file, resume.offset, resume.chunk_bytes);
 }
 
 // ---- Download -------------------------------------------------------------
@@ -311,7 +465,9 @@ void InitializeReactor::StartDownloadLocked(std::unique_ptr<Download> download) 
                        Nanos(download->total_bytes / bounds.min_download_bytes_per_s);
   download_ = std::move(download);
   phase_ = Phase::kDownload;
-  EnqueueLocked(ProgressMessage("stream"));
+  v1::InitializeResponse stream = ProgressMessage("stream");
+  stream.mutable_progress()->set_result_key(download_->result_key);
+  EnqueueLocked(stream);
   FillQueueLocked();
   UpdateExpiryLocked();
 }
@@ -343,13 +499,7 @@ void InitializeReactor::FillQueueLocked() {
     d.hash->Update(chunk->data());
     service_.metrics->AddStreamedBytes(static_cast<int64_t>(chunk->data().size()));
     EnqueueLocked(r);
-    if (d.cursor->done()) {
-      auto* s = d.summary.mutable_summary();
-      const std::string digest = d.hash->HexDigest();
-      file.name == kModelFile ? s->set_model_sha256(digest) : s->set_scalers_sha256(digest);
-      d.cursor.reset();
-      ++d.current;
-    }
+    if (d.cursor->done()) d.FileDone();
   }
 }
 

@@ -52,6 +52,17 @@ class InitializeReactor : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc:
   // Fit, on the pool's worker.
   void RunFit(const absl::Status& admitted);
   absl::StatusOr<std::unique_ptr<Download>> Fit();
+  // A cached result streamed again: a hit, or a resumed download.
+  absl::StatusOr<std::unique_ptr<Download>> Recompose(const CachedFit& fitted,
+                                                      const std::string& file, uint64_t offset,
+                                                      uint32_t chunk_bytes);
+  absl::StatusOr<std::unique_ptr<Download>> Resume();
+  // The files of `result` (its weights are taken) and their sizes.
+  absl::StatusOr<std::unique_ptr<Download>> MakeDownload(const TemplateBank& bank,
+                                                         const ViTConfig& target,
+                                                         const FitOptions& fit,
+                                                         const v1::OutputOptions& output,
+                                                         InitResult& result);
   absl::Status CheckAlive();
   // Messages that may wait for the client at once (the per-call memory bound).
   size_t QueueLimit() const;

@@ -86,6 +86,14 @@ ABSL_FLAG(double, write_stall_timeout, kDefaults.bounds.write_stall_timeout_s,
           "Seconds a client may leave a response message untaken before it loses the call.");
 ABSL_FLAG(double, min_download_rate, kDefaults.bounds.min_download_bytes_per_s,
           "Bytes per second a download must average (after write_stall_timeout's grace).");
+ABSL_FLAG(int64_t, cache_bytes, kDefaults.cache.max_bytes,
+          "Memory for kept fit results (scalers and head; the same request again, or a "
+          "resumed download, is served without a fit); 0: none, and downloads cannot resume.");
+ABSL_FLAG(std::string, cache_dir, "",
+          "Directory that also keeps the results, so a restart keeps them (a shared volume "
+          "shares them between replicas); empty: memory only.");
+ABSL_FLAG(int64_t, cache_dir_bytes, kDefaults.cache.max_dir_bytes,
+          "Most bytes --cache_dir may hold; the least recently used go first.");
 ABSL_FLAG(double, max_fit_seconds, kDefaults.bounds.max_fit_s,
           "Wall seconds one fit may run on its slot.");
 
@@ -124,6 +132,9 @@ absl::StatusOr<ServerOptions> OptionsFromFlags() {
   b.write_stall_timeout_s = absl::GetFlag(FLAGS_write_stall_timeout);
   b.min_download_bytes_per_s = absl::GetFlag(FLAGS_min_download_rate);
   b.max_fit_s = absl::GetFlag(FLAGS_max_fit_seconds);
+  o.cache.max_bytes = absl::GetFlag(FLAGS_cache_bytes);
+  o.cache.dir = absl::GetFlag(FLAGS_cache_dir);
+  o.cache.max_dir_bytes = absl::GetFlag(FLAGS_cache_dir_bytes);
   for (double seconds : {b.header_timeout_s, b.upload_idle_timeout_s, b.upload_timeout_s,
                          b.write_stall_timeout_s, b.min_download_bytes_per_s, b.max_fit_s}) {
     if (!(seconds > 0)) {
@@ -233,6 +244,8 @@ absl::Status StartContext(ServiceContext& ctx) {
     metrics->SetHeld(resource, 0);
   }
   ctx.watchdog = std::make_unique<CallWatchdog>();
+  ASSIGN_OR_RETURN(ctx.cache, ResultCache::Create(o.cache, metrics));
+  metrics->SetCachedBytes(0);
   RETURN_IF_ERROR(ctx.banks.LoadAll(o.bank_paths));
   for (const auto& bank : ctx.banks.All()) {
     metrics->SetBank(bank->name, bank->version, bank->file_sha256);

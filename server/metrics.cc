@@ -60,6 +60,17 @@ struct Metrics::Impl {
           .Name("wave_client_held")
           .Help("What calls in flight hold of a bounded resource (bytes or calls)")
           .Register(*registry);
+  prometheus::Family<prometheus::Counter>& cache_events =
+      prometheus::BuildCounter()
+          .Name("wave_result_cache_total")
+          .Help("Result cache lookups and removals, by event (hit, miss, eviction, "
+                "dir_eviction, corrupt)")
+          .Register(*registry);
+  prometheus::Gauge& cached_bytes = prometheus::BuildGauge()
+                                        .Name("wave_result_cache_bytes")
+                                        .Help("Bytes the result cache holds in memory")
+                                        .Register(*registry)
+                                        .Add({});
   std::mutex bank_mu;
   std::map<std::string, prometheus::Gauge*> bank_by_name;  // the series now at 1
 };
@@ -99,6 +110,12 @@ void Metrics::RecordRequest(const std::string& method, const std::string& code, 
       0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300};
   impl_->durations.Add({{"method", method}}, kBuckets).Observe(seconds);
 }
+
+void Metrics::RecordCache(const std::string& event) {
+  impl_->cache_events.Add({{"event", event}}).Increment();
+}
+
+void Metrics::SetCachedBytes(int64_t bytes) { impl_->cached_bytes.Set(double(bytes)); }
 
 void Metrics::AddFitSteps(int64_t steps) { impl_->fit_steps.Increment(double(steps)); }
 void Metrics::AddStreamedBytes(int64_t bytes) { impl_->streamed.Increment(double(bytes)); }

@@ -28,6 +28,10 @@ class Metrics {
   // What clients hold now of a bounded resource (upload_bytes,
   // download_bytes, uploading_calls).
   void SetHeld(const std::string& resource, int64_t amount);
+  // The result cache: an event (hit, miss, eviction, dir_eviction, corrupt)
+  // and the bytes it holds in memory.
+  void RecordCache(const std::string& event);
+  void SetCachedBytes(int64_t bytes);
   int port() const;  // the endpoint's bound port; 0 when not served
 
  private:

@@ -47,6 +47,13 @@ struct ClientBounds {
   double max_fit_s = 900;  // one fit's wall time, on its slot
 };
 
+// The result cache (server/result_cache.h).
+struct CacheOptions {
+  int64_t max_bytes = 256ll << 20;  // in memory; 0: no cache (and no resumed downloads)
+  std::string dir;                  // empty: memory only
+  int64_t max_dir_bytes = 4ll << 30;
+};
+
 struct ServerOptions {
   std::string address = "0.0.0.0:50051";
   int metrics_port = 9090;  // 0: no metrics endpoint
@@ -64,6 +71,7 @@ struct ServerOptions {
   std::string tls_cert, tls_key, tls_client_ca;
   Limits limits;
   ClientBounds bounds;
+  CacheOptions cache;
 };
 
 }  // namespace wave

@@ -24,8 +24,10 @@ absl::Status RequestBuilder::Add(const v1::InitializeRequest& message) {
     case v1::InitializeRequest::kHeader:
       if (header_seen_) return Invalid("header", "sent twice");
       header_seen_ = true;
-      return AddHeader(message.header());
+      return message.header().resume_key().empty() ? AddHeader(message.header())
+                                                     : AddResumeHeader(message.header());
     case v1::InitializeRequest::kData:
+      if (resume_) return Invalid("data", "a resumed download takes no data");
       if (!request_) return Invalid("data", "arrived before the header");
       return AddChunk(message.data());
     default:
@@ -33,33 +35,69 @@ absl::Status RequestBuilder::Add(const v1::InitializeRequest& message) {
   }
 }
 
-absl::StatusOr<FitOptions> RequestBuilder::FitFromHeader(const v1::FitOptions& f) const {
+FitOptions ApplyFitHeader(const v1::FitOptions& f) {
   FitOptions fit;
   if (f.has_steps()) fit.steps = f.steps();
   if (f.has_batch()) fit.batch = f.batch();
   if (f.has_lr()) fit.lr = f.lr();
   if (f.has_head_lr()) fit.head_lr = f.head_lr();
   if (f.has_seed()) fit.seed = f.seed();
-  if (f.has_held_out()) {
-    if (f.held_out() < 0) {
-      return Invalid("fit.held_out", absl::StrCat("must be >= 0, got ", f.held_out()));
-    }
-    fit.held_out = f.held_out();
-  }
+  if (f.has_held_out()) fit.held_out = f.held_out();
   if (f.has_head_from_bank()) fit.head_from_bank = f.head_from_bank();
   fit.eval_every = f.has_eval_every() ? f.eval_every() : kDefaultEvalEvery;
   fit.patience = f.has_patience() ? f.patience() : kDefaultPatience;
+  auto scheme = ParseScalerInit(f.scaler_init());
+  if (scheme.ok()) fit.scaler_init = *scheme;
+  fit.progress_every = std::max<int64_t>(1, fit.steps / 100);
+  return fit;
+}
+
+v1::InitializeHeader ResolvedHeader(const TemplateBank& bank, const CheckedRequest& request,
+                                    const v1::OutputOptions& output, v1::ImageDType image_dtype) {
+  v1::InitializeHeader h;
+  h.set_bank(bank.name);
+  const ViTConfig& t = request.target();
+  auto* target = h.mutable_target();
+  target->set_depth(t.depth);
+  target->set_width(t.width);
+  target->set_heads(t.heads);
+  target->set_classes(t.classes);
+  const FitOptions& o = request.fit();
+  auto* fit = h.mutable_fit();
+  fit->set_steps(o.steps);
+  fit->set_batch(o.batch);
+  fit->set_lr(o.lr);
+  fit->set_head_lr(o.head_lr);
+  fit->set_seed(o.seed);
+  fit->set_held_out(o.held_out);
+  fit->set_scaler_init(std::string(ScalerInitName(o.scaler_init)));
+  fit->set_head_from_bank(o.head_from_bank);
+  fit->set_eval_every(o.eval_every);
+  fit->set_patience(o.patience);
+  auto* out = h.mutable_output();
+  out->set_dtype(output.dtype() == v1::WEIGHT_DTYPE_UNSPECIFIED ? v1::WEIGHT_DTYPE_F32
+                                                                : output.dtype());
+  out->set_include_scalers(output.include_scalers());
+  h.set_image_dtype(image_dtype == v1::IMAGE_DTYPE_FLOAT32 ? v1::IMAGE_DTYPE_FLOAT32
+                                                           : v1::IMAGE_DTYPE_UINT8);
+  return h;
+}
+
+absl::StatusOr<FitOptions> RequestBuilder::FitFromHeader(const v1::FitOptions& f) const {
+  if (f.has_held_out() && f.held_out() < 0) {
+    return Invalid("fit.held_out", absl::StrCat("must be >= 0, got ", f.held_out()));
+  }
+  FitOptions fit = ApplyFitHeader(f);
   if (fit.eval_every < 0) {
     return Invalid("fit.eval_every", absl::StrCat("must be >= 0, got ", fit.eval_every));
   }
   if (fit.patience < 0) {
     return Invalid("fit.patience", absl::StrCat("must be >= 0, got ", fit.patience));
   }
-  auto scheme = ParseScalerInit(f.scaler_init());
-  if (!scheme.ok()) return Invalid("fit.scaler_init", "must be 'structured' or 'naive'");
-  fit.scaler_init = *scheme;
+  if (!ParseScalerInit(f.scaler_init()).ok()) {
+    return Invalid("fit.scaler_init", "must be 'structured' or 'naive'");
+  }
   fit.device = device_;
-  fit.progress_every = std::max<int64_t>(1, fit.steps / 100);
   if (fit.steps > limits_.max_fit_steps) {
     return OverLimit("fit.steps", fit.steps, limits_.max_fit_steps);
   }
@@ -98,13 +136,10 @@ absl::Status RequestBuilder::AddHeader(const v1::InitializeHeader& h) {
 
   output_ = h.output();
   if (!v1::WeightDType_IsValid(output_.dtype())) return Invalid("output.dtype", "unknown value");
-  if (output_.chunk_bytes() != 0 &&
-      (output_.chunk_bytes() < 4096 || output_.chunk_bytes() > limits_.max_message_bytes / 2)) {
-    return Invalid("output.chunk_bytes",
-                   absl::StrCat("must be 0 or in [4096, ", limits_.max_message_bytes / 2, "]"));
-  }
+  RETURN_IF_ERROR(CheckChunkBytes(output_.chunk_bytes()));
 
   if (!v1::ImageDType_IsValid(h.image_dtype())) return Invalid("image_dtype", "unknown value");
+  image_dtype_ = h.image_dtype();
   const bool is_float = h.image_dtype() == v1::IMAGE_DTYPE_FLOAT32;
   expected_samples_ = h.num_samples();
   if (expected_samples_ < 0) return Invalid("num_samples", "must be >= 0");
@@ -134,6 +169,36 @@ absl::Status RequestBuilder::AddHeader(const v1::InitializeHeader& h) {
   return absl::OkStatus();
 }
 
+absl::Status RequestBuilder::CheckChunkBytes(uint32_t chunk_bytes) const {
+  if (chunk_bytes != 0 && (chunk_bytes < 4096 || chunk_bytes > limits_.max_message_bytes / 2)) {
+    return Invalid("output.chunk_bytes",
+                   absl::StrCat("must be 0 or in [4096, ", limits_.max_message_bytes / 2, "]"));
+  }
+  return absl::OkStatus();
+}
+
+absl::Status RequestBuilder::AddResumeHeader(const v1::InitializeHeader& h) {
+  const std::string& key = h.resume_key();
+  if (key.size() != 64 || key.find_first_not_of("0123456789abcdef") != std::string::npos) {
+    return Invalid("resume_key", "must be the 64 hex digits of a result_key");
+  }
+  if (!h.resume_file().empty() && h.resume_file() != "model.safetensors" &&
+      h.resume_file() != "scalers.safetensors") {
+    return Invalid("resume_file", "must be model.safetensors or scalers.safetensors");
+  }
+  if (h.has_target() || h.has_fit() || h.num_samples() != 0 || !h.bank().empty() ||
+      h.image_dtype() != v1::IMAGE_DTYPE_UNSPECIFIED || h.output().dtype() != 0 ||
+      h.output().include_scalers()) {
+    return Invalid("resume_key",
+                   "a resumed download names nothing else (the result fixes bank, target, fit "
+                   "and output); only output.chunk_bytes may be set");
+  }
+  RETURN_IF_ERROR(CheckChunkBytes(h.output().chunk_bytes()));
+  resume_ = ResumeRequest{key, h.resume_file().empty() ? "model.safetensors" : h.resume_file(),
+                          h.resume_offset(), h.output().chunk_bytes()};
+  return absl::OkStatus();
+}
+
 absl::Status RequestBuilder::AddChunk(const v1::DataChunk& chunk) {
   if (chunk.sequence() != next_sequence_) {
     return Invalid("data.sequence",
@@ -158,6 +223,8 @@ absl::Status RequestBuilder::AddChunk(const v1::DataChunk& chunk) {
   std::memcpy(static_cast<char*>(data_.images.data_ptr()) + received_samples_ * sample_bytes_,
               chunk.images().data(), image_bytes);
   std::memcpy(data_.labels.data_ptr<int64_t>() + received_samples_, chunk.labels().data(), 8 * k);
+  images_hash_.Update(chunk.images());
+  labels_hash_.Update(chunk.labels());
   received_samples_ += k;
   return absl::OkStatus();
 }
@@ -170,7 +237,11 @@ absl::StatusOr<InitCall> RequestBuilder::Finish() {
   }
   RETURN_IF_ERROR(request_->SetFewShot(expected_samples_ > 0 ? std::move(data_) : Dataset{}));
   data_ = Dataset{};
-  InitCall call{std::move(bank_), std::move(*request_), output_, std::move(upload_lease_)};
+  v1::InitializeHeader resolved = ResolvedHeader(*bank_, *request_, output_, image_dtype_);
+  const std::string data_sha256 = Sha256Hex(absl::StrCat(
+      received_samples_, ":", images_hash_.HexDigest(), ":", labels_hash_.HexDigest()));
+  InitCall call{std::move(bank_),         std::move(*request_), output_,
+                std::move(upload_lease_), std::move(resolved),  data_sha256};
   request_.reset();
   return call;
 }

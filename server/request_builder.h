@@ -8,8 +8,10 @@
 
 #include <memory>
 #include <optional>
+#include <string>
 
 #include "absl/status/status.h"
+#include "core/base/sha256.h"
 #include "core/init/initialize.h"
 #include "server/bank_registry.h"
 #include "server/options.h"
@@ -24,12 +26,30 @@ struct InitCall {
   CheckedRequest request;
   v1::OutputOptions output;
   ResourceBudget::Lease upload_lease;  // the few-shot bytes, given back with them
+  // The request with every default applied (ResolvedHeader) and the digest
+  // of the uploaded samples: what the result's cache key is made of.
+  v1::InitializeHeader resolved;
+  std::string data_sha256;
 
   void ReleaseFewShot() {
     request.ReleaseFewShot();
     upload_lease.Release();
   }
 };
+
+// A header that resumes a broken download instead of asking for a fit.
+struct ResumeRequest {
+  std::string key, file;
+  uint64_t offset = 0;
+  uint32_t chunk_bytes = 0;
+};
+
+// The API's fit options with the server's defaults applied; unchecked.
+FitOptions ApplyFitHeader(const v1::FitOptions& f);
+// `request` as a header that sets every field that determines the result
+// (output.chunk_bytes and num_samples do not).
+v1::InitializeHeader ResolvedHeader(const TemplateBank& bank, const CheckedRequest& request,
+                                    const v1::OutputOptions& output, v1::ImageDType image_dtype);
 
 class RequestBuilder {
  public:
@@ -45,12 +65,16 @@ class RequestBuilder {
   // The builder is spent afterwards.
   absl::StatusOr<InitCall> Finish();
 
-  bool has_header() const { return request_.has_value(); }
+  bool has_header() const { return request_.has_value() || resume_.has_value(); }
+  // Set when the header asked to resume a download; Finish is not called then.
+  const std::optional<ResumeRequest>& resume() const { return resume_; }
   // The target, once the header has passed (for logs).
   const ViTConfig* target() const { return request_ ? &request_->target() : nullptr; }
 
  private:
   absl::Status AddHeader(const v1::InitializeHeader& header);
+  absl::Status AddResumeHeader(const v1::InitializeHeader& header);
+  absl::Status CheckChunkBytes(uint32_t chunk_bytes) const;
   absl::StatusOr<FitOptions> FitFromHeader(const v1::FitOptions& f) const;
   absl::Status AddChunk(const v1::DataChunk& chunk);
 
@@ -67,6 +91,11 @@ class RequestBuilder {
   int64_t expected_samples_ = 0, received_samples_ = 0;
   uint64_t next_sequence_ = 0;
   int64_t sample_bytes_ = 0;
+  v1::ImageDType image_dtype_ = v1::IMAGE_DTYPE_UINT8;
+  // Images and labels hashed apart, so the digest does not depend on how
+  // the client cut its chunks.
+  Sha256 images_hash_, labels_hash_;
+  std::optional<ResumeRequest> resume_;
 };
 
 }  // namespace wave

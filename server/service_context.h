@@ -13,6 +13,7 @@
 #include "server/metrics.h"
 #include "server/options.h"
 #include "server/resource_budget.h"
+#include "server/result_cache.h"
 
 namespace wave {
 
@@ -23,8 +24,11 @@ struct ServiceContext {
   std::unique_ptr<Metrics> metrics;
   std::unique_ptr<ResourceBudget> uploading_calls, upload_bytes, download_bytes;
   std::unique_ptr<CallWatchdog> watchdog;
+  std::unique_ptr<ResultCache> cache;
   std::string device = "cpu";  // resolved from options.device
   int torch_threads = 1;
+  // What determines a result beside the request: part of every cache key.
+  std::string ResultContext() const;
   std::atomic<bool> draining{false};  // set on SIGTERM: new fits are refused
 };
 

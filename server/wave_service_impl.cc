@@ -40,6 +40,12 @@ void LogCall(const std::string& method, const std::string& peer, const std::stri
                                          nlohmann::json::error_handler_t::replace).c_str());
 }
 
+std::string ServiceContext::ResultContext() const {
+  // The weights file records version, device and threads; the thread count
+  // can also change the order of float sums.
+  return absl::StrCat(WAVE_VERSION, "|", device, "|", torch_threads);
+}
+
 grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* WaveServiceImpl::Initialize(grpc::CallbackServerContext* context) {
   return new InitializeReactor(context_, context);
 }

@@ -318,23 +318,13 @@ absl::StatusOr<Dataset> FitScalersAndHead(const TemplateBank& bank, const ViTCon
   return std::move(eval_set);
 }
 
-// Step 3: the full weights, refused unless finite, and the held-out accuracy
-// measured on them; everything returned on the CPU.
+// Step 3: the full weights and the held-out accuracy measured on them;
+// everything returned on the CPU.
 absl::Status ComposeResult(const TemplateBank& bank, const ViTConfig& target, FitState& state,
                            InitResult& result) {
   FitReport& report = result.report;
   const absl::Time t2 = absl::Now();
-  {
-    c10::NoGradGuard no_grad;
-    result.weights = ComposeWeights(state.templates, state.scalers, target, bank.geometry);
-    for (auto& [name, h] : state.head) result.weights[name] = h.detach().contiguous();
-  }
-  for (const auto& [name, w] : result.weights) {
-    if (!AllFinite(w)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "fit diverged: ", name, " is not finite; lower fit.lr or fit.head_lr"));
-    }
-  }
+  ASSIGN_OR_RETURN(result.weights, ComposeFitted(bank, target, state.scalers, state.head));
   report.seconds_compose = Seconds(t2);
   // Measured on the very weights returned (still on the fit's device), so
   // the figure describes them.
@@ -344,6 +334,7 @@ absl::Status ComposeResult(const TemplateBank& bank, const ViTConfig& target, Fi
   }
   for (auto& [name, w] : result.weights) w = w.to(at::kCPU);
   for (auto& [name, s] : state.scalers) s = s.to(at::kCPU);
+  for (const auto& [name, h] : state.head) result.head[name] = result.weights.at(name);
   result.scalers = std::move(state.scalers);
   if (result.held_out.size() > 0) {
     result.held_out = Dataset{result.held_out.images.to(at::kCPU),
@@ -353,6 +344,27 @@ absl::Status ComposeResult(const TemplateBank& bank, const ViTConfig& target, Fi
 }
 
 }  // namespace
+
+absl::StatusOr<TensorMap> ComposeFitted(const TemplateBank& bank, const ViTConfig& target,
+                                        const TensorMap& scalers, const TensorMap& head) {
+  if (scalers.empty()) return absl::InvalidArgumentError("no scalers to compose");
+  const at::Device device = scalers.begin()->second.device();
+  TensorMap templates;
+  for (const auto& [kind, t] : bank.templates) templates[kind] = t.detach().to(device);
+  TensorMap weights;
+  {
+    c10::NoGradGuard no_grad;
+    weights = ComposeWeights(templates, scalers, target, bank.geometry);
+    for (const auto& [name, h] : head) weights[name] = h.detach().contiguous();
+  }
+  for (const auto& [name, w] : weights) {
+    if (!AllFinite(w)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "fit diverged: ", name, " is not finite; lower fit.lr or fit.head_lr"));
+    }
+  }
+  return weights;
+}
 
 absl::StatusOr<InitResult> InitializeTarget(const CheckedRequest& request,
                                             const ProgressFn& progress, const CheckFn& check) {

@@ -69,6 +69,7 @@ struct FitReport {
 struct InitResult {  // on the CPU, whatever the fit's device
   TensorMap weights;  // every timm parameter, head included; all finite
   TensorMap scalers;  // fitted scalers by parameter name, [N, a, b]
+  TensorMap head;     // the fitted head (the same tensors as in `weights`)
   FitReport report;   // held_out_accuracy measured on `weights` as returned
   Dataset held_out;   // the samples kept out of the fit (empty when none)
 };
@@ -129,6 +130,12 @@ class CheckedRequest {
   Dataset few_shot_;
   bool has_few_shot_ = false;
 };
+
+// Every parameter of `target` from fitted scalers and head, on the scalers'
+// device; INVALID_ARGUMENT unless all finite. What a fit returns, and what a
+// cached fit is recomposed from: one computation, so the same bytes.
+absl::StatusOr<TensorMap> ComposeFitted(const TemplateBank& bank, const ViTConfig& target,
+                                        const TensorMap& scalers, const TensorMap& head);
 
 absl::StatusOr<InitResult> InitializeTarget(const CheckedRequest& request,
                                             const ProgressFn& progress = nullptr,

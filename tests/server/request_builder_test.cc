@@ -114,5 +114,75 @@ TEST_F(RequestBuilderTest, ChunksMustFollowTheHeaderInOrderAndAddUp) {
                 "the header announced 4 samples but 3 arrived");
 }
 
+// The cache key's inputs: the data digest depends on the samples, not on
+// how the client cut them into chunks; the resolved header on the options'
+// values, not on whether the defaults were spelled out.
+TEST_F(RequestBuilderTest, TheDataDigestIgnoresChunkingAndSeesOneChangedPixel) {
+  auto digest = [&](const std::vector<v1::InitializeRequest>& chunks,
+                    v1::InitializeRequest header) -> std::pair<std::string, std::string> {
+    RequestBuilder builder(limits_, banks_);
+    EXPECT_OK(builder.Add(header));
+    for (const auto& c : chunks) EXPECT_OK(builder.Add(c));
+    auto call = builder.Finish();
+    EXPECT_OK(call);
+    return {call->data_sha256, call->resolved.SerializeAsString()};
+  };
+  const auto whole = digest({Chunk(6, 0)}, Header(6));
+  EXPECT_EQ(digest({Chunk(4, 0), Chunk(2, 1)}, Header(6)), whole);
+  v1::InitializeRequest changed = Chunk(6, 0);
+  (*changed.mutable_data()->mutable_images())[784 * 3 + 100] = '\x11';
+  EXPECT_NE(digest({changed}, Header(6)).first, whole.first);
+
+  v1::InitializeRequest spelled = Header(6);
+  auto* fit = spelled.mutable_header()->mutable_fit();
+  fit->set_batch(64);
+  fit->set_eval_every(kDefaultEvalEvery);
+  spelled.mutable_header()->mutable_output()->set_dtype(v1::WEIGHT_DTYPE_F32);
+  spelled.mutable_header()->mutable_output()->set_chunk_bytes(1 << 16);  // not in the result
+  EXPECT_EQ(digest({Chunk(6, 0)}, spelled).second, whole.second);
+  fit->set_seed(5);
+  EXPECT_NE(digest({Chunk(6, 0)}, spelled).second, whole.second);
+}
+
+TEST_F(RequestBuilderTest, AResumeHeaderNamesOnlyTheResult) {
+  auto resume = [](const std::string& key) {
+    v1::InitializeRequest r;
+    r.mutable_header()->set_resume_key(key);
+    r.mutable_header()->set_resume_offset(100);
+    return r;
+  };
+  const std::string key(64, 'a');
+  {
+    RequestBuilder builder(limits_, banks_);
+    ASSERT_OK(builder.Add(resume(key)));
+    ASSERT_TRUE(builder.resume().has_value());
+    EXPECT_EQ(builder.resume()->key, key);
+    EXPECT_EQ(builder.resume()->file, "model.safetensors");
+    EXPECT_EQ(builder.resume()->offset, 100u);
+    EXPECT_STATUS(builder.Add(Chunk(1, 0)), StatusCode::kInvalidArgument, "takes no data");
+  }
+  {
+    RequestBuilder builder(limits_, banks_);
+    EXPECT_STATUS(builder.Add(resume("abc")), StatusCode::kInvalidArgument, "resume_key");
+  }
+  {
+    RequestBuilder builder(limits_, banks_);
+    v1::InitializeRequest r = resume(std::string(64, 'A'));  // upper case is not a key
+    EXPECT_STATUS(builder.Add(r), StatusCode::kInvalidArgument, "resume_key");
+  }
+  {
+    RequestBuilder builder(limits_, banks_);
+    v1::InitializeRequest r = resume(key);
+    r.mutable_header()->mutable_target()->set_depth(2);
+    EXPECT_STATUS(builder.Add(r), StatusCode::kInvalidArgument, "names nothing else");
+  }
+  {
+    RequestBuilder builder(limits_, banks_);
+    v1::InitializeRequest r = resume(key);
+    r.mutable_header()->set_resume_file("../etc/passwd");
+    EXPECT_STATUS(builder.Add(r), StatusCode::kInvalidArgument, "resume_file");
+  }
+}
+
 }  // namespace
 }  // namespace wave
