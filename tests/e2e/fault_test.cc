@@ -136,19 +136,39 @@ TEST(KillServerTest, MidFitTheClientReportsUnavailableAndWritesNothing) {
   EXPECT_FALSE(testing::FileExists(out + ".part"));
 }
 
-TEST(KillServerTest, MidDownloadTheClientReportsUnavailableAndRemovesThePart) {
-  ServerProcess server;
-  ASSERT_TRUE(server.started()) << server.log();
+// The client keeps what arrived with the result's key; a server restarted
+// on the same --cache_dir continues the download from there.
+TEST(KillServerTest, MidDownloadTheClientKeepsThePartAndResumesAfterARestart) {
+  const std::string cache_dir = testing::TempPath("fault-cache");
   const std::string out = testing::TempPath("fault-killed-download.safetensors");
   // About 50M parameters (200 MB): far more than loopback buffers hold, so
   // the kill lands while the file is still coming.
-  auto r = KillServerDuringInit(
-      server, InitArgs(server, out, {"--depth=16", "--width=512", "--steps=0"}),
-      [&] { return testing::FileExists(out + ".part"); });
-  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
-  EXPECT_NE(r.err.find("(UNAVAILABLE)"), std::string::npos) << r.err;
+  const std::vector<std::string> size = {"--depth=16", "--width=512", "--steps=0"};
+  {
+    ServerProcess server({"--cache_dir=" + cache_dir});
+    ASSERT_TRUE(server.started()) << server.log();
+    auto r = KillServerDuringInit(server, InitArgs(server, out, size),
+                                  [&] { return testing::FileExists(out + ".part"); });
+    EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+    EXPECT_NE(r.err.find("(UNAVAILABLE)"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("--resume"), std::string::npos) << r.err;
+  }
   EXPECT_FALSE(testing::FileExists(out));
+  ASSERT_TRUE(testing::FileExists(out + ".part"));
+  ASSERT_TRUE(testing::FileExists(out + ".part.key"));
+
+  ServerProcess server({"--cache_dir=" + cache_dir});
+  ASSERT_TRUE(server.started()) << server.log();
+  std::vector<std::string> args = InitArgs(server, out, size);
+  args.push_back("--resume");
+  auto r = RunBinary("client/wave-client", args);
+  ASSERT_EQ(r.exit_code, 0) << r.err << server.log();
+  EXPECT_NE(r.err.find("resume at byte"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("resume at byte 0\n"), std::string::npos) << r.err;
+  EXPECT_NE(r.out.find("served from the server's result cache"), std::string::npos) << r.out;
+  EXPECT_TRUE(testing::FileExists(out));  // verified against the whole file's sha256
   EXPECT_FALSE(testing::FileExists(out + ".part"));
+  std::remove(out.c_str());
 }
 
 }  // namespace
