@@ -3,6 +3,7 @@
 #define WAVE_CLIENT_COMMANDS_H_
 
 #include <string>
+#include <vector>
 
 #include "client/connection.h"
 #include "wave/v1/wave.pb.h"
@@ -19,7 +20,9 @@ struct InitCommand {
   std::string data;            // or a safetensors file
   int64_t samples = 0;         // 0: all
   uint64_t sample_seed = 0;
-  std::string out = "model.safetensors";
+  // One weights file per target, in the header's order (a single target:
+  // --out; --sizes: DIR/vit-DxW.safetensors).
+  std::vector<std::string> outs = {"model.safetensors"};
   std::string scalers_out;
   bool json = false;
   bool resume = false;  // continue "<out>.part" left by a broken download

@@ -138,48 +138,85 @@ bool Upload(grpc::ClientReaderWriter<v1::InitializeRequest, v1::InitializeRespon
 
 // What the server streams back: progress to the display, files to their
 // downloads, and the summary.
+// What the server streams back: progress to the display, each target's
+// files to its downloads (committed when its summary arrives), summaries.
 struct Received {
-  std::unique_ptr<Download> scalers;
-  v1::Summary summary;
-  bool have_summary = false;
-  bool files_ok = true;
+  std::vector<std::unique_ptr<Download>> models, scalers;  // by target index
+  std::vector<v1::Summary> summaries;                      // committed targets, in order
+  std::string error;                                       // the first failure
 };
 
+Download* ModelOf(const InitCommand& command, Received& received, int index) {
+  if (index < 0 || index >= static_cast<int>(command.outs.size())) return nullptr;
+  if (!received.models[index]) {
+    received.models[index] = std::make_unique<Download>(command.outs[index]);
+  }
+  return received.models[index].get();
+}
+
+Download* ScalersOf(const InitCommand& command, Received& received, int index) {
+  if (!received.scalers[index]) {
+    received.scalers[index] = std::make_unique<Download>(
+        command.scalers_out.empty() ? command.outs[index] + ".scalers.safetensors"
+                                    : command.scalers_out);
+  }
+  return received.scalers[index].get();
+}
+
+void Commit(const InitCommand& command, Received& received, const v1::Summary& summary) {
+  const int index = summary.target_index();
+  Download* model = ModelOf(command, received, index);
+  absl::Status status = model == nullptr
+                            ? absl::DataLossError("a summary for a target never asked for")
+                            : model->Commit(summary.model_sha256(), summary.model_bytes());
+  if (status.ok() && received.scalers[index]) {
+    status = received.scalers[index]->Commit(summary.scalers_sha256(), summary.scalers_bytes());
+  }
+  if (!status.ok()) {
+    if (received.error.empty()) received.error = std::string(status.message());
+    return;
+  }
+  received.summaries.push_back(summary);
+}
+
 void Receive(grpc::ClientReaderWriter<v1::InitializeRequest, v1::InitializeResponse>& stream,
-             const InitCommand& command, Download& model, ProgressDisplay& display,
-             Received& received) {
+             const InitCommand& command, ProgressDisplay& display, Received& received) {
+  const std::string prefix_of_many = command.outs.size() > 1 ? "target " : "";
   v1::InitializeResponse response;
   while (stream.Read(&response)) {
     switch (response.kind_case()) {
-      case v1::InitializeResponse::kProgress:
-        if (!response.progress().result_key().empty()) {
-          model.SetKey(response.progress().result_key());
+      case v1::InitializeResponse::kProgress: {
+        const auto& p = response.progress();
+        if (!p.result_key().empty()) {
+          if (Download* model = ModelOf(command, received, p.target_index())) {
+            model->SetKey(p.result_key());
+          }
         }
-        if (response.progress().phase() == "fit") {
-          const auto& p = response.progress();
+        if (p.phase() == "fit") {
           display.Step(p.step(), p.total_steps(), p.loss(), p.accuracy());
+        } else if (!prefix_of_many.empty() && p.phase() != "queued") {
+          display.Phase(absl::StrCat(p.phase(), " ", command.outs[p.target_index() %
+                                                                  command.outs.size()]));
         } else {
-          display.Phase(response.progress().phase());
+          display.Phase(p.phase());
         }
         break;
+      }
       case v1::InitializeResponse::kFile: {
         const auto& f = response.file();
-        Download* target = &model;
-        if (f.name() == "scalers.safetensors") {
-          if (!received.scalers) {
-            received.scalers = std::make_unique<Download>(
-                command.scalers_out.empty() ? command.out + ".scalers.safetensors"
-                                            : command.scalers_out);
-          }
-          target = received.scalers.get();
+        Download* target = ModelOf(command, received, f.target_index());
+        if (target != nullptr && f.name() == "scalers.safetensors") {
+          target = ScalersOf(command, received, f.target_index());
         }
-        received.files_ok = received.files_ok && target->Append(f);
+        if (target == nullptr || !target->Append(f)) {
+          if (received.error.empty()) received.error = "could not write the downloaded file";
+          break;
+        }
         display.Bytes(f.name(), target->bytes(), f.total_bytes());
         break;
       }
       case v1::InitializeResponse::kSummary:
-        received.summary = response.summary();
-        received.have_summary = true;
+        Commit(command, received, response.summary());
         break;
       default:
         break;
@@ -188,6 +225,7 @@ void Receive(grpc::ClientReaderWriter<v1::InitializeRequest, v1::InitializeRespo
 }
 
 void PrintSummary(const InitCommand& command, const v1::Summary& summary) {
+  const std::string& out = command.outs[summary.target_index()];
   if (command.json) {
     std::string json;
     (void)google::protobuf::util::MessageToJsonString(summary, &json);
@@ -197,7 +235,7 @@ void PrintSummary(const InitCommand& command, const v1::Summary& summary) {
   const auto& t = summary.target();
   std::printf("wrote %s: ViT depth %lld width %lld heads %lld classes %lld, %lld parameters "
               "(%.1f MiB), sha256 %s\n",
-              command.out.c_str(), (long long)t.depth(), (long long)t.width(),
+              out.c_str(), (long long)t.depth(), (long long)t.width(),
               (long long)t.heads(), (long long)t.classes(), (long long)summary.param_count(),
               summary.model_bytes() / 1048576.0, summary.model_sha256().c_str());
   std::printf("trainable during the fit: %lld (%.4f of the model; %lld scalers)\n",
@@ -226,10 +264,10 @@ void PrintSummary(const InitCommand& command, const v1::Summary& summary) {
 namespace {
 
 // One Initialize call: a fit (`data` uploaded after the header) or, with
-// `resume` set, the rest of a broken download.
+// a resume header and no data, the rest of a broken download.
 grpc::Status Call(v1::WaveInit::Stub& stub, const ConnectionOptions& connection,
                   const InitCommand& command, const v1::InitializeHeader& header,
-                  FewShotData* data, Download& model, Received& received) {
+                  FewShotData* data, Received& received) {
   grpc::ClientContext context;
   Prepare(connection, &context);
   auto stream = stub.Initialize(&context);
@@ -238,15 +276,21 @@ grpc::Status Call(v1::WaveInit::Stub& stub, const ConnectionOptions& connection,
     display.Phase(absl::StrCat("upload ", data->count, " samples"));
     Upload(*stream, header, *data);
   } else {
-    display.Phase(absl::StrCat("resume at byte ", model.bytes()));
+    display.Phase(absl::StrCat("resume at byte ", header.resume_offset()));
     v1::InitializeRequest request;
     *request.mutable_header() = header;
     stream->Write(request);
     stream->WritesDone();
   }
-  Receive(*stream, command, model, display, received);
+  Receive(*stream, command, display, received);
   display.Done();
   return stream->Finish();
+}
+
+void Reset(const InitCommand& command, Received& received) {
+  received = Received{};
+  received.models.resize(command.outs.size());
+  received.scalers.resize(command.outs.size());
 }
 
 }  // namespace
@@ -255,50 +299,47 @@ int RunInit(const ConnectionOptions& connection, const InitCommand& command) {
   auto channel = Connect(connection);
   if (!channel.ok()) return Fail(std::string(channel.status().message()));
   auto stub = v1::WaveInit::NewStub(*channel);
-  auto model = std::make_unique<Download>(command.out);
-  auto received = std::make_unique<Received>();
+  Received received;
+  Reset(command, received);
   grpc::Status status;
   bool resumed = false;
-  if (auto leftover = model->Leftover(); command.resume && leftover) {
+  Download* first = ModelOf(command, received, 0);
+  if (auto leftover = first->Leftover(); command.resume && leftover) {
+    if (command.outs.size() > 1) return Fail("--resume continues a single --out, not --sizes");
     v1::InitializeHeader header;
     header.set_resume_key(leftover->first);
     header.set_resume_offset(leftover->second);
-    if (auto s = model->Continue(); !s.ok()) return Fail(std::string(s.message()));
-    model->SetKey(leftover->first);
-    status = Call(*stub, connection, command, header, nullptr, *model, *received);
+    if (auto s = first->Continue(); !s.ok()) return Fail(std::string(s.message()));
+    first->SetKey(leftover->first);
+    status = Call(*stub, connection, command, header, nullptr, received);
     resumed = status.error_code() != grpc::StatusCode::NOT_FOUND;
     if (!resumed) {
       std::fprintf(stderr, "wave-client: cannot resume (%s); fitting again\n",
                    status.error_message().c_str());
-      model.reset();  // removes the stale .part
-      model = std::make_unique<Download>(command.out);
-      received = std::make_unique<Received>();
+      Reset(command, received);  // removes the stale .part
     }
   }
   if (!resumed) {
     auto loaded = LoadData(command);
     if (!loaded.ok()) return Fail(std::string(loaded.status().message()));
     FewShotData data = StratifiedSample(*loaded, command.samples, command.sample_seed);
-    status = Call(*stub, connection, command, command.header, &data, *model, *received);
+    status = Call(*stub, connection, command, command.header, &data, received);
   }
+  for (const v1::Summary& summary : received.summaries) PrintSummary(command, summary);
   if (!status.ok()) {
-    if (model->KeepForResume()) {
-      std::fprintf(stderr, "wave-client: kept %llu bytes in %s; rerun with --resume to continue\n",
-                   (unsigned long long)model->bytes(), model->part().c_str());
+    for (auto& model : received.models) {
+      if (model && model->KeepForResume()) {
+        std::fprintf(stderr,
+                     "wave-client: kept %llu bytes in %s; rerun with --resume to continue\n",
+                     (unsigned long long)model->bytes(), model->part().c_str());
+      }
     }
     return Fail(DescribeStatus(status));
   }
-  if (!received->files_ok) return Fail("could not write the downloaded file");
-  if (!received->have_summary) return Fail("the server ended without a summary");
-  const v1::Summary& summary = received->summary;
-  if (auto s = model->Commit(summary.model_sha256(), summary.model_bytes()); !s.ok()) {
-    return Fail(std::string(s.message()));
+  if (!received.error.empty()) return Fail(received.error);
+  if (received.summaries.size() != command.outs.size()) {
+    return Fail("the server ended without every summary");
   }
-  if (received->scalers) {
-    auto s = received->scalers->Commit(summary.scalers_sha256(), summary.scalers_bytes());
-    if (!s.ok()) return Fail(std::string(s.message()));
-  }
-  PrintSummary(command, summary);
   return 0;
 }
 

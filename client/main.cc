@@ -9,6 +9,9 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "client/commands.h"
 #include "core/base/file_util.h"
 #include "core/base/flags_usage.h"
@@ -49,6 +52,10 @@ ABSL_FLAG(bool, head_from_bank, true,
           "--nohead_from_bank when your classes mean something else.");
 ABSL_FLAG(std::string, dtype, "f32", "init: output dtype f32 | f16 | bf16.");
 ABSL_FLAG(std::string, out, "model.safetensors", "init: output weights file.");
+ABSL_FLAG(std::string, sizes, "",
+          "init: several targets from one upload, DEPTHxWIDTH,... (instead of --depth/--width); "
+          "each written to --out_dir/vit-DEPTHxWIDTH.safetensors as it completes.");
+ABSL_FLAG(std::string, out_dir, ".", "init: where --sizes' files go.");
 ABSL_FLAG(std::string, scalers_out, "", "init: also fetch the fitted scalers into this file.");
 ABSL_FLAG(bool, json, false, "init: print the summary as JSON.");
 ABSL_FLAG(bool, resume, false,
@@ -67,7 +74,8 @@ const char kUsage[] =
     "            (--images=IDX --labels=IDX | --data=FILE.safetensors) [--samples=N]\n"
     "            [--steps --batch --lr --head_lr --seed --held_out --scaler_init\n"
     "             --head_from_bank] [--dtype=f32|f16|bf16] --out=model.safetensors\n"
-    "            [--scalers_out=FILE] [--resume]  fit and download verified weights\n\n"
+    "            [--scalers_out=FILE] [--resume]  fit and download verified weights\n"
+    "            (--sizes=DxW,DxW,... --out_dir=DIR: several sizes from one upload)\n\n"
     "Connection flags for every subcommand: --server --deadline --token_file --tls --tls_ca\n"
     "--tls_cert --tls_key. `wave-client SUBCOMMAND --help` lists every flag.\n";
 
@@ -139,7 +147,32 @@ int main(int argc, char** argv) {
   init.data = absl::GetFlag(FLAGS_data);
   init.samples = absl::GetFlag(FLAGS_samples);
   init.sample_seed = absl::GetFlag(FLAGS_seed);
-  init.out = absl::GetFlag(FLAGS_out);
+  init.outs = {absl::GetFlag(FLAGS_out)};
+  if (const std::string sizes = absl::GetFlag(FLAGS_sizes); !sizes.empty()) {
+    if (!init.scalers_out.empty()) {
+      std::fprintf(stderr, "wave-client: --scalers_out takes one target, not --sizes\n");
+      return 2;
+    }
+    init.outs.clear();
+    const wave::v1::TargetArchitecture base = h.target();
+    h.clear_target();
+    for (absl::string_view size : absl::StrSplit(sizes, ',', absl::SkipEmpty())) {
+      std::pair<std::string, std::string> dw = absl::StrSplit(size, 'x');
+      int64_t depth = 0, width = 0;
+      if (!absl::SimpleAtoi(dw.first, &depth) || !absl::SimpleAtoi(dw.second, &width)) {
+        std::fprintf(stderr, "wave-client: --sizes: '%s' is not DEPTHxWIDTH\n",
+                     std::string(size).c_str());
+        return 2;
+      }
+      auto* t = h.add_targets();
+      *t = base;
+      t->set_depth(depth);
+      t->set_width(width);
+      t->set_heads(0);
+      init.outs.push_back(absl::StrCat(absl::GetFlag(FLAGS_out_dir), "/vit-", depth, "x", width,
+                                       ".safetensors"));
+    }
+  }
   init.json = absl::GetFlag(FLAGS_json);
   init.resume = absl::GetFlag(FLAGS_resume);
   return wave::RunInit(c, init);

@@ -50,11 +50,14 @@ at::ScalarType OutputType(v1::WeightDType dtype) {
 // the fit: the weights in the requested dtype, the scalers in float32, and
 // room for the headers.
 int64_t ExpectedDownloadBytes(const InitCall& call) {
-  const ViTConfig& target = call.request.target();
   const int64_t element = at::elementSize(OutputType(call.output.dtype()));
-  int64_t bytes = target.ParamCount() * element + (1 << 20);
-  if (call.output.include_scalers()) {
-    bytes += 4 * ScalerCount(target, call.bank->geometry, *call.bank);
+  int64_t bytes = 0;
+  for (const InitCall::Target& t : call.targets) {
+    const ViTConfig& target = t.request.target();
+    bytes += target.ParamCount() * element + (1 << 20);
+    if (call.output.include_scalers()) {
+      bytes += 4 * ScalerCount(target, call.bank->geometry, *call.bank);
+    }
   }
   return bytes;
 }
@@ -69,11 +72,12 @@ struct InitializeReactor::Download {
   };
   std::vector<File> files;
   std::string result_key;
+  int target_index = 0;
   size_t current = 0;  // the file being sent
   std::optional<SafetensorsWriter::Cursor> cursor;
   std::unique_ptr<Sha256> hash;
   size_t chunk_bytes = 0;
-  uint64_t total_bytes = 0;  // of every file
+  uint64_t total_bytes = 0;  // of every file still to send
   int64_t started = 0;
   v1::InitializeResponse summary;  // digests and stream time filled at the end
 
@@ -230,7 +234,7 @@ void InitializeReactor::EndUpload() {
 // ---- Fit ------------------------------------------------------------------
 
 void InitializeReactor::RunFit(const absl::Status& admitted) {
-  absl::StatusOr<std::unique_ptr<Download>> download = std::unique_ptr<Download>();
+  absl::StatusOr<Downloads> download = Downloads();
   if (!admitted.ok()) {
     download = admitted;
   } else {
@@ -248,7 +252,7 @@ void InitializeReactor::RunFit(const absl::Status& admitted) {
   if (call_) call_->ReleaseFewShot();
   std::lock_guard<std::mutex> lock(mu_);
   if (download.ok() && !call_) {
-    auto lease = service_.download_bytes->Take((*download)->total_bytes);
+    auto lease = service_.download_bytes->Take(download->front()->total_bytes);
     if (lease.ok()) {
       download_lease_ = std::move(*lease);
     } else {
@@ -341,7 +345,19 @@ absl::StatusOr<std::unique_ptr<InitializeReactor::Download>> InitializeReactor::
   return download;
 }
 
-absl::StatusOr<std::unique_ptr<InitializeReactor::Download>> InitializeReactor::Fit() {
+absl::StatusOr<InitializeReactor::Downloads> InitializeReactor::Fit() {
+  Downloads downloads;
+  for (size_t i = 0; i < call_->targets.size(); ++i) {
+    ASSIGN_OR_RETURN(std::unique_ptr<Download> download, FitTarget(i));
+    download->target_index = static_cast<int>(i);
+    download->summary.mutable_summary()->set_target_index(static_cast<int>(i));
+    downloads.push_back(std::move(download));
+  }
+  return downloads;
+}
+
+absl::StatusOr<std::unique_ptr<InitializeReactor::Download>> InitializeReactor::FitTarget(
+    size_t index) {
   const int64_t fit_started = CallWatchdog::Now();
   const double max_fit_s = service_.options.bounds.max_fit_s;
   auto check = [&]() -> absl::Status {
@@ -354,29 +370,29 @@ absl::StatusOr<std::unique_ptr<InitializeReactor::Download>> InitializeReactor::
   };
   RETURN_IF_ERROR(check());
   const TemplateBank& bank = *call_->bank;
+  InitCall::Target& t = call_->targets[index];
   const std::string key = ResultCache::Key(service_.ResultContext(), bank.file_sha256,
-                                           call_->resolved, call_->data_sha256);
+                                           t.resolved, call_->data_sha256);
   // An identical fit in flight is waited for; a finished one is recomposed.
   ASSIGN_OR_RETURN(ResultCache::Lookup lookup, service_.cache->FindOrLead(key, check));
-  if (lookup.hit) {
-    call_->ReleaseFewShot();
-    return Recompose(*lookup.hit, kModelFile, 0, call_->output.chunk_bytes());
-  }
-  const ViTConfig& target = call_->request.target();
-  const FitOptions& fit = call_->request.fit();
+  if (lookup.hit) return Recompose(*lookup.hit, kModelFile, 0, call_->output.chunk_bytes());
+  const ViTConfig& target = t.request.target();
+  const FitOptions& fit = t.request.fit();
   int64_t steps_done = 0;
   auto progress = [&](const FitProgress& p) {
     service_.metrics->AddFitSteps(p.step - steps_done);
     steps_done = p.step;
-    SendProgress(ProgressMessage("fit", p.step, p.total, p.loss, p.accuracy));
+    v1::InitializeResponse message = ProgressMessage("fit", p.step, p.total, p.loss, p.accuracy);
+    message.mutable_progress()->set_target_index(static_cast<int>(index));
+    SendProgress(message);
   };
-  ASSIGN_OR_RETURN(InitResult result, InitializeTarget(call_->request, progress, check));
-  call_->ReleaseFewShot();  // the upload is no longer needed
+  ASSIGN_OR_RETURN(InitResult result, InitializeTarget(t.request, progress, check));
+  t.request.ReleaseFewShot();  // this target's share of the upload
 
   auto fitted = std::make_shared<CachedFit>();
   fitted->key = key;
   fitted->bank_sha256 = bank.file_sha256;
-  fitted->header = call_->resolved;
+  fitted->header = t.resolved;
   fitted->scalers = result.scalers;
   fitted->head = result.head;
   const FitReport& r = result.report;
@@ -436,7 +452,7 @@ absl::StatusOr<std::unique_ptr<InitializeReactor::Download>> InitializeReactor::
   return download;
 }
 
-absl::StatusOr<std::unique_ptr<InitializeReactor::Download>> InitializeReactor::Resume() {
+absl::StatusOr<InitializeReactor::Downloads> InitializeReactor::Resume() {
   const ResumeRequest& resume = *builder_.resume();
   if (!service_.cache->enabled()) {
     return absl::FailedPreconditionError(
@@ -449,38 +465,54 @@ absl::StatusOr<std::unique_ptr<InitializeReactor::Download>> InitializeReactor::
   }
   target_name_ = absl::StrCat(fitted->header.target().depth(), "x",
                               fitted->header.target().width(), " (resume)");
-  return Recompose(*fitted, resume.file, resume.offset, resume.chunk_bytes);
+  ASSIGN_OR_RETURN(std::unique_ptr<Download> download,
+                   Recompose(*fitted, resume.file, resume.offset, resume.chunk_bytes));
+  Downloads downloads;
+  downloads.push_back(std::move(download));
+  return downloads;
 }
 
 // ---- Download -------------------------------------------------------------
 
-void InitializeReactor::StartDownloadLocked(std::unique_ptr<Download> download) {
-  if (broken_) {  // the client went away during the fit; the files go with `download`
+void InitializeReactor::StartDownloadLocked(Downloads downloads) {
+  if (broken_) {  // the client went away during the fit; the files go with `downloads`
     FinishAfterWritesLocked(absl::CancelledError("the client went away during the fit"));
     return;
   }
   const ClientBounds& bounds = service_.options.bounds;
-  download->started = CallWatchdog::Now();
-  download_deadline_ = download->started + Nanos(bounds.write_stall_timeout_s) +
-                       Nanos(download->total_bytes / bounds.min_download_bytes_per_s);
-  download_ = std::move(download);
+  uint64_t total_bytes = 0;
+  for (const auto& d : downloads) total_bytes += d->total_bytes;
+  download_deadline_ = CallWatchdog::Now() + Nanos(bounds.write_stall_timeout_s) +
+                       Nanos(total_bytes / bounds.min_download_bytes_per_s);
+  for (auto& d : downloads) downloads_.push_back(std::move(d));
   phase_ = Phase::kDownload;
-  v1::InitializeResponse stream = ProgressMessage("stream");
-  stream.mutable_progress()->set_result_key(download_->result_key);
-  EnqueueLocked(stream);
+  StartNextTargetLocked();
   FillQueueLocked();
   UpdateExpiryLocked();
 }
 
+void InitializeReactor::StartNextTargetLocked() {
+  Download& d = *downloads_.front();
+  d.started = CallWatchdog::Now();
+  v1::InitializeResponse stream = ProgressMessage("stream");
+  stream.mutable_progress()->set_result_key(d.result_key);
+  stream.mutable_progress()->set_target_index(d.target_index);
+  EnqueueLocked(stream);
+}
+
 void InitializeReactor::FillQueueLocked() {
-  while (download_ && !finished_ && !broken_ && queue_.size() < QueueLimit()) {
-    Download& d = *download_;
+  while (!downloads_.empty() && !finished_ && !broken_ && queue_.size() < QueueLimit()) {
+    Download& d = *downloads_.front();
     if (d.current == d.files.size()) {
       auto& secs = *d.summary.mutable_summary()->mutable_seconds();
       secs["stream"] = SecondsSince(d.started);
       secs["total"] = SecondsSince(started_);
       EnqueueLocked(d.summary);
-      download_.reset();
+      downloads_.pop_front();  // its files go now
+      if (!downloads_.empty()) {
+        StartNextTargetLocked();
+        continue;
+      }
       download_lease_.Release();
       FinishAfterWritesLocked(absl::OkStatus());
       return;
@@ -493,6 +525,7 @@ void InitializeReactor::FillQueueLocked() {
     v1::InitializeResponse r;
     auto* chunk = r.mutable_file();
     chunk->set_name(file.name);
+    chunk->set_target_index(d.target_index);
     chunk->set_offset(d.cursor->offset());
     chunk->set_total_bytes(d.cursor->total_bytes());
     d.cursor->Next(d.chunk_bytes, chunk->mutable_data());
@@ -532,7 +565,7 @@ void InitializeReactor::OnWriteDone(bool ok) {
   } else {
     broken_ = true;
     queue_.clear();
-    download_.reset();
+    downloads_.clear();
     download_lease_.Release();
   }
   UpdateExpiryLocked();
@@ -564,7 +597,7 @@ void InitializeReactor::FinishLocked(const absl::Status& status) {
   expires_at_ = CallWatchdog::kNever;
   uploading_lease_.Release();
   download_lease_.Release();
-  download_.reset();
+  downloads_.clear();
   Finish(ToGrpcStatus(final_status_));
 }
 

@@ -21,6 +21,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <vector>
 
 #include "server/call_watchdog.h"
 #include "server/request_builder.h"
@@ -44,19 +45,21 @@ class InitializeReactor : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc:
 
  private:
   enum class Phase { kUpload, kFit, kDownload };
-  struct Download;
+  struct Download;  // one target's files
+  using Downloads = std::vector<std::unique_ptr<Download>>;
 
   // Upload.
   absl::Status TakeMessage();
   void EndUpload();
   // Fit, on the pool's worker.
   void RunFit(const absl::Status& admitted);
-  absl::StatusOr<std::unique_ptr<Download>> Fit();
+  absl::StatusOr<Downloads> Fit();  // every target, one after another
+  absl::StatusOr<std::unique_ptr<Download>> FitTarget(size_t index);
   // A cached result streamed again: a hit, or a resumed download.
   absl::StatusOr<std::unique_ptr<Download>> Recompose(const CachedFit& fitted,
                                                       const std::string& file, uint64_t offset,
                                                       uint32_t chunk_bytes);
-  absl::StatusOr<std::unique_ptr<Download>> Resume();
+  absl::StatusOr<Downloads> Resume();
   // The files of `result` (its weights are taken) and their sizes.
   absl::StatusOr<std::unique_ptr<Download>> MakeDownload(const TemplateBank& bank,
                                                          const ViTConfig& target,
@@ -70,7 +73,8 @@ class InitializeReactor : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc:
   void SendProgress(const v1::InitializeResponse& message);
 
   // The rest hold mu_.
-  void StartDownloadLocked(std::unique_ptr<Download> download);
+  void StartDownloadLocked(Downloads downloads);
+  void StartNextTargetLocked();  // the front download's "stream" message
   void FillQueueLocked();
   void EnqueueLocked(const v1::InitializeResponse& message);
   void StartNextWriteLocked();
@@ -96,7 +100,7 @@ class InitializeReactor : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc:
   std::atomic<int64_t> expires_at_{CallWatchdog::kNever};
   std::deque<grpc::ByteBuffer> queue_;  // front: the write in flight
   bool writing_ = false;
-  std::unique_ptr<Download> download_;
+  std::deque<std::unique_ptr<Download>> downloads_;  // front: the one streaming
   // Written under mu_; atomic because the fit's between-step check reads
   // them without it.
   std::atomic<bool> broken_{false};  // a write failed: the client is gone

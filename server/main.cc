@@ -58,6 +58,9 @@ ABSL_FLAG(std::string, tls_key, "", "PEM server private key.");
 ABSL_FLAG(std::string, tls_client_ca, "", "PEM CA: when set, clients must present certificates.");
 ABSL_FLAG(int64_t, max_target_params, kDefaults.limits.max_target_params,
           "Largest target, in parameters.");
+ABSL_FLAG(int64_t, max_targets, kDefaults.limits.max_targets, "Most target sizes in one call.");
+ABSL_FLAG(int64_t, max_call_params, kDefaults.limits.max_call_params,
+          "Most parameters of all of one call's targets together.");
 ABSL_FLAG(int64_t, max_depth, kDefaults.limits.max_depth, "Deepest target.");
 ABSL_FLAG(int64_t, max_width, kDefaults.limits.max_width, "Widest target.");
 ABSL_FLAG(int64_t, max_fit_steps, kDefaults.limits.max_fit_steps, "Most fit steps per request.");
@@ -116,6 +119,8 @@ absl::StatusOr<ServerOptions> OptionsFromFlags() {
   o.exit_timeout_s = absl::GetFlag(FLAGS_exit_timeout);
   o.limits.max_target_params = absl::GetFlag(FLAGS_max_target_params);
   o.limits.max_depth = absl::GetFlag(FLAGS_max_depth);
+  o.limits.max_targets = absl::GetFlag(FLAGS_max_targets);
+  o.limits.max_call_params = absl::GetFlag(FLAGS_max_call_params);
   o.limits.max_width = absl::GetFlag(FLAGS_max_width);
   o.limits.max_fit_steps = absl::GetFlag(FLAGS_max_fit_steps);
   o.limits.max_samples = absl::GetFlag(FLAGS_max_samples);

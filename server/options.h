@@ -16,6 +16,8 @@ inline constexpr int64_t kDefaultPatience = 4;
 
 struct Limits {
   int64_t max_target_params = 200'000'000;
+  int64_t max_targets = 8;                // sizes in one call
+  int64_t max_call_params = 400'000'000;  // their parameters together
   int64_t max_depth = 64;
   int64_t max_width = 2048;
   int64_t max_classes = 10'000;

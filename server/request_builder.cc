@@ -2,6 +2,7 @@
 
 #include <cstring>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "core/base/status_macros.h"
 
@@ -28,7 +29,7 @@ absl::Status RequestBuilder::Add(const v1::InitializeRequest& message) {
                                                      : AddResumeHeader(message.header());
     case v1::InitializeRequest::kData:
       if (resume_) return Invalid("data", "a resumed download takes no data");
-      if (!request_) return Invalid("data", "arrived before the header");
+      if (requests_.empty()) return Invalid("data", "arrived before the header");
       return AddChunk(message.data());
     default:
       return Invalid("request", "neither a header nor a data chunk");
@@ -111,9 +112,8 @@ absl::StatusOr<FitOptions> RequestBuilder::FitFromHeader(const v1::FitOptions& f
   return fit;
 }
 
-absl::Status RequestBuilder::AddHeader(const v1::InitializeHeader& h) {
-  ASSIGN_OR_RETURN(bank_, banks_.Get(h.bank()));
-  const auto& t = h.target();
+absl::StatusOr<CheckedRequest> RequestBuilder::CheckTarget(const v1::TargetArchitecture& t,
+                                                           const FitOptions& fit) const {
   if (t.depth() < 1) return Invalid("target.depth", absl::StrCat("must be >= 1, got ", t.depth()));
   if (t.width() < 1) return Invalid("target.width", absl::StrCat("must be >= 1, got ", t.width()));
   if (t.classes() < 1) {
@@ -125,7 +125,6 @@ absl::Status RequestBuilder::AddHeader(const v1::InitializeHeader& h) {
   if (t.classes() > limits_.max_classes) {
     return OverLimit("target.classes", t.classes(), limits_.max_classes);
   }
-  ASSIGN_OR_RETURN(FitOptions fit, FitFromHeader(h.fit()));
   // The one validation of target and fit options.
   ASSIGN_OR_RETURN(CheckedRequest request, CheckedRequest::Create(*bank_, t.depth(), t.width(),
                                                                   t.heads(), t.classes(), fit));
@@ -133,6 +132,48 @@ absl::Status RequestBuilder::AddHeader(const v1::InitializeHeader& h) {
   if (target.ParamCount() > limits_.max_target_params) {
     return OverLimit("target parameters", target.ParamCount(), limits_.max_target_params);
   }
+  return request;
+}
+
+namespace {
+
+// "target.width: ..." as "targets[2].width: ...", so the error names the entry.
+absl::Status ForEntry(const absl::Status& status, size_t index) {
+  std::string message(status.message());
+  if (absl::StartsWith(message, "target.")) {
+    message = absl::StrCat("targets[", index, "].", message.substr(7));
+  } else {
+    message = absl::StrCat("targets[", index, "]: ", message);
+  }
+  return absl::Status(status.code(), message);
+}
+
+}  // namespace
+
+absl::Status RequestBuilder::AddHeader(const v1::InitializeHeader& h) {
+  ASSIGN_OR_RETURN(bank_, banks_.Get(h.bank()));
+  ASSIGN_OR_RETURN(FitOptions fit, FitFromHeader(h.fit()));
+  if (h.targets_size() == 0) {
+    ASSIGN_OR_RETURN(CheckedRequest request, CheckTarget(h.target(), fit));
+    requests_.push_back(std::move(request));
+  } else {
+    if (h.has_target()) return Invalid("targets", "set either target or targets, not both");
+    if (h.targets_size() > limits_.max_targets) {
+      return OverLimit("targets", h.targets_size(), limits_.max_targets);
+    }
+    int64_t params = 0;
+    for (int i = 0; i < h.targets_size(); ++i) {
+      absl::StatusOr<CheckedRequest> request = CheckTarget(h.targets(i), fit);
+      if (!request.ok()) return ForEntry(request.status(), i);
+      params += request->target().ParamCount();
+      requests_.push_back(*std::move(request));
+    }
+    if (params > limits_.max_call_params) {
+      requests_.clear();
+      return OverLimit("targets' total parameters", params, limits_.max_call_params);
+    }
+  }
+  const ViTConfig& target = requests_[0].target();  // the image geometry is the bank's
 
   output_ = h.output();
   if (!v1::WeightDType_IsValid(output_.dtype())) return Invalid("output.dtype", "unknown value");
@@ -165,7 +206,6 @@ absl::Status RequestBuilder::AddHeader(const v1::InitializeHeader& h) {
       at::empty({expected_samples_, target.channels, target.image_size, target.image_size},
                 is_float ? at::kFloat : at::kByte);
   data_.labels = at::empty({expected_samples_}, at::kLong);
-  request_.emplace(std::move(request));
   return absl::OkStatus();
 }
 
@@ -186,7 +226,8 @@ absl::Status RequestBuilder::AddResumeHeader(const v1::InitializeHeader& h) {
       h.resume_file() != "scalers.safetensors") {
     return Invalid("resume_file", "must be model.safetensors or scalers.safetensors");
   }
-  if (h.has_target() || h.has_fit() || h.num_samples() != 0 || !h.bank().empty() ||
+  if (h.has_target() || h.targets_size() > 0 || h.has_fit() || h.num_samples() != 0 ||
+      !h.bank().empty() ||
       h.image_dtype() != v1::IMAGE_DTYPE_UNSPECIFIED || h.output().dtype() != 0 ||
       h.output().include_scalers()) {
     return Invalid("resume_key",
@@ -230,19 +271,27 @@ absl::Status RequestBuilder::AddChunk(const v1::DataChunk& chunk) {
 }
 
 absl::StatusOr<InitCall> RequestBuilder::Finish() {
-  if (!request_) return Invalid("header", "never sent");
+  if (requests_.empty()) return Invalid("header", "never sent");
   if (received_samples_ != expected_samples_) {
     return Invalid("data", absl::StrCat("the header announced ", expected_samples_, " samples but ",
                                         received_samples_, " arrived"));
   }
-  RETURN_IF_ERROR(request_->SetFewShot(expected_samples_ > 0 ? std::move(data_) : Dataset{}));
+  InitCall call;
+  call.targets.reserve(requests_.size());
+  for (size_t i = 0; i < requests_.size(); ++i) {
+    // The targets share the samples' tensors.
+    absl::Status status = requests_[i].SetFewShot(expected_samples_ > 0 ? data_ : Dataset{});
+    if (!status.ok()) return requests_.size() > 1 ? ForEntry(status, i) : status;
+    v1::InitializeHeader resolved = ResolvedHeader(*bank_, requests_[i], output_, image_dtype_);
+    call.targets.push_back({std::move(requests_[i]), std::move(resolved)});
+  }
+  requests_.clear();
   data_ = Dataset{};
-  v1::InitializeHeader resolved = ResolvedHeader(*bank_, *request_, output_, image_dtype_);
-  const std::string data_sha256 = Sha256Hex(absl::StrCat(
-      received_samples_, ":", images_hash_.HexDigest(), ":", labels_hash_.HexDigest()));
-  InitCall call{std::move(bank_),         std::move(*request_), output_,
-                std::move(upload_lease_), std::move(resolved),  data_sha256};
-  request_.reset();
+  call.bank = std::move(bank_);
+  call.output = output_;
+  call.upload_lease = std::move(upload_lease_);
+  call.data_sha256 = Sha256Hex(absl::StrCat(received_samples_, ":", images_hash_.HexDigest(), ":",
+                                            labels_hash_.HexDigest()));
   return call;
 }
 

@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "core/base/sha256.h"
@@ -22,17 +23,20 @@ namespace wave {
 
 // A whole request, validated: what the fit job runs.
 struct InitCall {
-  std::shared_ptr<const TemplateBank> bank;  // keeps `request`'s bank alive
-  CheckedRequest request;
+  std::shared_ptr<const TemplateBank> bank;  // keeps the requests' bank alive
+  struct Target {
+    CheckedRequest request;
+    // The request with every default applied (ResolvedHeader): with the
+    // data's digest, what the result's cache key is made of.
+    v1::InitializeHeader resolved;
+  };
+  std::vector<Target> targets;  // one or more, in the header's order
   v1::OutputOptions output;
   ResourceBudget::Lease upload_lease;  // the few-shot bytes, given back with them
-  // The request with every default applied (ResolvedHeader) and the digest
-  // of the uploaded samples: what the result's cache key is made of.
-  v1::InitializeHeader resolved;
-  std::string data_sha256;
+  std::string data_sha256;  // of the uploaded samples
 
   void ReleaseFewShot() {
-    request.ReleaseFewShot();
+    for (Target& t : targets) t.request.ReleaseFewShot();
     upload_lease.Release();
   }
 };
@@ -65,11 +69,12 @@ class RequestBuilder {
   // The builder is spent afterwards.
   absl::StatusOr<InitCall> Finish();
 
-  bool has_header() const { return request_.has_value() || resume_.has_value(); }
+  bool has_header() const { return !requests_.empty() || resume_.has_value(); }
   // Set when the header asked to resume a download; Finish is not called then.
   const std::optional<ResumeRequest>& resume() const { return resume_; }
   // The target, once the header has passed (for logs).
-  const ViTConfig* target() const { return request_ ? &request_->target() : nullptr; }
+  // The first target, once the header has passed (for logs).
+  const ViTConfig* target() const { return requests_.empty() ? nullptr : &requests_[0].target(); }
 
  private:
   absl::Status AddHeader(const v1::InitializeHeader& header);
@@ -84,7 +89,9 @@ class RequestBuilder {
   const std::string device_;
   bool header_seen_ = false;
   std::shared_ptr<const TemplateBank> bank_;
-  std::optional<CheckedRequest> request_;
+  absl::StatusOr<CheckedRequest> CheckTarget(const v1::TargetArchitecture& t,
+                                             const FitOptions& fit) const;
+  std::vector<CheckedRequest> requests_;
   v1::OutputOptions output_;
   ResourceBudget::Lease upload_lease_;
   Dataset data_;

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "nlohmann/json.hpp"
 #include "tests/e2e/harness.h"
 #include "wave/v1/wave.pb.h"
@@ -324,6 +325,54 @@ TEST(CacheTest, TwoIdenticalRequestsAtOnceRunOneFit) {
   EXPECT_EQ(Metric(server.metrics_port(), "wave_fit_steps_total"), 150);
   EXPECT_EQ(CacheEvents(server, "miss"), 1);
   EXPECT_EQ(CacheEvents(server, "hit"), 1);
+}
+
+TEST(MultiTargetTest, SeveralSizesFromOneUploadEachVerifiedAndCachedApart) {
+  ServerProcess server;
+  ASSERT_TRUE(server.started()) << server.log();
+  const std::string dir = testing::TempPath("sizes");
+  std::filesystem::create_directories(dir);
+  auto r = RunBinary("client/wave-client",
+                     InitArgs(server, "unused", {"--seed=2", "--sizes=1x32,3x48,2x64",
+                                                 "--out_dir=" + dir}));
+  ASSERT_EQ(r.exit_code, 0) << r.err << server.log();
+  std::vector<nlohmann::json> summaries;
+  for (absl::string_view line : absl::StrSplit(r.out, '\n', absl::SkipEmpty())) {
+    summaries.push_back(nlohmann::json::parse(line));
+  }
+  ASSERT_EQ(summaries.size(), 3u);
+  const std::vector<std::string> names = {"1x32", "3x48", "2x64"};
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(summaries[i].value("targetIndex", 0), i);
+    EXPECT_FALSE(IsHit(summaries[i]));
+    EXPECT_TRUE(testing::FileExists(dir + "/vit-" + names[i] + ".safetensors"));
+  }
+  EXPECT_EQ(summaries[1]["target"]["width"], "48");
+  EXPECT_EQ(Metric(server.metrics_port(), "wave_fit_steps_total"), 3 * 12);
+  // Each size is its own cache entry: one of them asked alone is a hit.
+  const std::string alone = testing::TempPath("alone.safetensors");
+  const auto single = Init(server, alone, {"--seed=2"});
+  EXPECT_TRUE(IsHit(single));
+  EXPECT_EQ(ReadFile(alone), ReadFile(dir + "/vit-3x48.safetensors"));
+  // One bad size fails the call before any fit, naming the entry.
+  const double steps_before = Metric(server.metrics_port(), "wave_fit_steps_total");
+  r = RunBinary("client/wave-client",
+                InitArgs(server, "unused", {"--seed=9", "--sizes=1x32,3x40", "--out_dir=" + dir}));
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("targets[1].width"), std::string::npos) << r.err;
+  EXPECT_EQ(Metric(server.metrics_port(), "wave_fit_steps_total"), steps_before);
+}
+
+TEST(MultiTargetTest, TheCountOfTargetsIsBounded) {
+  ServerProcess server({"--max_targets=2"});
+  ASSERT_TRUE(server.started()) << server.log();
+  const std::string dir = testing::TempPath("sizes_bounded");
+  std::filesystem::create_directories(dir);
+  auto r = RunBinary("client/wave-client", InitArgs(server, "unused", {"--sizes=1x32,1x32,1x32",
+                                                                       "--out_dir=" + dir}));
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("targets: 3 exceeds the server's limit of 2"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("RESOURCE_EXHAUSTED"), std::string::npos) << r.err;
 }
 
 }  // namespace

@@ -53,9 +53,9 @@ TEST_F(RequestBuilderTest, AGoodUploadBuildsTheRequest) {
   EXPECT_EQ(builder.target()->ShortName(), "2x32h2");
   auto call = builder.Finish();
   ASSERT_OK(call);
-  EXPECT_EQ(call->request.target().ShortName(), "2x32h2");
-  EXPECT_EQ(call->request.few_shot().size(), 6);
-  EXPECT_EQ(call->request.fit().steps, 1);
+  EXPECT_EQ(call->targets[0].request.target().ShortName(), "2x32h2");
+  EXPECT_EQ(call->targets[0].request.few_shot().size(), 6);
+  EXPECT_EQ(call->targets[0].request.fit().steps, 1);
   EXPECT_EQ(call->bank->name, "tiny");
 }
 
@@ -74,7 +74,7 @@ TEST_F(RequestBuilderTest, TheHeaderReservesWhatItAnnouncesFromTheBudget) {
     EXPECT_EQ(budget.in_use(), 8 * 792) << "the lease travels with the data";
     call->ReleaseFewShot();
     EXPECT_EQ(budget.in_use(), 0);
-    EXPECT_EQ(call->request.few_shot().size(), 0);
+    EXPECT_EQ(call->targets[0].request.few_shot().size(), 0);
     RequestBuilder c(limits_, banks_, &budget);
     ASSERT_OK(c.Add(Header(3)));
     EXPECT_EQ(budget.in_use(), 3 * 792);
@@ -125,7 +125,7 @@ TEST_F(RequestBuilderTest, TheDataDigestIgnoresChunkingAndSeesOneChangedPixel) {
     for (const auto& c : chunks) EXPECT_OK(builder.Add(c));
     auto call = builder.Finish();
     EXPECT_OK(call);
-    return {call->data_sha256, call->resolved.SerializeAsString()};
+    return {call->data_sha256, call->targets[0].resolved.SerializeAsString()};
   };
   const auto whole = digest({Chunk(6, 0)}, Header(6));
   EXPECT_EQ(digest({Chunk(4, 0), Chunk(2, 1)}, Header(6)), whole);
@@ -181,6 +181,60 @@ TEST_F(RequestBuilderTest, AResumeHeaderNamesOnlyTheResult) {
     v1::InitializeRequest r = resume(key);
     r.mutable_header()->set_resume_file("../etc/passwd");
     EXPECT_STATUS(builder.Add(r), StatusCode::kInvalidArgument, "resume_file");
+  }
+}
+
+TEST_F(RequestBuilderTest, SeveralTargetsShareOneUploadAndErrorsNameTheEntry) {
+  auto with_targets = [](std::vector<std::pair<int64_t, int64_t>> sizes) {
+    v1::InitializeRequest r = Header(6);
+    r.mutable_header()->clear_target();
+    for (auto [depth, width] : sizes) {
+      auto* t = r.mutable_header()->add_targets();
+      t->set_depth(depth);
+      t->set_width(width);
+      t->set_classes(10);
+    }
+    return r;
+  };
+  {
+    RequestBuilder builder(limits_, banks_);
+    ASSERT_OK(builder.Add(with_targets({{1, 16}, {2, 32}, {3, 48}})));
+    ASSERT_OK(builder.Add(Chunk(6, 0)));
+    auto call = builder.Finish();
+    ASSERT_OK(call);
+    ASSERT_EQ(call->targets.size(), 3u);
+    EXPECT_EQ(call->targets[2].request.target().ShortName(), "3x48h3");
+    EXPECT_EQ(call->targets[1].request.few_shot().size(), 6);
+    EXPECT_EQ(call->targets[2].resolved.target().width(), 48);
+  }
+  {
+    RequestBuilder builder(limits_, banks_);
+    EXPECT_STATUS(builder.Add(with_targets({{1, 16}, {2, 32}, {3, 40}})),
+                  StatusCode::kInvalidArgument, "targets[2].width");
+  }
+  {
+    RequestBuilder builder(limits_, banks_);
+    EXPECT_STATUS(builder.Add(with_targets({{1, 16}, {0, 32}})), StatusCode::kInvalidArgument,
+                  "targets[1].depth: must be >= 1");
+  }
+  {
+    RequestBuilder builder(limits_, banks_);
+    v1::InitializeRequest both = with_targets({{1, 16}});
+    both.mutable_header()->mutable_target()->set_depth(1);
+    EXPECT_STATUS(builder.Add(both), StatusCode::kInvalidArgument, "either target or targets");
+  }
+  Limits tight = limits_;
+  tight.max_targets = 2;
+  {
+    RequestBuilder builder(tight, banks_);
+    EXPECT_STATUS(builder.Add(with_targets({{1, 16}, {1, 16}, {1, 16}})),
+                  StatusCode::kResourceExhausted, "targets: 3 exceeds the server's limit of 2");
+  }
+  tight.max_call_params = 50000;
+  {
+    RequestBuilder builder(tight, banks_);
+    EXPECT_STATUS(builder.Add(with_targets({{3, 48}, {3, 48}})), StatusCode::kResourceExhausted,
+                  "targets' total parameters");
   }
 }
 
