@@ -38,8 +38,8 @@ def fashion():
 
 
 class Server:
-    def __init__(self, tmp, *extra):
-        self.port, self.metrics = free_port(), free_port()
+    def __init__(self, tmp, *extra, port=None):
+        self.port, self.metrics = port or free_port(), free_port()
         self.address = f"127.0.0.1:{self.port}"
         self.log = open(os.path.join(tmp, f"server-{self.port}.log"), "w")
         self.process = subprocess.Popen(
@@ -67,6 +67,11 @@ class Server:
                     return f.read().strip()
         return None
 
+    def kill(self):
+        self.process.kill()
+        self.process.wait(timeout=30)
+        self.log.close()
+
     def stop(self):
         self.process.terminate()
         self.process.wait(timeout=30)
@@ -84,10 +89,11 @@ def server(tmp_path_factory):
 def start_server(tmp_path):
     started = []
 
-    def start(*extra):
-        started.append(Server(str(tmp_path), *extra))
+    def start(*extra, port=None):
+        started.append(Server(str(tmp_path), *extra, port=port))
         return started[-1]
 
     yield start
     for s in started:
-        s.stop()
+        if s.process.poll() is None:
+            s.stop()

@@ -192,6 +192,74 @@ def test_imports_and_returns_numpy_without_torch(server):
     assert "numpy-only ok" in out.stdout
 
 
+def test_a_repeated_request_is_served_from_the_cache_with_the_same_bytes(server, fashion):
+    with wave_init.Client(server.address) as client:
+        first = request(client, fashion, seed=11)
+        second = request(client, fashion, seed=11)
+    assert not first.summary.cache_hit and second.summary.cache_hit
+    assert second.model_file == first.model_file
+    assert second.summary.result_key == first.summary.result_key
+    assert "fit" not in second.summary.seconds
+
+
+def test_several_sizes_from_one_upload(server, fashion):
+    with wave_init.Client(server.address) as client:
+        results = client.initialize_sizes(["1x32", (3, 48)], classes=10, images=fashion[0][:200],
+                                          labels=fashion[1][:200], steps=5, seed=12)
+        assert list(results) == ["1x32", "3x48"]
+        assert [r.summary.target_index for r in results.values()] == [0, 1]
+        assert results["3x48"].weights["blocks.2.mlp.fc2.weight"].shape == (48, 4 * 48)
+        # Each size is its own cache entry.
+        alone = request(client, fashion, n=200, steps=5, seed=12)
+        assert alone.summary.cache_hit
+        assert alone.model_file == results["3x48"].model_file
+        with pytest.raises(wave_init.WaveInitError) as e:
+            client.initialize_sizes(["1x32", "3x40"], classes=10, images=fashion[0][:200],
+                                    labels=fashion[1][:200], steps=5)
+        assert e.value.code == grpc.StatusCode.INVALID_ARGUMENT
+        assert "targets[1].width" in e.value.message
+
+
+def test_resume_continues_a_download_from_any_prefix(server, fashion):
+    with wave_init.Client(server.address) as client:
+        whole = request(client, fashion, seed=13)
+        key, data = whole.summary.result_key, whole.model_file
+        for cut in (0, 1, len(data) // 2, len(data)):
+            resumed = client.resume(key, data[:cut])
+            assert resumed.model_file == data
+            assert resumed.summary.sha256 == whole.summary.sha256
+        with pytest.raises(wave_init.WaveInitError) as e:
+            client.resume(key, b"not the file's first bytes")
+        assert e.value.code == grpc.StatusCode.DATA_LOSS
+        with pytest.raises(wave_init.WaveInitError) as e:
+            client.resume("0" * 64)
+        assert e.value.code == grpc.StatusCode.NOT_FOUND
+
+
+def test_a_download_broken_by_a_server_restart_is_continued(start_server, fashion, tmp_path):
+    """The server dies mid-download; one on the same port and --cache_dir
+    comes up; initialize() continues the file from where it broke."""
+    cache = str(tmp_path / "cache")
+    first = start_server(f"--cache_dir={cache}")
+    port, restarted, seen = first.port, [], []
+
+    def restart_mid_stream(event):
+        seen.append(event.phase)
+        if event.phase == "stream" and event.file and 0 < event.step < event.total \
+                and not restarted:
+            first.kill()
+            restarted.append(start_server(f"--cache_dir={cache}", port=port))
+
+    with wave_init.Client(first.address) as client:
+        # About 50M parameters (200 MB): the kill lands while the file streams.
+        result = client.initialize(16, 512, 10, fashion[0][:100], fashion[1][:100], steps=0,
+                                   progress=restart_mid_stream)
+    assert restarted, "the download finished before the restart"
+    assert result.summary.cache_hit  # the rest came from the restarted server's cache
+    assert hashlib.sha256(result.model_file).hexdigest() == result.summary.sha256
+    assert len(result.model_file) == result.summary.model_bytes
+
+
 def test_torchvision_names_cover_every_timm_name():
     assert (wtv.torchvision_name("blocks.11.attn.qkv.weight")
             == "encoder.layers.encoder_layer_11.self_attention.in_proj_weight")

@@ -49,6 +49,9 @@ class Summary:
     device: str
     steps_run: int = 0   # fewer than asked when early stopping stopped the fit
     best_step: int = 0   # the step whose weights were returned
+    result_key: str = ""     # what resume() continues a broken download with
+    cache_hit: bool = False  # served from the server's result cache: no fit ran
+    target_index: int = 0    # which of initialize_sizes()' sizes
 
     @staticmethod
     def from_proto(s) -> "Summary":
@@ -61,7 +64,8 @@ class Summary:
             held_out_indices=list(s.held_out_indices), seconds=dict(s.seconds),
             sha256=s.model_sha256, model_bytes=s.model_bytes,
             scalers_sha256=s.scalers_sha256, final_loss=s.final_loss, device=s.device,
-            steps_run=s.steps_run, best_step=s.best_step)
+            steps_run=s.steps_run, best_step=s.best_step, result_key=s.result_key,
+            cache_hit=s.cache_hit, target_index=s.target_index)
 
 
 @dataclasses.dataclass
@@ -122,9 +126,9 @@ def _few_shot(images, labels):
 class _Download:
     """One streamed file: bytes in order, then checked against the summary."""
 
-    def __init__(self):
-        self.data = bytearray()
-        self.hash = hashlib.sha256()
+    def __init__(self, prefix: bytes = b""):
+        self.data = bytearray(prefix)
+        self.hash = hashlib.sha256(prefix)
 
     def append(self, chunk):
         if chunk.offset != len(self.data):
@@ -199,28 +203,67 @@ class Client:
         return json_format.MessageToDict(info, preserving_proto_field_name=True)
 
     def initialize(self, depth: int, width: int, classes: int, images, labels, *,
-                   heads: Optional[int] = None, bank: Optional[str] = None,
-                   steps: Optional[int] = None, seed: Optional[int] = None,
-                   batch: Optional[int] = None, lr: Optional[float] = None,
-                   held_out: Optional[int] = None, head_from_bank: Optional[bool] = None,
-                   eval_every: Optional[int] = None, patience: Optional[int] = None,
-                   dtype: str = "f32", include_scalers: bool = False,
-                   deadline: Optional[float] = None,
-                   progress: Union[None, str, Callable[[Event], None]] = None) -> Result:
+                   heads: Optional[int] = None, **options) -> Result:
         """Initial weights for a ViT of `depth` x `width` fitted on the
         labelled few-shot `images` (uint8 or float32 arrays or tensors,
-        N x C x H x W or N x H x W). Raises WaveInitError on any failure;
-        a deadline (seconds) or KeyboardInterrupt cancels the call on the
-        server. progress: a callable taking Event, or "bar"."""
+        N x C x H x W or N x H x W). Options: bank, steps, seed, batch, lr,
+        held_out, head_from_bank, eval_every, patience, dtype ("f32", "f16",
+        "bf16"), include_scalers, deadline (seconds), progress (a callable
+        taking Event, or "bar"), resume_retries. Raises WaveInitError on any
+        failure; a deadline or KeyboardInterrupt cancels the call on the
+        server. A download that breaks after the file began is continued
+        from where it stopped, up to `resume_retries` times (default 2)."""
+        target = wave_pb2.TargetArchitecture(depth=depth, width=width, heads=heads or 0,
+                                             classes=classes)
+        return self._initialize([target], images, labels, **options)[0]
+
+    def initialize_sizes(self, sizes, classes: int, images, labels, **options
+                         ) -> Dict[str, Result]:
+        """Several sizes from one upload: `sizes` as (depth, width) pairs or
+        "DxW" strings; the same options as initialize(). Returns a dict
+        "DxW" -> Result, in the order given."""
+        targets = []
+        for size in sizes:
+            depth, width = (map(int, size.split("x")) if isinstance(size, str) else size)
+            targets.append(wave_pb2.TargetArchitecture(depth=depth, width=width,
+                                                       classes=classes))
+        results = self._initialize(targets, images, labels, **options)
+        return {f"{t.depth}x{t.width}": r for t, r in zip(targets, results)}
+
+    def resume(self, result_key: str, model_prefix: bytes = b"", *,
+               deadline: Optional[float] = None, progress=None) -> Result:
+        """The result of an earlier call, from the server's result cache: the
+        bytes after `model_prefix` (what a broken download already held) are
+        streamed and the whole file is verified. WaveInitError NOT_FOUND when
+        the server no longer keeps it."""
+        header = wave_pb2.InitializeHeader(resume_key=result_key,
+                                           resume_offset=len(model_prefix))
+        report = TerminalProgress() if progress == "bar" else progress
+        partial = {(0, "model.safetensors"): _Download(model_prefix)}
+        summaries = self._stream(iter([wave_pb2.InitializeRequest(header=header)]), partial,
+                                 report, deadline)
+        return self._result(partial, summaries[0], 0)
+
+    def _initialize(self, targets, images, labels, *, bank: Optional[str] = None,
+                    steps: Optional[int] = None, seed: Optional[int] = None,
+                    batch: Optional[int] = None, lr: Optional[float] = None,
+                    held_out: Optional[int] = None, head_from_bank: Optional[bool] = None,
+                    eval_every: Optional[int] = None, patience: Optional[int] = None,
+                    dtype: str = "f32", include_scalers: bool = False,
+                    deadline: Optional[float] = None, resume_retries: int = 2,
+                    progress: Union[None, str, Callable[[Event], None]] = None
+                    ) -> List[Result]:
         if dtype not in _DTYPES:
             raise ValueError(f"dtype: one of {sorted(_DTYPES)}")
         images, labels, image_dtype = _few_shot(images, labels)
         header = wave_pb2.InitializeHeader(
             bank=bank or "",
-            target=wave_pb2.TargetArchitecture(depth=depth, width=width, heads=heads or 0,
-                                               classes=classes),
             output=wave_pb2.OutputOptions(dtype=_DTYPES[dtype], include_scalers=include_scalers),
             num_samples=len(labels), image_dtype=image_dtype)
+        if len(targets) == 1:
+            header.target.CopyFrom(targets[0])
+        else:
+            header.targets.extend(targets)
         fit = header.fit
         for field, value in [("steps", steps), ("seed", seed), ("batch", batch), ("lr", lr),
                              ("held_out", held_out), ("head_from_bank", head_from_bank),
@@ -228,19 +271,38 @@ class Client:
             if value is not None:  # unset: the server's default
                 setattr(fit, field, value)
         report = TerminalProgress() if progress == "bar" else progress
-        call = self._stub.Initialize(self._requests(header, images, labels, report),
-                                     metadata=self._metadata, timeout=deadline)
+        files = {}
         try:
-            files, summary = self._receive(call, report)
-        except grpc.RpcError as e:
-            raise WaveInitError(e.code(), e.details()) from None
-        except BaseException:
-            call.cancel()  # KeyboardInterrupt, a failing callback: the server stops too
-            raise
+            summaries = self._stream(self._requests(header, images, labels, report), files,
+                                     report, deadline)
+        except _Broken as broken:
+            summaries = broken.summaries
+            for _ in range(resume_retries + 1):
+                # The first target without a summary continues where it broke;
+                # targets after it (several sizes) cannot be resumed here.
+                index = len(summaries)
+                if broken.key is None or index != len(targets) - 1:
+                    raise broken.error from None
+                model = files.get((index, "model.safetensors"), _Download())
+                header = wave_pb2.InitializeHeader(resume_key=broken.key,
+                                                   resume_offset=len(model.data))
+                files = {**files, (index, "model.safetensors"): model}
+                for name in [k for k in files if k[0] == index and k[1] != "model.safetensors"]:
+                    del files[name]
+                try:
+                    more = self._stream(iter([wave_pb2.InitializeRequest(header=header)]), files,
+                                        report, deadline, index)
+                    more[0].target_index = index
+                    summaries = summaries + more
+                    break
+                except _Broken as again:
+                    broken = again
+            else:
+                raise broken.error from None
         finally:
             if isinstance(report, TerminalProgress):
                 report.close()
-        return self._result(files, summary)
+        return [self._result(files, s, i) for i, s in enumerate(summaries)]
 
     def initialize_to_file(self, path: str, *args, scalers_path: Optional[str] = None,
                            **kwargs) -> Summary:
@@ -268,46 +330,74 @@ class Client:
             if report:
                 report(Event("upload", step=end * per_sample, total=total))
 
-    @staticmethod
-    def _receive(call, report):
-        files, summary = {}, None
-        for response in call:
-            kind = response.WhichOneof("kind")
-            if kind == "progress":
-                p = response.progress
-                if report and p.phase == "fit":
-                    report(Event("fit", step=p.step, total=p.total_steps, loss=p.loss,
-                                 accuracy=p.accuracy))
-                elif report:
-                    report(Event(p.phase))
-            elif kind == "file":
-                f = response.file
-                files.setdefault(f.name, _Download()).append(f)
-                if report:
-                    report(Event("stream", step=len(files[f.name].data), total=f.total_bytes,
-                                 file=f.name))
-            elif kind == "summary":
-                summary = response.summary
-        if summary is None:
+    def _stream(self, requests, files, report, deadline, index_base=0):
+        """Runs one call, filling `files` keyed by (target index, name);
+        returns the summaries. A call that breaks raises _Broken (with the
+        key of the target whose file was streaming), a KeyboardInterrupt or
+        failing callback cancels it on the server."""
+        call = self._stub.Initialize(requests, metadata=self._metadata, timeout=deadline)
+        summaries, key = [], None
+        try:
+            for response in call:
+                kind = response.WhichOneof("kind")
+                if kind == "progress":
+                    p = response.progress
+                    if p.result_key:
+                        key = p.result_key
+                    if report and p.phase == "fit":
+                        report(Event("fit", step=p.step, total=p.total_steps, loss=p.loss,
+                                     accuracy=p.accuracy))
+                    elif report:
+                        report(Event(p.phase))
+                elif kind == "file":
+                    f = response.file
+                    download = files.setdefault((index_base + f.target_index, f.name),
+                                                _Download())
+                    download.append(f)
+                    if report:
+                        report(Event("stream", step=len(download.data), total=f.total_bytes,
+                                     file=f.name))
+                elif kind == "summary":
+                    summaries.append(response.summary)
+                    key = None
+        except grpc.RpcError as e:
+            error = WaveInitError(e.code(), e.details())
+            if e.code() in _RESUMABLE:
+                raise _Broken(error, key, summaries) from None
+            raise error from None
+        except BaseException:
+            call.cancel()  # KeyboardInterrupt, a failing callback: the server stops too
+            raise
+        if not summaries:
             raise WaveInitError(grpc.StatusCode.DATA_LOSS, "the server ended without a summary")
-        return files, summary
+        return summaries
 
     @staticmethod
-    def _result(files, s) -> Result:
-        if "model.safetensors" not in files:
+    def _result(files, s, index) -> Result:
+        model_key = (index, "model.safetensors")
+        if model_key not in files:
             raise WaveInitError(grpc.StatusCode.DATA_LOSS, "the server sent no model file")
-        model = files["model.safetensors"].verify("model.safetensors", s.model_sha256,
-                                                  s.model_bytes)
+        model = files[model_key].verify("model.safetensors", s.model_sha256, s.model_bytes)
         torch = _have_torch()
         weights, metadata = safetensors.parse(model, as_torch=torch)
         result = Result(weights=weights, summary=Summary.from_proto(s), metadata=metadata,
                         model_file=model)
-        if "scalers.safetensors" in files:
-            raw = files["scalers.safetensors"].verify("scalers.safetensors", s.scalers_sha256,
-                                                      s.scalers_bytes)
+        if (index, "scalers.safetensors") in files:
+            raw = files[(index, "scalers.safetensors")].verify(
+                "scalers.safetensors", s.scalers_sha256, s.scalers_bytes)
             result.scalers, _ = safetensors.parse(raw, as_torch=torch)
             result.scalers_file = raw
         return result
+
+
+# A broken connection, not an answer: worth continuing the download.
+_RESUMABLE = {grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN}
+
+
+class _Broken(Exception):
+    def __init__(self, error, key, summaries):
+        super().__init__(str(error))
+        self.error, self.key, self.summaries = error, key, summaries
 
 
 def _write_atomically(path: str, data: bytes):
