@@ -21,9 +21,11 @@ $B/bench/fit_step_bench --benchmark_filter='Gemm|Deit|Bank' --benchmark_repetiti
   --benchmark_report_aggregates_only=true --benchmark_format=json > "$TMP/fit.json"
 
 PORT=50071
+# Without the result cache: these sections time fits and streams, and their
+# repeated identical calls would otherwise be cache hits (section 7 times those).
 start_server() {
   $B/server/wave-server --banks="$BANK" --address=127.0.0.1:$PORT --metrics_port=0 \
-    --max_target_params=150000000 "$@" 2> "$TMP/server.log" &
+    --max_target_params=150000000 --cache_bytes=0 "$@" 2> "$TMP/server.log" &
   SERVER=$!
   for _ in $(seq 1 100); do
     $B/client/wave-client health --server=127.0.0.1:$PORT > /dev/null 2>&1 && return 0
@@ -94,12 +96,15 @@ done
 AFTER=$(rss_kib $SERVER)
 stop_server
 
+echo "cache..." >&2
+/usr/bin/python3 bench/cache_bench.py --out=bench/results/cache.csv
+
 json_summary --compose "$TMP/compose.json" --fit "$TMP/fit.json" \
   --stream-parts "$TMP/stream_parts.json" --stream-json "$TMP/stream.json" \
   --stream-first-json "$TMP/stream_first.json" --stream-time "$TMP/stream.time" --server-hwm "$SERVER_HWM" \
   --file-bytes "$BIG_BYTES" --write-seconds "$WRITE_S" \
   --e2e-json "$TMP/e2e.json" --e2e-time "$TMP/e2e.time" --e2e-steps "$E2E_STEPS" \
   --concurrency "$TMP/concurrency.txt" --calls "$CALLS" \
-  --memory "$IDLE,${AFTER100:-0},$AFTER,$MEM_CALLS" > "$REPORT"
+  --memory "$IDLE,${AFTER100:-0},$AFTER,$MEM_CALLS" --cache-csv bench/results/cache.csv > "$REPORT"
 cat bench/reading.md >> "$REPORT"  # the hand-written reading of the figures
 echo "wrote $REPORT" >&2
