@@ -9,6 +9,9 @@ set -- --banks="${WAVE_BANKS}" --address="${WAVE_ADDRESS}" \
   ${WAVE_FIT_SLOTS:+--fit_slots="$WAVE_FIT_SLOTS"} \
   ${WAVE_EXIT_TIMEOUT:+--exit_timeout="$WAVE_EXIT_TIMEOUT"} \
   ${WAVE_AUTH_TOKEN_FILE:+--auth_token_file="$WAVE_AUTH_TOKEN_FILE"} \
+  ${WAVE_CACHE_BYTES:+--cache_bytes="$WAVE_CACHE_BYTES"} \
+  ${WAVE_CACHE_DIR:+--cache_dir="$WAVE_CACHE_DIR"} \
+  ${WAVE_CACHE_DIR_BYTES:+--cache_dir_bytes="$WAVE_CACHE_DIR_BYTES"} \
   "$@"
 if [ -f "$TLS_DIR/tls.crt" ] && [ -f "$TLS_DIR/tls.key" ]; then
   set -- --tls_cert="$TLS_DIR/tls.crt" --tls_key="$TLS_DIR/tls.key" "$@"

@@ -155,8 +155,17 @@ std::shared_ptr<const CachedFit> ResultCache::ReadFromDir(const std::string& key
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = dir_by_key_.find(key);
-    if (it == dir_by_key_.end()) return nullptr;
-    dir_lru_.splice(dir_lru_.begin(), dir_lru_, it->second);
+    if (it != dir_by_key_.end()) {
+      dir_lru_.splice(dir_lru_.begin(), dir_lru_, it->second);
+    } else {
+      // Written since the index was made: by another replica on a shared volume.
+      std::error_code error;
+      const auto size = fs::file_size(PathOf(key), error);
+      if (error) return nullptr;
+      dir_lru_.push_front({key, static_cast<int64_t>(size)});
+      dir_by_key_[key] = dir_lru_.begin();
+      dir_bytes_ += static_cast<int64_t>(size);
+    }
   }
   auto discard = [&](const std::string& why) -> std::shared_ptr<const CachedFit> {
     std::fprintf(stderr, "wave-server: cache entry %s discarded: %s\n", key.c_str(), why.c_str());

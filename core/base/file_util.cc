@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <random>
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
@@ -60,7 +61,10 @@ absl::StatusOr<std::string> ReadBearerToken(const std::string& path) {
 
 absl::Status WriteFileAtomically(const std::string& path,
                                  const std::function<absl::Status(std::ostream&)>& write) {
-  const std::string tmp = absl::StrCat(path, ".tmp.", getpid());
+  // Unique across processes and hosts (containers often all run as pid 1),
+  // so that writers of one path on a shared volume never share a temporary.
+  static thread_local std::mt19937_64 random{std::random_device{}()};
+  const std::string tmp = absl::StrCat(path, ".tmp.", getpid(), ".", absl::Hex(random()));
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     if (!out) {

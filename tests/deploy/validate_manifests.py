@@ -121,10 +121,30 @@ def validate_rendered(target, objects, recipe):
             errors.append(f"{target}: asks for GPUs")
         if config.get("WAVE_DEVICE") not in ("cpu", "auto"):
             errors.append(f"{target}: WAVE_DEVICE is {config.get('WAVE_DEVICE')}")
+    errors += validate_cache_volume(target, objects, spec, container, config)
     return errors
 
 
-RENDER_TARGETS = ("base", "overlays/cpu", "overlays/gpu")
+def validate_cache_volume(target, objects, spec, container, config):
+    """WAVE_CACHE_DIR, where set, is a writable mount of a claim every pod can share."""
+    cache_dir = config.get("WAVE_CACHE_DIR")
+    if not cache_dir:
+        return []
+    mounts = {m["mountPath"]: m for m in container.get("volumeMounts", [])}
+    mount = mounts.get(cache_dir)
+    if mount is None or mount.get("readOnly"):
+        return [f"{target}: WAVE_CACHE_DIR {cache_dir} is not a writable volume mount"]
+    volume = next((v for v in spec.get("volumes", []) if v["name"] == mount["name"]), {})
+    claim = volume.get("persistentVolumeClaim", {}).get("claimName")
+    claims = {o["metadata"]["name"]: o for o in objects if o.get("kind") == "PersistentVolumeClaim"}
+    if claim not in claims:
+        return [f"{target}: the cache volume is not a claim this target renders"]
+    if "ReadWriteMany" not in claims[claim]["spec"].get("accessModes", []):
+        return [f"{target}: the cache claim {claim} is not ReadWriteMany: replicas cannot share it"]
+    return []
+
+
+RENDER_TARGETS = ("base", "overlays/cpu", "overlays/gpu", "overlays/shared-cache")
 
 
 def by_kind(docs, kind):
@@ -341,6 +361,17 @@ def main():
                 print(f"ERROR: self-test: a GPU overlay without GPUs went unnoticed: {found}")
                 return 1
             print("self-test: a rendered GPU overlay without its GPU or CUDA image is caught")
+        if "overlays/shared-cache" in rendered:
+            broken = copy.deepcopy(rendered["overlays/shared-cache"])
+            dep = [d for d in broken if d["kind"] == "Deployment"][0]
+            container = dep["spec"]["template"]["spec"]["containers"][0]
+            container["volumeMounts"] = [m for m in container["volumeMounts"]
+                                         if m["name"] != "result-cache"]
+            if not any("WAVE_CACHE_DIR" in e for e in
+                       validate_rendered("overlays/shared-cache", broken, recipe)):
+                print("ERROR: self-test: a cache directory without its volume went unnoticed")
+                return 1
+            print("self-test: a shared-cache overlay without its volume mount is caught")
     return 0
 
 

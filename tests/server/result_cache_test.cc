@@ -109,6 +109,23 @@ TEST_F(ResultCacheTest, ADirectoryKeepsEntriesAcrossARestart) {
   EXPECT_EQ(found->bank_sha256, "bank");
 }
 
+TEST_F(ResultCacheTest, ReplicasSharingADirectorySeeEachOthersEntries) {
+  CacheOptions options;
+  options.dir = dir_;
+  auto a = ResultCache::Create(options);
+  auto b = ResultCache::Create(options);  // indexed before `a` wrote anything
+  ASSERT_OK(a);
+  ASSERT_OK(b);
+  Put(**a, Entry(KeyOf('a'), 100));
+  auto found = (*b)->Find(KeyOf('a'));
+  ASSERT_NE(found, nullptr);
+  EXPECT_EQ(found->summary.held_out_accuracy(), 42.5);
+  // No temporary file is left beside the entry.
+  int files = 0;
+  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir_)) ++files;
+  EXPECT_EQ(files, 1);
+}
+
 TEST_F(ResultCacheTest, ADamagedFileIsDiscardedNotServed) {
   CacheOptions options;
   options.dir = dir_;
