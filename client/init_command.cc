@@ -195,8 +195,8 @@ void Receive(grpc::ClientReaderWriter<v1::InitializeRequest, v1::InitializeRespo
         if (p.phase() == "fit") {
           display.Step(p.step(), p.total_steps(), p.loss(), p.accuracy());
         } else if (!prefix_of_many.empty() && p.phase() != "queued") {
-          display.Phase(absl::StrCat(p.phase(), " ", command.outs[p.target_index() %
-                                                                  command.outs.size()]));
+          display.Phase(
+              absl::StrCat(p.phase(), " ", command.outs[p.target_index() % command.outs.size()]));
         } else {
           display.Phase(p.phase());
         }
@@ -233,19 +233,21 @@ void PrintSummary(const InitCommand& command, const v1::Summary& summary) {
     return;
   }
   const auto& t = summary.target();
-  std::printf("wrote %s: ViT depth %lld width %lld heads %lld classes %lld, %lld parameters "
-              "(%.1f MiB), sha256 %s\n",
-              out.c_str(), (long long)t.depth(), (long long)t.width(),
-              (long long)t.heads(), (long long)t.classes(), (long long)summary.param_count(),
-              summary.model_bytes() / 1048576.0, summary.model_sha256().c_str());
+  std::printf(
+      "wrote %s: ViT depth %lld width %lld heads %lld classes %lld, %lld parameters "
+      "(%.1f MiB), sha256 %s\n",
+      out.c_str(), (long long)t.depth(), (long long)t.width(), (long long)t.heads(),
+      (long long)t.classes(), (long long)summary.param_count(), summary.model_bytes() / 1048576.0,
+      summary.model_sha256().c_str());
   std::printf("trainable during the fit: %lld (%.4f of the model; %lld scalers)\n",
               (long long)summary.trainable_params(), summary.trainable_ratio(),
               (long long)summary.scaler_count());
   if (summary.held_out() > 0) {
-    std::printf("held-out accuracy: %.2f%% on %lld samples (final fit loss %.4f); weights of "
-                "step %lld of %lld run\n",
-                summary.held_out_accuracy(), (long long)summary.held_out(), summary.final_loss(),
-                (long long)summary.best_step(), (long long)summary.steps_run());
+    std::printf(
+        "held-out accuracy: %.2f%% on %lld samples (final fit loss %.4f); weights of "
+        "step %lld of %lld run\n",
+        summary.held_out_accuracy(), (long long)summary.held_out(), summary.final_loss(),
+        (long long)summary.best_step(), (long long)summary.steps_run());
   }
   if (summary.cache_hit()) {
     std::printf("served from the server's result cache: no fit ran (key %s)\n",
@@ -266,8 +268,8 @@ namespace {
 // One Initialize call: a fit (`data` uploaded after the header) or, with
 // a resume header and no data, the rest of a broken download.
 grpc::Status Call(v1::WaveInit::Stub& stub, const ConnectionOptions& connection,
-                  const InitCommand& command, const v1::InitializeHeader& header,
-                  FewShotData* data, Received& received) {
+                  const InitCommand& command, const v1::InitializeHeader& header, FewShotData* data,
+                  Received& received) {
   grpc::ClientContext context;
   Prepare(connection, &context);
   auto stream = stub.Initialize(&context);

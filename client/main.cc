@@ -169,8 +169,8 @@ int main(int argc, char** argv) {
       t->set_depth(depth);
       t->set_width(width);
       t->set_heads(0);
-      init.outs.push_back(absl::StrCat(absl::GetFlag(FLAGS_out_dir), "/vit-", depth, "x", width,
-                                       ".safetensors"));
+      init.outs.push_back(
+          absl::StrCat(absl::GetFlag(FLAGS_out_dir), "/vit-", depth, "x", width, ".safetensors"));
     }
   }
   init.json = absl::GetFlag(FLAGS_json);

@@ -96,9 +96,8 @@ absl::Status InitializeReactor::Download::SkipTo(const std::string& name, uint64
   }
   const uint64_t size = files[index].content->writer.TotalBytes();
   if (offset > size) {
-    return absl::OutOfRangeError(
-        absl::StrCat("resume_offset: ", offset, " is past the end of ", name, " (", size,
-                     " bytes)"));
+    return absl::OutOfRangeError(absl::StrCat("resume_offset: ", offset, " is past the end of ",
+                                              name, " (", size, " bytes)"));
   }
   std::string scratch;
   while (current <= index) {
@@ -371,8 +370,8 @@ absl::StatusOr<std::unique_ptr<InitializeReactor::Download>> InitializeReactor::
   RETURN_IF_ERROR(check());
   const TemplateBank& bank = *call_->bank;
   InitCall::Target& t = call_->targets[index];
-  const std::string key = ResultCache::Key(service_.ResultContext(), bank.file_sha256,
-                                           t.resolved, call_->data_sha256);
+  const std::string key =
+      ResultCache::Key(service_.ResultContext(), bank.file_sha256, t.resolved, call_->data_sha256);
   // An identical fit in flight is waited for; a finished one is recomposed.
   ASSIGN_OR_RETURN(ResultCache::Lookup lookup, service_.cache->FindOrLead(key, check));
   if (lookup.hit) return Recompose(*lookup.hit, kModelFile, 0, call_->output.chunk_bytes());
@@ -460,11 +459,11 @@ absl::StatusOr<InitializeReactor::Downloads> InitializeReactor::Resume() {
   }
   std::shared_ptr<const CachedFit> fitted = service_.cache->Find(resume.key);
   if (!fitted) {
-    return absl::NotFoundError(absl::StrCat("result ", resume.key,
-                                            " is not kept (any more); ask again with the data"));
+    return absl::NotFoundError(
+        absl::StrCat("result ", resume.key, " is not kept (any more); ask again with the data"));
   }
-  target_name_ = absl::StrCat(fitted->header.target().depth(), "x",
-                              fitted->header.target().width(), " (resume)");
+  target_name_ = absl::StrCat(fitted->header.target().depth(), "x", fitted->header.target().width(),
+                              " (resume)");
   ASSIGN_OR_RETURN(std::unique_ptr<Download> download,
                    Recompose(*fitted, resume.file, resume.offset, resume.chunk_bytes));
   Downloads downloads;

@@ -22,11 +22,10 @@ struct Metrics::Impl {
           .Name("wave_requests_total")
           .Help("RPCs handled, by method and status code")
           .Register(*registry);
-  prometheus::Family<prometheus::Histogram>& durations =
-      prometheus::BuildHistogram()
-          .Name("wave_request_duration_seconds")
-          .Help("RPC wall time, by method")
-          .Register(*registry);
+  prometheus::Family<prometheus::Histogram>& durations = prometheus::BuildHistogram()
+                                                             .Name("wave_request_duration_seconds")
+                                                             .Help("RPC wall time, by method")
+                                                             .Register(*registry);
   prometheus::Counter& fit_steps = prometheus::BuildCounter()
                                        .Name("wave_fit_steps_total")
                                        .Help("Optimizer steps of few-shot fits")
@@ -63,8 +62,9 @@ struct Metrics::Impl {
   prometheus::Family<prometheus::Counter>& cache_events =
       prometheus::BuildCounter()
           .Name("wave_result_cache_total")
-          .Help("Result cache lookups and removals, by event (hit, miss, eviction, "
-                "dir_eviction, corrupt)")
+          .Help(
+              "Result cache lookups and removals, by event (hit, miss, eviction, "
+              "dir_eviction, corrupt)")
           .Register(*registry);
   prometheus::Gauge& cached_bytes = prometheus::BuildGauge()
                                         .Name("wave_result_cache_bytes")

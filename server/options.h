@@ -58,7 +58,7 @@ struct CacheOptions {
 
 struct ServerOptions {
   std::string address = "0.0.0.0:50051";
-  int metrics_port = 9090;  // 0: no metrics endpoint
+  int metrics_port = 9090;      // 0: no metrics endpoint
   std::string metrics_address;  // host:port; empty: the API's host, metrics_port
   std::vector<std::string> bank_paths;
   std::string device = "auto";  // auto | cpu | cuda

@@ -26,7 +26,7 @@ absl::Status RequestBuilder::Add(const v1::InitializeRequest& message) {
       if (header_seen_) return Invalid("header", "sent twice");
       header_seen_ = true;
       return message.header().resume_key().empty() ? AddHeader(message.header())
-                                                     : AddResumeHeader(message.header());
+                                                   : AddResumeHeader(message.header());
     case v1::InitializeRequest::kData:
       if (resume_) return Invalid("data", "a resumed download takes no data");
       if (requests_.empty()) return Invalid("data", "arrived before the header");
@@ -227,9 +227,8 @@ absl::Status RequestBuilder::AddResumeHeader(const v1::InitializeHeader& h) {
     return Invalid("resume_file", "must be model.safetensors or scalers.safetensors");
   }
   if (h.has_target() || h.targets_size() > 0 || h.has_fit() || h.num_samples() != 0 ||
-      !h.bank().empty() ||
-      h.image_dtype() != v1::IMAGE_DTYPE_UNSPECIFIED || h.output().dtype() != 0 ||
-      h.output().include_scalers()) {
+      !h.bank().empty() || h.image_dtype() != v1::IMAGE_DTYPE_UNSPECIFIED ||
+      h.output().dtype() != 0 || h.output().include_scalers()) {
     return Invalid("resume_key",
                    "a resumed download names nothing else (the result fixes bank, target, fit "
                    "and output); only output.chunk_bytes may be set");

@@ -33,7 +33,7 @@ struct InitCall {
   std::vector<Target> targets;  // one or more, in the header's order
   v1::OutputOptions output;
   ResourceBudget::Lease upload_lease;  // the few-shot bytes, given back with them
-  std::string data_sha256;  // of the uploaded samples
+  std::string data_sha256;             // of the uploaded samples
 
   void ReleaseFewShot() {
     for (Target& t : targets) t.request.ReleaseFewShot();

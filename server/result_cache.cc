@@ -51,8 +51,8 @@ std::string Checksum(const CachedFit& fit, const std::string& header, const std:
     for (const auto& [name, t] : *tensors) {
       const at::Tensor c = t.contiguous();
       hash.Update(name);
-      hash.Update(absl::string_view(static_cast<const char*>(c.data_ptr()),
-                                    c.numel() * c.element_size()));
+      hash.Update(
+          absl::string_view(static_cast<const char*>(c.data_ptr()), c.numel() * c.element_size()));
     }
   }
   return hash.HexDigest();
@@ -84,12 +84,10 @@ absl::StatusOr<std::unique_ptr<ResultCache>> ResultCache::Create(CacheOptions op
 }
 
 std::string ResultCache::Key(const std::string& context, const std::string& bank_sha256,
-                             const v1::InitializeHeader& resolved,
-                             const std::string& data_sha256) {
+                             const v1::InitializeHeader& resolved, const std::string& data_sha256) {
   Sha256 hash;
-  for (const std::string& part :
-       {std::string("wave-init result v1"), context, bank_sha256, Deterministic(resolved),
-        data_sha256}) {
+  for (const std::string& part : {std::string("wave-init result v1"), context, bank_sha256,
+                                  Deterministic(resolved), data_sha256}) {
     hash.Update(absl::StrCat(part.size(), ":"));
     hash.Update(part);
   }

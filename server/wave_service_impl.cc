@@ -20,8 +20,8 @@ absl::Status ParseRequest(const grpc::ByteBuffer* bytes, Message* message) {
   if (grpc::SerializationTraits<Message>::Deserialize(&copy, message).ok()) {
     return absl::OkStatus();
   }
-  return absl::InvalidArgumentError(absl::StrCat("the request could not be parsed as a ",
-                                                 Message::descriptor()->full_name()));
+  return absl::InvalidArgumentError(
+      absl::StrCat("the request could not be parsed as a ", Message::descriptor()->full_name()));
 }
 
 template <typename Message>
@@ -36,8 +36,8 @@ void LogCall(const std::string& method, const std::string& peer, const std::stri
              const std::string& code, double seconds, const std::string& message) {
   nlohmann::json line = {{"method", method}, {"peer", peer},       {"target", target},
                          {"code", code},     {"seconds", seconds}, {"message", message}};
-  std::fprintf(stderr, "%s\n", line.dump(-1, ' ', false,
-                                         nlohmann::json::error_handler_t::replace).c_str());
+  std::fprintf(stderr, "%s\n",
+               line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace).c_str());
 }
 
 std::string ServiceContext::ResultContext() const {
@@ -46,7 +46,8 @@ std::string ServiceContext::ResultContext() const {
   return absl::StrCat(WAVE_VERSION, "|", device, "|", torch_threads);
 }
 
-grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* WaveServiceImpl::Initialize(grpc::CallbackServerContext* context) {
+grpc::ServerBidiReactor<grpc::ByteBuffer, grpc::ByteBuffer>* WaveServiceImpl::Initialize(
+    grpc::CallbackServerContext* context) {
   return new InitializeReactor(context_, context);
 }
 

@@ -32,7 +32,8 @@ absl::StatusOr<std::string> ReadSecretFile(const std::string& path) {
   auto text = ReadFileToString(path);
   if (!text.ok()) return text.status();
   std::string secret = *std::move(text);
-  while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r' || secret.back() == ' ')) {
+  while (!secret.empty() &&
+         (secret.back() == '\n' || secret.back() == '\r' || secret.back() == ' ')) {
     secret.pop_back();
   }
   return secret;
@@ -73,7 +74,8 @@ absl::Status WriteFileAtomically(const std::string& path,
     }
     absl::Status status = write(out);
     out.flush();
-    if (status.ok() && !out) status = absl::DataLossError(absl::StrCat("write to '", tmp, "' failed"));
+    if (status.ok() && !out)
+      status = absl::DataLossError(absl::StrCat("write to '", tmp, "' failed"));
     if (!status.ok()) {
       out.close();
       std::remove(tmp.c_str());

@@ -2,7 +2,6 @@
 
 #include <c10/core/GradMode.h>
 
-
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
@@ -45,9 +44,9 @@ absl::Status ValidateFewShot(const Dataset& data, const ViTConfig& target) {
   const auto shape = data.images.sizes().vec();
   const std::vector<int64_t> want = {target.channels, target.image_size, target.image_size};
   if (shape.size() != 4 || std::vector<int64_t>(shape.begin() + 1, shape.end()) != want) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("images: shape [", absl::StrJoin(shape, ", "), "] is not [N, ",
-                     absl::StrJoin(want, ", "), "]"));
+    return absl::InvalidArgumentError(absl::StrCat("images: shape [", absl::StrJoin(shape, ", "),
+                                                   "] is not [N, ", absl::StrJoin(want, ", "),
+                                                   "]"));
   }
   if (data.images.scalar_type() != at::kByte && data.images.scalar_type() != at::kFloat) {
     return absl::InvalidArgumentError("images: dtype must be uint8 or float32");
@@ -56,15 +55,14 @@ absl::Status ValidateFewShot(const Dataset& data, const ViTConfig& target) {
     return absl::InvalidArgumentError("labels: must be int64 [N]");
   }
   if (data.labels.size(0) != shape[0]) {
-    return absl::InvalidArgumentError(absl::StrCat("labels: ", data.labels.size(0),
-                                                   " labels for ", shape[0], " images"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("labels: ", data.labels.size(0), " labels for ", shape[0], " images"));
   }
   if (shape[0] == 0) return absl::InvalidArgumentError("images: no samples");
   const int64_t lo = data.labels.min().item<int64_t>(), hi = data.labels.max().item<int64_t>();
   if (lo < 0 || hi >= target.classes) {
-    return absl::InvalidArgumentError(absl::StrCat("labels: values must be in [0, ",
-                                                   target.classes, "), found ",
-                                                   lo < 0 ? lo : hi));
+    return absl::InvalidArgumentError(absl::StrCat("labels: values must be in [0, ", target.classes,
+                                                   "), found ", lo < 0 ? lo : hi));
   }
   if (data.images.scalar_type() == at::kFloat) {
     if (!AllFinite(data.images)) {
@@ -72,9 +70,9 @@ absl::Status ValidateFewShot(const Dataset& data, const ViTConfig& target) {
     }
     const double largest = data.images.abs().max().item<double>();
     if (largest > kMaxAbsImageValue) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "images: float32 images are taken as normalized and must lie within +-",
-          kMaxAbsImageValue, "; found ", largest));
+      return absl::InvalidArgumentError(
+          absl::StrCat("images: float32 images are taken as normalized and must lie within +-",
+                       kMaxAbsImageValue, "; found ", largest));
     }
   }
   return absl::OkStatus();
@@ -137,12 +135,11 @@ absl::StatusOr<CheckedRequest> CheckedRequest::Create(const TemplateBank& bank,
 }
 
 absl::StatusOr<CheckedRequest> CheckedRequest::Create(const TemplateBank& bank, int64_t depth,
-                                                      int64_t width, int64_t heads,
-                                                      int64_t classes, const FitOptions& fit) {
+                                                      int64_t width, int64_t heads, int64_t classes,
+                                                      const FitOptions& fit) {
   auto target = MakeTarget(depth, width, heads, classes, bank.geometry);  // validates it
   if (!target.ok()) {
-    return absl::Status(target.status().code(),
-                        absl::StrCat("target.", target.status().message()));
+    return absl::Status(target.status().code(), absl::StrCat("target.", target.status().message()));
   }
   RETURN_IF_ERROR(ValidateFitOptions(fit));
   return CheckedRequest(bank, *target, fit);
@@ -154,8 +151,8 @@ absl::Status CheckedRequest::SetFewShot(Dataset few_shot) {
   if (fit_.steps > 0) {
     const int64_t held = fit_.held_out >= 0 ? fit_.held_out : std::min<int64_t>(100, n / 10);
     if (held > n - 2) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "fit.held_out: ", held, " of ", n, " samples leaves fewer than 2 to fit on"));
+      return absl::InvalidArgumentError(absl::StrCat("fit.held_out: ", held, " of ", n,
+                                                     " samples leaves fewer than 2 to fit on"));
     }
   }
   few_shot_ = std::move(few_shot);
@@ -178,9 +175,8 @@ absl::StatusOr<FitState> StartState(const TemplateBank& bank, const ViTConfig& t
   FitState state;
   ASSIGN_OR_RETURN(state.scalers, ResampleScalers(bank, target, o.scaler_init));
   const AuxiliaryModel& aux = NearestAuxiliary(bank, target);
-  state.head = o.head_from_bank && aux.config.classes == target.classes
-                   ? ResampleHead(aux, target)
-                   : FreshHead(target, o.seed);
+  state.head = o.head_from_bank && aux.config.classes == target.classes ? ResampleHead(aux, target)
+                                                                        : FreshHead(target, o.seed);
   report.seconds_scaler_init = Seconds(t0);
   report.scaler_count = ScalerCount(target, bank.geometry, bank);
   report.trainable_params = report.scaler_count + target.classes * (target.width + 1);
@@ -270,9 +266,9 @@ absl::StatusOr<Dataset> FitScalersAndHead(const TemplateBank& bank, const ViTCon
   for (auto& [name, s] : state.scalers) scaler_params.push_back(s.set_requires_grad(true));
   for (auto& [name, h] : state.head) head_params.push_back(h.set_requires_grad(true));
   // Cosine decay over the fit, no warm-up.
-  ScheduledAdamW optimizer({{scaler_params, o.lr, o.weight_decay},
-                            {head_params, o.head_lr, o.weight_decay}},
-                           {o.steps, 0, 0.0});
+  ScheduledAdamW optimizer(
+      {{scaler_params, o.lr, o.weight_decay}, {head_params, o.head_lr, o.weight_decay}},
+      {o.steps, 0, 0.0});
   at::Generator gen = MakeGenerator(o.seed + 1);
   const int64_t m = fit_set.size();
   const int64_t batch = std::min(o.batch, m);
@@ -303,9 +299,9 @@ absl::StatusOr<Dataset> FitScalersAndHead(const TemplateBank& bank, const ViTCon
     p.loss = loss.item<double>();
     p.accuracy = 100.0 * logits.argmax(1).eq(y).sum().item<int64_t>() / double(batch);
     if (!std::isfinite(p.loss)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "fit diverged at step ", step + 1, " (the loss is not finite); lower fit.lr or "
-          "fit.head_lr"));
+      return absl::InvalidArgumentError(absl::StrCat("fit diverged at step ", step + 1,
+                                                     " (the loss is not finite); lower fit.lr or "
+                                                     "fit.head_lr"));
     }
     report.steps.push_back(p);
     if (progress && (p.step % o.progress_every == 0 || p.step == o.steps)) progress(p);
@@ -337,8 +333,8 @@ absl::Status ComposeResult(const TemplateBank& bank, const ViTConfig& target, Fi
   for (const auto& [name, h] : state.head) result.head[name] = result.weights.at(name);
   result.scalers = std::move(state.scalers);
   if (result.held_out.size() > 0) {
-    result.held_out = Dataset{result.held_out.images.to(at::kCPU),
-                              result.held_out.labels.to(at::kCPU)};
+    result.held_out =
+        Dataset{result.held_out.images.to(at::kCPU), result.held_out.labels.to(at::kCPU)};
   }
   return absl::OkStatus();
 }
@@ -359,8 +355,8 @@ absl::StatusOr<TensorMap> ComposeFitted(const TemplateBank& bank, const ViTConfi
   }
   for (const auto& [name, w] : weights) {
     if (!AllFinite(w)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "fit diverged: ", name, " is not finite; lower fit.lr or fit.head_lr"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("fit diverged: ", name, " is not finite; lower fit.lr or fit.head_lr"));
     }
   }
   return weights;

@@ -58,15 +58,15 @@ struct FitReport {
   double held_out_accuracy = -1;  // percent; -1 when nothing was held out
   int64_t held_out = 0;
   std::vector<int64_t> held_out_indices;  // positions in the few-shot data, in held-out order
-  int64_t steps_run = 0;   // fewer than asked when early stopping stopped the fit
-  int64_t best_step = 0;   // the step whose scalers and head were returned
-  int64_t trainable_params = 0;  // scalers + head
+  int64_t steps_run = 0;                  // fewer than asked when early stopping stopped the fit
+  int64_t best_step = 0;                  // the step whose scalers and head were returned
+  int64_t trainable_params = 0;           // scalers + head
   int64_t scaler_count = 0;
   int64_t model_params = 0;
   double seconds_scaler_init = 0, seconds_fit = 0, seconds_compose = 0;
 };
 
-struct InitResult {  // on the CPU, whatever the fit's device
+struct InitResult {   // on the CPU, whatever the fit's device
   TensorMap weights;  // every timm parameter, head included; all finite
   TensorMap scalers;  // fitted scalers by parameter name, [N, a, b]
   TensorMap head;     // the fitted head (the same tensors as in `weights`)

@@ -1,11 +1,10 @@
 // End-to-end: the result cache and resumed downloads, with the real server
 // and client over loopback gRPC (issue 19).
+#include <gtest/gtest.h>
 #include <sys/wait.h>
 
 #include <filesystem>
 #include <fstream>
-
-#include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
@@ -149,7 +148,8 @@ TEST(CacheTest, EvictionBySize) {
 TEST(CacheTest, ARestartKeepsTheDirectoryAndADamagedEntryIsRefitted) {
   const std::string dir = testing::TempPath("cache_dir");
   std::filesystem::remove_all(dir);
-  const std::string a = testing::TempPath("r1.safetensors"), b = testing::TempPath("r2.safetensors");
+  const std::string a = testing::TempPath("r1.safetensors"),
+                    b = testing::TempPath("r2.safetensors");
   nlohmann::json first;
   {
     ServerProcess server({"--cache_dir=" + dir});
@@ -192,8 +192,8 @@ TEST(CacheTest, ABrokenDownloadResumesAtAnyOffset) {
   const std::string key = summary["resultKey"];
   ASSERT_GT(bytes.size(), 10000u);
   const std::string out = testing::TempPath("resumed.safetensors");
-  for (size_t offset : {size_t{0}, size_t{1}, size_t{4096}, bytes.size() / 2, bytes.size() - 1,
-                        bytes.size()}) {
+  for (size_t offset :
+       {size_t{0}, size_t{1}, size_t{4096}, bytes.size() / 2, bytes.size() - 1, bytes.size()}) {
     std::filesystem::remove(out);
     WriteFile(out + ".part", bytes.substr(0, offset));
     WriteFile(out + ".part.key", key + "\n");
@@ -332,9 +332,9 @@ TEST(MultiTargetTest, SeveralSizesFromOneUploadEachVerifiedAndCachedApart) {
   ASSERT_TRUE(server.started()) << server.log();
   const std::string dir = testing::TempPath("sizes");
   std::filesystem::create_directories(dir);
-  auto r = RunBinary("client/wave-client",
-                     InitArgs(server, "unused", {"--seed=2", "--sizes=1x32,3x48,2x64",
-                                                 "--out_dir=" + dir}));
+  auto r = RunBinary(
+      "client/wave-client",
+      InitArgs(server, "unused", {"--seed=2", "--sizes=1x32,3x48,2x64", "--out_dir=" + dir}));
   ASSERT_EQ(r.exit_code, 0) << r.err << server.log();
   std::vector<nlohmann::json> summaries;
   for (absl::string_view line : absl::StrSplit(r.out, '\n', absl::SkipEmpty())) {
@@ -368,8 +368,8 @@ TEST(MultiTargetTest, TheCountOfTargetsIsBounded) {
   ASSERT_TRUE(server.started()) << server.log();
   const std::string dir = testing::TempPath("sizes_bounded");
   std::filesystem::create_directories(dir);
-  auto r = RunBinary("client/wave-client", InitArgs(server, "unused", {"--sizes=1x32,1x32,1x32",
-                                                                       "--out_dir=" + dir}));
+  auto r = RunBinary("client/wave-client",
+                     InitArgs(server, "unused", {"--sizes=1x32,1x32,1x32", "--out_dir=" + dir}));
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("targets: 3 exceeds the server's limit of 2"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("RESOURCE_EXHAUSTED"), std::string::npos) << r.err;

@@ -36,10 +36,14 @@ void WriteFile(const std::string& path, const std::string& bytes) {
 
 std::vector<std::string> InitArgs(const ServerProcess& server, const std::string& out,
                                   std::vector<std::string> extra) {
-  std::vector<std::string> args = {"init",         "--server=" + server.address(),
-                                   "--classes=10", "--images=" + testing::TestImagesPath(),
-                                   "--labels=" + testing::TestLabelsPath(), "--samples=100",
-                                   "--batch=32",   "--out=" + out};
+  std::vector<std::string> args = {"init",
+                                   "--server=" + server.address(),
+                                   "--classes=10",
+                                   "--images=" + testing::TestImagesPath(),
+                                   "--labels=" + testing::TestLabelsPath(),
+                                   "--samples=100",
+                                   "--batch=32",
+                                   "--out=" + out};
   args.insert(args.end(), extra.begin(), extra.end());
   return args;
 }
@@ -93,8 +97,7 @@ TEST(ReloadTest, ANewBankUnderTheSamePathServesAfterSighup) {
   ASSERT_OK(rolled);
   ASSERT_NE(rolled->file_sha256, old_sha);
   ASSERT_EQ(kill(server.pid(), SIGHUP), 0);
-  ASSERT_TRUE(WaitFor([&] { return server.log().find("banks reloaded") != std::string::npos; },
-                      20))
+  ASSERT_TRUE(WaitFor([&] { return server.log().find("banks reloaded") != std::string::npos; }, 20))
       << server.log();
 
   const std::string listing = BanksListing(server);

@@ -35,6 +35,23 @@ class ResultCacheTest : public ::testing::Test {
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
   // Inserts through the lead, as the server does.
+  // A cache on the test's directory, as a (re)started server opens it, with
+  // `keys` put in first.
+  std::unique_ptr<ResultCache> OnDir(const std::string& keys = "",
+                                     int64_t max_dir_bytes = 4ll << 30) {
+    CacheOptions options;
+    options.dir = dir_;
+    options.max_dir_bytes = max_dir_bytes;
+    auto cache = ResultCache::Create(options);
+    EXPECT_OK(cache);
+    for (char key : keys) Put(**cache, Entry(KeyOf(key), 100));
+    return *std::move(cache);
+  }
+  int FilesInDir() const {
+    int files = 0;
+    for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir_)) ++files;
+    return files;
+  }
   static void Put(ResultCache& cache, std::shared_ptr<CachedFit> fit) {
     auto lookup = cache.FindOrLead(fit->key, nullptr);
     ASSERT_OK(lookup);
@@ -91,16 +108,8 @@ TEST_F(ResultCacheTest, ZeroBytesKeepsNothingButStillLeads) {
 }
 
 TEST_F(ResultCacheTest, ADirectoryKeepsEntriesAcrossARestart) {
-  CacheOptions options;
-  options.dir = dir_;
-  {
-    auto cache = ResultCache::Create(options);
-    ASSERT_OK(cache);
-    Put(**cache, Entry(KeyOf('a'), 100));
-  }
-  auto cache = ResultCache::Create(options);
-  ASSERT_OK(cache);
-  auto found = (*cache)->Find(KeyOf('a'));
+  OnDir("a");
+  auto found = OnDir()->Find(KeyOf('a'));
   ASSERT_NE(found, nullptr);
   EXPECT_TRUE(found->scalers.at("blocks.0.attn.qkv.weight").equal(at::arange(100, at::kFloat)));
   EXPECT_TRUE(found->head.at("head.bias").equal(at::ones({3})));
@@ -110,31 +119,17 @@ TEST_F(ResultCacheTest, ADirectoryKeepsEntriesAcrossARestart) {
 }
 
 TEST_F(ResultCacheTest, ReplicasSharingADirectorySeeEachOthersEntries) {
-  CacheOptions options;
-  options.dir = dir_;
-  auto a = ResultCache::Create(options);
-  auto b = ResultCache::Create(options);  // indexed before `a` wrote anything
-  ASSERT_OK(a);
-  ASSERT_OK(b);
-  Put(**a, Entry(KeyOf('a'), 100));
-  auto found = (*b)->Find(KeyOf('a'));
+  auto a = OnDir();
+  auto b = OnDir();  // indexed before `a` wrote anything
+  Put(*a, Entry(KeyOf('a'), 100));
+  auto found = b->Find(KeyOf('a'));
   ASSERT_NE(found, nullptr);
   EXPECT_EQ(found->summary.held_out_accuracy(), 42.5);
-  // No temporary file is left beside the entry.
-  int files = 0;
-  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir_)) ++files;
-  EXPECT_EQ(files, 1);
+  EXPECT_EQ(FilesInDir(), 1);  // no temporary left beside the entry
 }
 
 TEST_F(ResultCacheTest, ADamagedFileIsDiscardedNotServed) {
-  CacheOptions options;
-  options.dir = dir_;
-  {
-    auto cache = ResultCache::Create(options);
-    ASSERT_OK(cache);
-    Put(**cache, Entry(KeyOf('a'), 100));
-    Put(**cache, Entry(KeyOf('b'), 100));
-  }
+  OnDir("ab");
   const std::string a = dir_ + "/" + KeyOf('a') + ".wcache";
   const std::string b = dir_ + "/" + KeyOf('b') + ".wcache";
   {  // one float of the scalers changed: still a valid safetensors file
@@ -143,25 +138,16 @@ TEST_F(ResultCacheTest, ADamagedFileIsDiscardedNotServed) {
     f.write("\x7f", 1);
   }
   std::filesystem::resize_file(b, 100);  // cut short
-  auto cache = ResultCache::Create(options);
-  ASSERT_OK(cache);
-  EXPECT_EQ((*cache)->Find(KeyOf('a')), nullptr);
-  EXPECT_EQ((*cache)->Find(KeyOf('b')), nullptr);
+  auto cache = OnDir();
+  EXPECT_EQ(cache->Find(KeyOf('a')), nullptr);
+  EXPECT_EQ(cache->Find(KeyOf('b')), nullptr);
   EXPECT_FALSE(std::filesystem::exists(a));
   EXPECT_FALSE(std::filesystem::exists(b));
 }
 
 TEST_F(ResultCacheTest, TheDirectoryIsBoundedToo) {
-  CacheOptions options;
-  options.dir = dir_;
-  options.max_dir_bytes = 1;  // every write evicts what came before
-  auto cache = ResultCache::Create(options);
-  ASSERT_OK(cache);
-  Put(**cache, Entry(KeyOf('a'), 100));
-  Put(**cache, Entry(KeyOf('b'), 100));
-  int files = 0;
-  for ([[maybe_unused]] const auto& e : std::filesystem::directory_iterator(dir_)) ++files;
-  EXPECT_LE(files, 1);
+  OnDir("ab", /*max_dir_bytes=*/1);  // every write evicts what came before
+  EXPECT_LE(FilesInDir(), 1);
 }
 
 TEST_F(ResultCacheTest, IdenticalRequestsAtOnceFitOnce) {
@@ -188,8 +174,8 @@ TEST_F(ResultCacheTest, AFailedLeadPassesTheLeadOnAndAWaiterCanGiveUp) {
   auto first = (*cache)->FindOrLead(KeyOf('a'), nullptr);
   ASSERT_OK(first);
   // A waiter whose call ends stops waiting with its own error.
-  auto gave_up = (*cache)->FindOrLead(
-      KeyOf('a'), [] { return absl::CancelledError("call cancelled"); });
+  auto gave_up =
+      (*cache)->FindOrLead(KeyOf('a'), [] { return absl::CancelledError("call cancelled"); });
   EXPECT_STATUS(gave_up.status(), absl::StatusCode::kCancelled, "call cancelled");
   std::atomic<bool> leads{false};
   std::thread second([&] {
