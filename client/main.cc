@@ -47,6 +47,9 @@ ABSL_FLAG(int64_t, patience, -1,
           "init: stop after this many measurements without improvement (0: never; -1: the "
           "server's default).");
 ABSL_FLAG(std::string, scaler_init, "structured", "init: structured | naive.");
+ABSL_FLAG(int64_t, head_steps, 0,
+          "init: steps of the head alone on the initialized body's features before --steps "
+          "(cheap: one forward pass over the samples in all).");
 ABSL_FLAG(bool, head_from_bank, true,
           "init: start the head from the bank's when the class counts agree; "
           "--nohead_from_bank when your classes mean something else.");
@@ -130,6 +133,7 @@ int main(int argc, char** argv) {
   if (absl::GetFlag(FLAGS_eval_every) >= 0) fit->set_eval_every(absl::GetFlag(FLAGS_eval_every));
   if (absl::GetFlag(FLAGS_patience) >= 0) fit->set_patience(absl::GetFlag(FLAGS_patience));
   fit->set_scaler_init(absl::GetFlag(FLAGS_scaler_init));
+  if (absl::GetFlag(FLAGS_head_steps) > 0) fit->set_head_steps(absl::GetFlag(FLAGS_head_steps));
   fit->set_head_from_bank(absl::GetFlag(FLAGS_head_from_bank));
   const std::string dtype = absl::GetFlag(FLAGS_dtype);
   if (dtype == "f16") {

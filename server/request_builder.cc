@@ -45,6 +45,7 @@ FitOptions ApplyFitHeader(const v1::FitOptions& f) {
   if (f.has_seed()) fit.seed = f.seed();
   if (f.has_held_out()) fit.held_out = f.held_out();
   if (f.has_head_from_bank()) fit.head_from_bank = f.head_from_bank();
+  if (f.has_head_steps()) fit.head_steps = f.head_steps();
   fit.eval_every = f.has_eval_every() ? f.eval_every() : kDefaultEvalEvery;
   fit.patience = f.has_patience() ? f.patience() : kDefaultPatience;
   auto scheme = ParseScalerInit(f.scaler_init());
@@ -75,6 +76,7 @@ v1::InitializeHeader ResolvedHeader(const TemplateBank& bank, const CheckedReque
   fit->set_head_from_bank(o.head_from_bank);
   fit->set_eval_every(o.eval_every);
   fit->set_patience(o.patience);
+  fit->set_head_steps(o.head_steps);
   auto* out = h.mutable_output();
   out->set_dtype(output.dtype() == v1::WEIGHT_DTYPE_UNSPECIFIED ? v1::WEIGHT_DTYPE_F32
                                                                 : output.dtype());
@@ -101,6 +103,9 @@ absl::StatusOr<FitOptions> RequestBuilder::FitFromHeader(const v1::FitOptions& f
   fit.device = device_;
   if (fit.steps > limits_.max_fit_steps) {
     return OverLimit("fit.steps", fit.steps, limits_.max_fit_steps);
+  }
+  if (fit.head_steps > limits_.max_fit_steps) {
+    return OverLimit("fit.head_steps", fit.head_steps, limits_.max_fit_steps);
   }
   if (fit.batch > limits_.max_batch) return OverLimit("fit.batch", fit.batch, limits_.max_batch);
   for (const auto& [field, lr] :
@@ -187,10 +192,10 @@ absl::Status RequestBuilder::AddHeader(const v1::InitializeHeader& h) {
   if (expected_samples_ > limits_.max_samples) {
     return OverLimit("num_samples", expected_samples_, limits_.max_samples);
   }
-  if (fit.steps > 0 && expected_samples_ < 2) {
+  if (fit.Fits() && expected_samples_ < 2) {
     return Invalid("num_samples", "a fit with steps > 0 needs at least 2 labelled samples");
   }
-  if (fit.steps > 0 && fit.held_out > expected_samples_ - 2) {
+  if (fit.Fits() && fit.held_out > expected_samples_ - 2) {
     return Invalid("fit.held_out", absl::StrCat(fit.held_out, " of ", expected_samples_,
                                                 " samples leaves fewer than 2 to fit on"));
   }

@@ -83,6 +83,7 @@ absl::Status ValidateFitOptions(const FitOptions& o) {
     return absl::InvalidArgumentError("fit.device: must be 'cpu' or 'cuda'");
   }
   if (o.steps < 0) return absl::InvalidArgumentError("fit.steps: must be >= 0");
+  if (o.head_steps < 0) return absl::InvalidArgumentError("fit.head_steps: must be >= 0");
   if (o.batch < 1) return absl::InvalidArgumentError("fit.batch: must be >= 1");
   if (o.held_out < -1) return absl::InvalidArgumentError("fit.held_out: must be >= 0");
   if (o.eval_every < 0) return absl::InvalidArgumentError("fit.eval_every: must be >= 0");
@@ -147,8 +148,8 @@ absl::StatusOr<CheckedRequest> CheckedRequest::Create(const TemplateBank& bank, 
 
 absl::Status CheckedRequest::SetFewShot(Dataset few_shot) {
   const int64_t n = few_shot.size();
-  if (fit_.steps > 0 || n > 0) RETURN_IF_ERROR(ValidateFewShot(few_shot, target_));
-  if (fit_.steps > 0) {
+  if (fit_.Fits() || n > 0) RETURN_IF_ERROR(ValidateFewShot(few_shot, target_));
+  if (fit_.Fits()) {
     const int64_t held = fit_.held_out >= 0 ? fit_.held_out : std::min<int64_t>(100, n / 10);
     if (held > n - 2) {
       return absl::InvalidArgumentError(absl::StrCat("fit.held_out: ", held, " of ", n,
@@ -239,6 +240,44 @@ class BestStep {
   TensorMap scalers_, head_;
 };
 
+// The head alone on the features of the body as it stands, computed once:
+// a cheap start for the scaler steps (or all of the fit, with steps = 0).
+absl::Status FitHeadOnFeatures(const TemplateBank& bank, const ViTConfig& target,
+                               const at::Tensor& x_all, const at::Tensor& labels,
+                               const at::Tensor& teacher_logits, const FitOptions& o,
+                               FitState& state, const CheckFn& check) {
+  at::Tensor features;
+  {
+    c10::NoGradGuard no_grad;
+    TensorMap body = ComposeWeights(state.templates, state.scalers, target, bank.geometry);
+    body.insert(state.head.begin(), state.head.end());
+    std::vector<at::Tensor> parts;
+    for (int64_t begin = 0; begin < x_all.size(0); begin += 256) {
+      parts.push_back(VitFeatures(target, body, x_all.slice(0, begin, begin + 256)));
+    }
+    features = at::cat(parts);
+  }
+  std::vector<at::Tensor> head;
+  for (auto& [name, h] : state.head) head.push_back(h.set_requires_grad(true));
+  ScheduledAdamW optimizer({{head, o.head_lr, o.weight_decay}}, {o.head_steps, 0, 0.0});
+  at::Generator gen = MakeGenerator(o.seed + 2);
+  const int64_t m = features.size(0), batch = std::min(o.batch, m);
+  for (int64_t step = 0; step < o.head_steps; ++step) {
+    if (check && step % 50 == 0) RETURN_IF_ERROR(check());
+    at::Tensor idx = at::randint(0, m, {batch}, gen, at::kLong).to(features.device());
+    at::Tensor logits = at::linear(features.index_select(0, idx), state.head.at("head.weight"),
+                                   state.head.at("head.bias"));
+    at::Tensor y = labels.index_select(0, idx);
+    at::Tensor loss = teacher_logits.defined()
+                          ? DistillLoss(logits, teacher_logits.index_select(0, idx), y,
+                                        o.distill_temperature, o.distill_weight)
+                          : at::cross_entropy_loss(logits, y);
+    optimizer.Step(step, loss);
+  }
+  for (auto& [name, h] : state.head) h = h.detach();
+  return absl::OkStatus();
+}
+
 absl::StatusOr<Dataset> FitScalersAndHead(const TemplateBank& bank, const ViTConfig& target,
                                           const Dataset& few_shot, const FitOptions& o,
                                           int64_t held, FitState& state, FitReport& report,
@@ -274,6 +313,11 @@ absl::StatusOr<Dataset> FitScalersAndHead(const TemplateBank& bank, const ViTCon
   const int64_t batch = std::min(o.batch, m);
   at::Tensor order = at::randperm(m, gen, at::kLong);
   int64_t cursor = 0;
+  if (o.head_steps > 0) {
+    RETURN_IF_ERROR(FitHeadOnFeatures(bank, target, x_all, fit_set.labels, teacher_logits, o,
+                                      state, check));
+    report.feature_passes = m;
+  }
   BestStep best(o, eval_set.size() > 0);
   RETURN_IF_ERROR(best.Measure(0, bank, target, state, eval_set));
   for (int64_t step = 0; step < o.steps && !best.ShouldStop(); ++step) {
@@ -373,7 +417,7 @@ absl::StatusOr<InitResult> InitializeTarget(const CheckedRequest& request,
   InitResult result;
   ASSIGN_OR_RETURN(FitState state, StartState(bank, target, o, result.report));
   const absl::Time t1 = absl::Now();
-  if (o.steps > 0) {
+  if (o.Fits()) {
     const Dataset& few_shot = request.few_shot();
     const int64_t held =
         o.held_out >= 0 ? o.held_out : std::min<int64_t>(100, few_shot.size() / 10);

@@ -36,7 +36,14 @@ struct FitOptions {
   // each off; without held-out samples neither applies.
   int64_t eval_every = 0;
   int64_t patience = 0;
+  // Before the scaler steps: this many steps of the head alone, on the
+  // features of the body as initialized, computed once (one forward pass
+  // over the fit samples; each step then costs a linear layer, not a pass
+  // through the model). With steps = 0 the body is never trained.
+  int64_t head_steps = 0;
   int64_t progress_every = 1;  // steps between progress callbacks
+
+  bool Fits() const { return steps > 0 || head_steps > 0; }  // uses the few-shot data
   std::string device = "cpu";  // where the fit runs ("cpu", "cuda")
   // Distillation from a teacher (typically the bank's ancestry, same classes):
   // the loss becomes cross-entropy + w * T^2 * KL(teacher || model) at
@@ -60,6 +67,7 @@ struct FitReport {
   std::vector<int64_t> held_out_indices;  // positions in the few-shot data, in held-out order
   int64_t steps_run = 0;                  // fewer than asked when early stopping stopped the fit
   int64_t best_step = 0;                  // the step whose scalers and head were returned
+  int64_t feature_passes = 0;  // forward image passes spent on the head's features
   int64_t trainable_params = 0;           // scalers + head
   int64_t scaler_count = 0;
   int64_t model_params = 0;

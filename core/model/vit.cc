@@ -40,6 +40,10 @@ absl::Status ValidateParams(const ViTConfig& config, const TensorMap& params) {
 }
 
 at::Tensor VitForward(const ViTConfig& c, const TensorMap& p, const at::Tensor& images) {
+  return at::linear(VitFeatures(c, p, images), p.at("head.weight"), p.at("head.bias"));
+}
+
+at::Tensor VitFeatures(const ViTConfig& c, const TensorMap& p, const at::Tensor& images) {
   auto get = [&](const std::string& name) -> const at::Tensor& { return p.at(name); };
   const int64_t batch = images.size(0), d = c.width, t = c.tokens(), h = c.heads;
   const int64_t dh = c.head_dim();
@@ -64,7 +68,7 @@ at::Tensor VitForward(const ViTConfig& c, const TensorMap& p, const at::Tensor& 
     x = x + at::linear(y, w("mlp.fc2.weight"), w("mlp.fc2.bias"));
   }
   x = at::layer_norm(x, {d}, get("norm.weight"), get("norm.bias"), 1e-6);
-  return at::linear(x.select(1, 0), get("head.weight"), get("head.bias"));
+  return x.select(1, 0);
 }
 
 at::Generator MakeGenerator(uint64_t seed) {

@@ -20,6 +20,8 @@ absl::Status ValidateParams(const ViTConfig& config, const TensorMap& params);
 // images: normalized float [B, C, s, s]. Returns logits [B, classes].
 // Requires ValidateParams(config, params) to hold.
 at::Tensor VitForward(const ViTConfig& config, const TensorMap& params, const at::Tensor& images);
+// What the head sees: the class token after the final norm, [B, width].
+at::Tensor VitFeatures(const ViTConfig& config, const TensorMap& params, const at::Tensor& images);
 
 // timm's default initialization (init_weights('')): normal std 0.02 for
 // linear weights and pos_embed, std 1e-6 for cls_token, zero biases, unit

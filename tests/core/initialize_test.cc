@@ -93,6 +93,40 @@ TEST_F(InitializeTest, EarlyStoppingReturnsTheBestMeasuredStep) {
   EXPECT_EQ(r.steps.size(), static_cast<size_t>(r.steps_run));
 }
 
+// Head steps train the head alone on features computed once: the body is
+// the scaler initialization's, and the head fits the task better than the
+// untrained one.
+TEST_F(InitializeTest, HeadStepsFitTheHeadAloneOnTheInitializedBody) {
+  ViTConfig target = TinyConfig(3, 48);
+  FitOptions none = Options(0);
+  auto start = InitializeTarget(bank_, target, data_, none);
+  ASSERT_OK(start);
+  FitOptions head_only = none;
+  head_only.head_steps = 60;
+  auto fitted = InitializeTarget(bank_, target, data_, head_only);
+  ASSERT_OK(fitted);
+  for (const auto& [name, w] : fitted->weights) {
+    if (name.rfind("head.", 0) == 0) {
+      EXPECT_FALSE(w.equal(start->weights.at(name))) << name;
+    } else {
+      EXPECT_TRUE(w.equal(start->weights.at(name))) << name;
+    }
+  }
+  EXPECT_EQ(fitted->report.feature_passes, 300 - 50);  // the fit samples, once
+  EXPECT_EQ(fitted->report.steps_run, 0);
+  EXPECT_EQ(fitted->report.held_out, 50);
+  EXPECT_GT(fitted->report.held_out_accuracy, 10.0 + 10.0);  // well above chance
+  // Then scaler steps continue from the fitted head.
+  FitOptions both = head_only;
+  both.steps = 5;
+  auto continued = InitializeTarget(bank_, target, data_, both);
+  ASSERT_OK(continued);
+  EXPECT_EQ(continued->report.steps_run, 5);
+  both.head_steps = -1;
+  EXPECT_STATUS(InitializeTarget(bank_, target, data_, both), StatusCode::kInvalidArgument,
+                "fit.head_steps");
+}
+
 TEST_F(InitializeTest, EarlyStoppingNeedsHeldOutSamplesAndSaneSettings) {
   ViTConfig target = TinyConfig(3, 48);
   FitOptions o = Options(10);

@@ -49,6 +49,9 @@ ABSL_FLAG(int64_t, fit_held_out, 0,
           "does (0: none; the fit then runs every step).");
 ABSL_FLAG(int64_t, eval_every, 0, "WAVE only: early stopping's measurement interval (steps).");
 ABSL_FLAG(int64_t, patience, 0, "WAVE only: early stopping's patience (measurements).");
+ABSL_FLAG(int64_t, fit_head_steps, 0,
+          "WAVE only: steps of the head alone on the initialized body's features before "
+          "--fit_steps (forward passes: the fit samples, once).");
 ABSL_FLAG(double, fit_distill, 0,
           "Weight of distillation from the ancestry in every method's few-shot budget "
           "(loss = CE + w * T^2 * KL at T = 2); 0: labels only.");
@@ -92,7 +95,7 @@ namespace {
 // The flags, read once in Run; the helpers below never read flags.
 struct EvalOptions {
   int64_t fit_steps = 0, fit_batch = 0, few_shot = 0;
-  int64_t fit_held_out = 0, eval_every = 0, patience = 0;
+  int64_t fit_held_out = 0, eval_every = 0, patience = 0, fit_head_steps = 0;
   double fit_distill = 0;
   int64_t epochs = 0, batch = 0, train_samples = 0, test_samples = 0, val_samples = 0;
   double lr = 0, warmup_epochs = 0;
@@ -121,6 +124,7 @@ absl::StatusOr<EvalOptions> EvalOptionsFromFlags() {
   o.fit_held_out = absl::GetFlag(FLAGS_fit_held_out);
   o.eval_every = absl::GetFlag(FLAGS_eval_every);
   o.patience = absl::GetFlag(FLAGS_patience);
+  o.fit_head_steps = absl::GetFlag(FLAGS_fit_head_steps);
   o.fit_distill = absl::GetFlag(FLAGS_fit_distill);
   o.epochs = absl::GetFlag(FLAGS_epochs);
   o.batch = absl::GetFlag(FLAGS_batch);
@@ -210,6 +214,7 @@ absl::StatusOr<Initialized> Initialize(const std::string& method, const ViTConfi
     o.held_out = ctx.options.fit_held_out;
     o.eval_every = ctx.options.eval_every;
     o.patience = ctx.options.patience;
+    o.head_steps = ctx.options.fit_head_steps;
     o.seed = ctx.seed;
     o.scaler_init = method == "wave" ? ScalerInit::kStructured : ScalerInit::kNaive;
     o.head_from_bank = false;  // every method fits a fresh head
@@ -224,6 +229,7 @@ absl::StatusOr<Initialized> Initialize(const std::string& method, const ViTConfi
     // Early stopping may end the fit early, and measures the held-out
     // images (forward only) at step 0, every eval_every steps and the last.
     out.passes = static_cast<double>(r.report.steps_run * eo.fit_batch);
+    out.forward_passes += static_cast<double>(r.report.feature_passes);
     if (eo.eval_every > 0 && r.report.held_out > 0) {
       const int64_t measured = 1 + r.report.steps_run / eo.eval_every +
                                (r.report.steps_run % eo.eval_every != 0 ? 1 : 0);
@@ -320,6 +326,13 @@ std::string Header(const Context& ctx) {
       ". Every method gets the same few-shot budget before epoch 0 (", o.few_shot,
       " training images, ", o.fit_steps, " steps of batch ", o.fit_batch,
       "; WAVE fits scalers and head, baselines fit their head",
+      o.fit_head_steps > 0
+          ? absl::StrCat("; WAVE first fits its head alone for ", o.fit_head_steps,
+                         " steps on features computed once")
+          : "",
+      o.eval_every > 0 ? absl::StrCat("; WAVE stops early: held-out accuracy every ", o.eval_every,
+                                      " steps, patience ", o.patience)
+                       : "",
       o.fit_distill > 0 ? absl::StrCat("; loss: cross-entropy + ", o.fit_distill,
                                        " x T^2 x KL to the ancestry's logits at T = 2")
                         : "",

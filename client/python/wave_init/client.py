@@ -249,7 +249,7 @@ class Client:
                     batch: Optional[int] = None, lr: Optional[float] = None,
                     held_out: Optional[int] = None, head_from_bank: Optional[bool] = None,
                     eval_every: Optional[int] = None, patience: Optional[int] = None,
-                    dtype: str = "f32", include_scalers: bool = False,
+                    head_steps: Optional[int] = None, dtype: str = "f32", include_scalers: bool = False,
                     deadline: Optional[float] = None, resume_retries: int = 2,
                     progress: Union[None, str, Callable[[Event], None]] = None
                     ) -> List[Result]:
@@ -267,7 +267,8 @@ class Client:
         fit = header.fit
         for field, value in [("steps", steps), ("seed", seed), ("batch", batch), ("lr", lr),
                              ("held_out", held_out), ("head_from_bank", head_from_bank),
-                             ("eval_every", eval_every), ("patience", patience)]:
+                             ("eval_every", eval_every), ("patience", patience),
+                             ("head_steps", head_steps)]:
             if value is not None:  # unset: the server's default
                 setattr(fit, field, value)
         report = TerminalProgress() if progress == "bar" else progress
