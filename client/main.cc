@@ -34,7 +34,9 @@ ABSL_FLAG(std::string, images, "", "init: IDX images file (gzipped or plain).");
 ABSL_FLAG(std::string, labels, "", "init: IDX labels file.");
 ABSL_FLAG(std::string, data, "", "init: safetensors file with 'images' and 'labels'.");
 ABSL_FLAG(int64_t, samples, 0, "init: stratified subset of this many samples (0: all).");
-ABSL_FLAG(int64_t, steps, 200, "init: fit steps (0: scaler initialization only).");
+ABSL_FLAG(int64_t, steps, -1,
+          "init: most fit steps (-1: the server's default, 400 with early stopping; 0: scaler "
+          "initialization only).");
 ABSL_FLAG(int64_t, batch, 64, "init: fit batch size.");
 ABSL_FLAG(double, lr, 0, "init: scaler learning rate (0: the server's default).");
 ABSL_FLAG(double, head_lr, 0, "init: head learning rate (0: the server's default).");
@@ -124,7 +126,7 @@ int main(int argc, char** argv) {
   h.mutable_target()->set_heads(absl::GetFlag(FLAGS_heads));
   h.mutable_target()->set_classes(absl::GetFlag(FLAGS_classes));
   auto* fit = h.mutable_fit();
-  fit->set_steps(absl::GetFlag(FLAGS_steps));
+  if (absl::GetFlag(FLAGS_steps) >= 0) fit->set_steps(absl::GetFlag(FLAGS_steps));
   fit->set_batch(absl::GetFlag(FLAGS_batch));
   if (absl::GetFlag(FLAGS_lr) != 0) fit->set_lr(absl::GetFlag(FLAGS_lr));
   if (absl::GetFlag(FLAGS_head_lr) != 0) fit->set_head_lr(absl::GetFlag(FLAGS_head_lr));

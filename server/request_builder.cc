@@ -38,7 +38,7 @@ absl::Status RequestBuilder::Add(const v1::InitializeRequest& message) {
 
 FitOptions ApplyFitHeader(const v1::FitOptions& f) {
   FitOptions fit;
-  if (f.has_steps()) fit.steps = f.steps();
+  fit.steps = f.has_steps() ? f.steps() : kDefaultFitSteps;
   if (f.has_batch()) fit.batch = f.batch();
   if (f.has_lr()) fit.lr = f.lr();
   if (f.has_head_lr()) fit.head_lr = f.head_lr();
