@@ -14,7 +14,7 @@ PORT=${MASTER_PORT:-$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.b
 pids=()
 for ((r = 0; r < N; r++)); do
   WORLD_SIZE=$N RANK=$r LOCAL_RANK=$r MASTER_ADDR=127.0.0.1 MASTER_PORT=$PORT \
-    ./build/tools/learn/wave-learn "$@" > "$WORK/rank-$r.log" 2>&1 &
+    ${WAVE_LEARN:-./build/tools/learn/wave-learn} "$@" > "$WORK/rank-$r.log" 2>&1 &
   pids+=($!)
 done
 status=0

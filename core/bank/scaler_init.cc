@@ -35,20 +35,6 @@ at::Tensor InterpolationMatrix(int64_t to, int64_t from) {
   return r;
 }
 
-const AuxiliaryModel& NearestAuxiliary(const TemplateBank& bank, const ViTConfig& target) {
-  const AuxiliaryModel* best = &bank.auxiliaries.front();
-  double best_distance = std::numeric_limits<double>::infinity();
-  for (const auto& aux : bank.auxiliaries) {
-    const double d = std::abs(std::log(double(aux.config.depth) / target.depth)) +
-                     std::abs(std::log(double(aux.config.width) / target.width));
-    if (d < best_distance) {
-      best_distance = d;
-      best = &aux;
-    }
-  }
-  return *best;
-}
-
 namespace {
 
 // The resampling maps of one (source, target) pair of sizes.
@@ -107,13 +93,16 @@ double FanInRescale(const std::string& kind, const ViTConfig& src, const ViTConf
   return 1.0;
 }
 
-}  // namespace
+// The distance NearestAuxiliary and AuxiliaryBlend measure: log ratios of
+// depth and of width, added.
+double SizeDistance(const ViTConfig& a, const ViTConfig& b) {
+  return std::abs(std::log(double(a.depth) / b.depth)) +
+         std::abs(std::log(double(a.width) / b.width));
+}
 
-absl::StatusOr<TensorMap> ResampleScalers(const TemplateBank& bank, const ViTConfig& target,
-                                          ScalerInit scheme) {
-  RETURN_IF_ERROR(ValidateTarget(target, bank.geometry));
-  c10::NoGradGuard no_grad;
-  const AuxiliaryModel& aux = NearestAuxiliary(bank, target);
+// Every scaler of `target` resampled from one auxiliary.
+TensorMap ResampleFrom(const AuxiliaryModel& aux, const TemplateBank& bank,
+                       const ViTConfig& target, ScalerInit scheme) {
   const AxisMaps m = StructuredMaps(aux.config, target, bank.geometry);
   const at::Tensor none;
   TensorMap out;
@@ -143,6 +132,46 @@ absl::StatusOr<TensorMap> ResampleScalers(const TemplateBank& bank, const ViTCon
     }
     at::Tensor s = ApplyMaps(src, rows, cols) * FanInRescale(p.kind, aux.config, target);
     out[p.name] = s.contiguous();
+  }
+  return out;
+}
+
+}  // namespace
+
+std::vector<std::pair<const AuxiliaryModel*, double>> AuxiliaryBlend(const TemplateBank& bank,
+                                                                     const ViTConfig& target) {
+  std::vector<std::pair<double, const AuxiliaryModel*>> by_distance;
+  for (const auto& aux : bank.auxiliaries) {
+    by_distance.push_back({SizeDistance(aux.config, target), &aux});
+  }
+  std::stable_sort(by_distance.begin(), by_distance.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  if (by_distance.size() == 1 || by_distance[0].first == 0) return {{by_distance[0].second, 1.0}};
+  // Inverse-distance weights over the two nearest.
+  const double a = 1 / by_distance[0].first, b = 1 / by_distance[1].first;
+  return {{by_distance[0].second, a / (a + b)}, {by_distance[1].second, b / (a + b)}};
+}
+
+const AuxiliaryModel& NearestAuxiliary(const TemplateBank& bank, const ViTConfig& target) {
+  return *AuxiliaryBlend(bank, target).front().first;
+}
+
+absl::StatusOr<TensorMap> ResampleScalers(const TemplateBank& bank, const ViTConfig& target,
+                                          ScalerInit scheme) {
+  RETURN_IF_ERROR(ValidateTarget(target, bank.geometry));
+  c10::NoGradGuard no_grad;
+  TensorMap out;
+  for (const auto& [aux, weight] : AuxiliaryBlend(bank, target)) {
+    TensorMap part = ResampleFrom(*aux, bank, target, scheme);
+    if (out.empty() && weight == 1.0) return part;
+    for (auto& [name, s] : part) {
+      auto it = out.find(name);
+      if (it == out.end()) {
+        out[name] = s * weight;
+      } else {
+        it->second.add_(s, weight);
+      }
+    }
   }
   return out;
 }

@@ -4,6 +4,8 @@
 #define WAVE_CORE_BANK_SCALER_INIT_H_
 
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "core/bank/template_bank.h"
@@ -24,11 +26,18 @@ enum class ScalerInit {
 absl::StatusOr<ScalerInit> ParseScalerInit(const std::string& name);
 const char* ScalerInitName(ScalerInit scheme);
 
-// The auxiliary model nearest to `target` in depth and width.
+// The auxiliary models a target's scalers come from, with their weights
+// (summing to 1): the one at the target's own size alone; otherwise the two
+// nearest in depth and width (|log depth ratio| + |log width ratio|),
+// weighted by inverse distance. With one auxiliary, that one.
+std::vector<std::pair<const AuxiliaryModel*, double>> AuxiliaryBlend(const TemplateBank& bank,
+                                                                     const ViTConfig& target);
+// The first of AuxiliaryBlend: where the head comes from.
 const AuxiliaryModel& NearestAuxiliary(const TemplateBank& bank, const ViTConfig& target);
 
 // Scalers for every templated parameter of `target` (validated against the
-// bank). The head is separate: see ResampleHead.
+// bank): each blended auxiliary's scalers resampled to the target, weighted.
+// The head is separate: see ResampleHead.
 absl::StatusOr<TensorMap> ResampleScalers(const TemplateBank& bank, const ViTConfig& target,
                                           ScalerInit scheme);
 

@@ -1,7 +1,10 @@
 // Scaler resampling: the auxiliary's own size is reproduced exactly.
 #include "core/bank/scaler_init.h"
 
+#include <cmath>
+
 #include "core/base/kinds.h"
+#include "core/model/vit.h"
 #include "tests/core/bank_fixture.h"
 #include "tests/status_matchers.h"
 
@@ -48,6 +51,61 @@ TEST(ScalerInitTest, InterpolationKeepsTheEndsAndIsIdentityAtTheSameSize) {
   EXPECT_FLOAT_EQ(m[0][0].item<float>(), 1.0f);
   EXPECT_FLOAT_EQ(m[4][2].item<float>(), 1.0f);
   EXPECT_TRUE(at::allclose(m.sum(1), at::ones({5})));
+}
+
+// A second auxiliary at another size, made from the first: its scalers
+// resampled there, then perturbed so that the two disagree.
+TemplateBank TwoAuxiliaryBank(const ViTConfig& second) {
+  TemplateBank bank = TinyBank(3);
+  AuxiliaryModel aux;
+  aux.config = second;
+  aux.scalers = *ResampleScalers(bank, second, ScalerInit::kStructured);
+  at::Generator gen = MakeGenerator(7);
+  for (auto& [name, s] : aux.scalers) s = s + 0.1 * at::randn(s.sizes(), gen);
+  aux.head = ResampleHead(bank.auxiliaries[0], second);
+  bank.auxiliaries.push_back(aux);
+  return bank;
+}
+
+TEST(ScalerInitTest, SeveralAuxiliariesBlendTheTwoNearestByInverseDistance) {
+  const ViTConfig small = TinyBank(3).auxiliaries[0].config, large = TinyConfig(6, 64);
+  TemplateBank both = TwoAuxiliaryBank(large);
+  // At an auxiliary's own size: that one alone, exactly.
+  for (const ViTConfig& own : {small, large}) {
+    auto scalers = ResampleScalers(both, own, ScalerInit::kStructured);
+    ASSERT_OK(scalers);
+    const AuxiliaryModel& aux = both.auxiliaries[own.depth == small.depth ? 0 : 1];
+    for (const auto& [name, s] : aux.scalers) {
+      EXPECT_TRUE(at::allclose(scalers->at(name), s, 1e-5, 1e-6)) << name;
+    }
+  }
+  // Between them: each resampled alone, weighted by inverse distance.
+  const ViTConfig between = TinyConfig(4, 48);
+  auto blend = AuxiliaryBlend(both, between);
+  ASSERT_EQ(blend.size(), 2u);
+  const double d_small = std::abs(std::log(double(small.depth) / 4)) +
+                         std::abs(std::log(double(small.width) / 48));
+  const double d_large = std::abs(std::log(6.0 / 4)) + std::abs(std::log(64.0 / 48));
+  const double w_small = (1 / d_small) / (1 / d_small + 1 / d_large);
+  for (const auto& [aux, weight] : blend) {
+    EXPECT_NEAR(weight, aux == &both.auxiliaries[0] ? w_small : 1 - w_small, 1e-12);
+  }
+  TemplateBank only_small = both, only_large = both;
+  only_small.auxiliaries.pop_back();
+  only_large.auxiliaries.erase(only_large.auxiliaries.begin());
+  auto mixed = ResampleScalers(both, between, ScalerInit::kStructured);
+  auto from_small = ResampleScalers(only_small, between, ScalerInit::kStructured);
+  auto from_large = ResampleScalers(only_large, between, ScalerInit::kStructured);
+  ASSERT_OK(mixed);
+  ASSERT_OK(from_small);
+  ASSERT_OK(from_large);
+  for (const auto& [name, s] : *mixed) {
+    EXPECT_TRUE(at::allclose(
+        s, from_small->at(name) * w_small + from_large->at(name) * (1 - w_small), 1e-5, 1e-6))
+        << name;
+  }
+  // The head still comes from the nearest one.
+  EXPECT_EQ(&NearestAuxiliary(both, between), blend.front().first);
 }
 
 }  // namespace
