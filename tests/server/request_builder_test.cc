@@ -238,5 +238,21 @@ TEST_F(RequestBuilderTest, SeveralTargetsShareOneUploadAndErrorsNameTheEntry) {
   }
 }
 
+TEST_F(RequestBuilderTest, UnsetFitOptionsTakeTheServersDefaults) {
+  RequestBuilder builder(limits_, banks_);
+  v1::InitializeRequest header = Header(6);
+  header.mutable_header()->clear_fit();
+  ASSERT_OK(builder.Add(header));
+  ASSERT_OK(builder.Add(Chunk(6, 0)));
+  auto call = builder.Finish();
+  ASSERT_OK(call);
+  const FitOptions& fit = call->targets[0].request.fit();
+  EXPECT_EQ(fit.steps, kDefaultFitSteps);
+  EXPECT_EQ(fit.eval_every, kDefaultEvalEvery);
+  EXPECT_EQ(fit.patience, kDefaultPatience);
+  EXPECT_EQ(fit.head_steps, 0);
+  EXPECT_EQ(call->targets[0].resolved.fit().steps(), kDefaultFitSteps);
+}
+
 }  // namespace
 }  // namespace wave
