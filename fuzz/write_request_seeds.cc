@@ -68,6 +68,22 @@ int main(int argc, char** argv) {
                   InitializeRequest request = Header(0, wave::v1::IMAGE_DTYPE_UINT8);
                   request.mutable_header()->mutable_fit()->set_steps(0);
                   return request;
+                }()}) &&
+      WriteSeed(dir + "/two_targets_head_steps", {[] {
+                  InitializeRequest request = Header(2, wave::v1::IMAGE_DTYPE_UINT8);
+                  auto* h = request.mutable_header();
+                  *h->add_targets() = h->target();
+                  *h->add_targets() = h->target();
+                  h->mutable_targets(1)->set_depth(h->target().depth() + 1);
+                  h->clear_target();
+                  h->mutable_fit()->set_head_steps(3);
+                  return request;
+                }(), Data(0, 2, kPixels)}) &&
+      WriteSeed(dir + "/resume", {[] {
+                  InitializeRequest request;
+                  request.mutable_header()->set_resume_key(std::string(64, 'a'));
+                  request.mutable_header()->set_resume_offset(4096);
+                  return request;
                 }()});
   if (!ok) {
     std::fprintf(stderr, "could not write the seeds under %s\n", dir.c_str());

@@ -18,9 +18,10 @@ for t in $TARGETS; do
   log="$BUILD_DIR/$t.log"
   if ./"$BUILD_DIR"/fuzz/${t}_fuzz -max_total_time="$SECONDS_EACH" -rss_limit_mb=4096 \
       -print_final_stats=1 -artifact_prefix="$BUILD_DIR/crashes/$t-" \
-      "$corpus" "fuzz/corpus/$t" > "$log" 2>&1; then
+      "$corpus" "fuzz/corpus/$t" > "$log" 2>&1 && ! grep -q "runtime error" "$log"; then
     grep -E "stat::number_of_executed_units|stat::peak_rss_mb|stat::new_units_added" "$log"
   else
+    # A crash, or undefined behaviour that UBSan reported without stopping.
     echo "!! $t found a crash (input saved under $BUILD_DIR/crashes/):"
     grep -E -A30 "ERROR|runtime error" "$log" | head -60
     failed=1

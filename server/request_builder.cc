@@ -265,6 +265,7 @@ absl::Status RequestBuilder::AddChunk(const v1::DataChunk& chunk) {
     return Invalid(
         "data", absl::StrCat("more samples than the ", expected_samples_, " the header announced"));
   }
+  if (k == 0) return absl::OkStatus();  // an empty chunk: nothing to copy (nor a buffer to copy to)
   std::memcpy(static_cast<char*>(data_.images.data_ptr()) + received_samples_ * sample_bytes_,
               chunk.images().data(), image_bytes);
   std::memcpy(data_.labels.data_ptr<int64_t>() + received_samples_, chunk.labels().data(), 8 * k);
