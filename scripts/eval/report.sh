@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
-# The transfer evaluation's reports, from its committed CSVs only:
+# The reports of an evaluation made by scripts/eval/protocol.py, from its
+# committed CSVs only (TASK: transfer or main; the folder docs/eval/TASK):
 #   results.md / results.png      test figures (test.csv): mean ± sd, paired
 #                                 intervals of WAVE against each method, compute
 #   selection-fit-steps/, selection-lr/   the validation runs the choices came from
+#   scripts/eval/report.sh TASK [wave-eval binary]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-EVAL=${1:-build/tools/eval/wave-eval}
-DIR=docs/eval/transfer
+TASK=${1:?usage: report.sh transfer|main [wave-eval]}
+EVAL=${2:-build/tools/eval/wave-eval}
+DIR=docs/eval/$TASK
 "$EVAL" --report_only --inputs="$DIR/test.csv" --out_dir="$DIR" --reference=wave \
   --report_epochs=0,1,5 --yardstick=direct
 mkdir -p "$DIR/selection-fit-steps" "$DIR/selection-lr"
