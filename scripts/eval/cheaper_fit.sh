@@ -12,11 +12,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 EVAL=${1:-build/tools/eval/wave-eval}
 OUT=${2:-docs/eval/cheaper-fit}
-COMMON=(--bank=models/transfer/fashion-mnist-0-4-vit.safetensors
-        --ancestry=models/transfer/fashion-mnist-0-4-vit.ancestry.safetensors
-        --classes=5,6,7,8,9 --val_samples=2500 --train_samples=5000 --few_shot=1000
-        --fit_held_out=100 --epochs=0 --methods=wave --sizes=3x64,4x96,12x128,9x192
-        --seeds=1 --threads=${THREADS:-2} --out_dir="$OUT" --resume)
+source scripts/eval/transfer_val_flags.sh
+COMMON=("${TRANSFER_FLAGS[@]}" --threads=${THREADS:-2} --out_dir="$OUT" --resume)
 for split in val test; do
   run() { "$EVAL" "${COMMON[@]}" --split=$split --csv=$split.csv "$@"; }
   for steps in 100 400; do run --label="scalers-$steps" --fit_steps=$steps; done

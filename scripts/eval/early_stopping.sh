@@ -10,11 +10,8 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 EVAL=${1:-build/tools/eval/wave-eval}
 OUT=${2:-docs/eval/early-stopping}
-COMMON=(--bank=models/transfer/fashion-mnist-0-4-vit.safetensors
-        --ancestry=models/transfer/fashion-mnist-0-4-vit.ancestry.safetensors
-        --classes=5,6,7,8,9 --val_samples=2500 --split=val --train_samples=5000 --few_shot=1000
-        --fit_held_out=100 --epochs=0 --methods=wave --sizes=3x64,4x96,12x128,9x192
-        --seeds=1 --threads=${THREADS:-1} --out_dir="$OUT" --resume)
+source scripts/eval/transfer_val_flags.sh
+COMMON=("${TRANSFER_FLAGS[@]}" --split=val --threads=${THREADS:-1} --out_dir="$OUT" --resume)
 for steps in 25 50 100 200 400; do
   "$EVAL" "${COMMON[@]}" --csv=val.csv --label="fixed-$steps" --fit_steps=$steps
 done

@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <chrono>
-#include <filesystem>
 #include <functional>
 #include <thread>
 
@@ -148,9 +147,6 @@ TEST(KillServerTest, MidDownloadTheClientKeepsThePartAndResumesAfterARestart) {
   // About 50M parameters (200 MB): far more than loopback buffers hold, so
   // the kill lands while the file is still coming.
   const std::vector<std::string> size = {"--depth=16", "--width=512", "--steps=0"};
-  // Temporary names carry the pid, which the system reuses: start clean.
-  std::filesystem::remove_all(cache_dir);
-  for (const char* suffix : {"", ".part", ".part.key"}) std::remove((out + suffix).c_str());
   {
     ServerProcess server({"--cache_dir=" + cache_dir});
     ASSERT_TRUE(server.started()) << server.log();

@@ -13,6 +13,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <thread>
 
@@ -98,7 +99,11 @@ std::string TestLabelsPath() {
 }
 
 std::string TempPath(const std::string& name) {
-  return ::testing::TempDir() + "/" + name + "." + std::to_string(getpid());
+  // The pid alone repeats across runs (the system reuses it), and a file an
+  // earlier run left must not meet this one: a token drawn once per process.
+  static const std::string token =
+      std::to_string(getpid()) + "." + std::to_string(std::random_device{}());
+  return ::testing::TempDir() + "/" + name + "." + token;
 }
 
 bool FileExists(const std::string& path) { return access(path.c_str(), F_OK) == 0; }

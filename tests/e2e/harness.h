@@ -21,7 +21,8 @@ std::string BuildDir();
 // Fashion-MNIST's test set, from Debian's dataset-fashion-mnist.
 std::string TestImagesPath();
 std::string TestLabelsPath();
-// "<gtest temp dir>/<name>.<pid>": a path private to this test process.
+// "<gtest temp dir>/<name>.<pid>.<random>": a path private to this test
+// process, the same for the same name within it.
 std::string TempPath(const std::string& name);
 bool FileExists(const std::string& path);
 std::string TestBankPath();  // made by the ctest fixture `make_test_bank`
