@@ -6,6 +6,7 @@
 #include <benchmark/benchmark.h>
 #include <torch/optim/adamw.h>
 
+#include <cstdlib>
 #include <thread>
 
 #include "core/bank/template_bank.h"
@@ -14,6 +15,17 @@
 
 namespace wave {
 namespace {
+
+// WAVE_BENCH_DEVICE=cuda (scripts/device_check.sh) runs the steps on the GPU;
+// each step then ends by reading its loss, so the timer sees the work done.
+at::Device BenchDevice() {
+  const char* device = std::getenv("WAVE_BENCH_DEVICE");
+  return at::Device(device ? device : "cpu");
+}
+
+void WaitFor(const at::Tensor& loss) {
+  if (!loss.device().is_cpu()) loss.item<float>();
+}
 
 ViTConfig Config(int64_t depth, int64_t width) {
   ViTConfig c;
@@ -34,16 +46,19 @@ double StepFlops(const ViTConfig& c, int64_t batch) {
 
 void BM_PlainStep(benchmark::State& state, int64_t depth, int64_t width) {
   const ViTConfig c = Config(depth, width);
+  const at::Device device = BenchDevice();
   TensorMap p = DirectInit(c, 1);
   std::vector<at::Tensor> all;
-  for (auto& [n, t] : p) all.push_back(t.requires_grad_(true));
+  for (auto& [n, t] : p) all.push_back(t = t.to(device).requires_grad_(true));
   torch::optim::AdamW opt(all, torch::optim::AdamWOptions(1e-3));
-  at::Tensor x = at::randn({64, 1, 28, 28});
-  at::Tensor y = at::randint(0, 10, {64}, at::kLong);
+  at::Tensor x = at::randn({64, 1, 28, 28}).to(device);
+  at::Tensor y = at::randint(0, 10, {64}, at::kLong).to(device);
   for (auto _ : state) {
     opt.zero_grad();
-    at::cross_entropy_loss(VitForward(c, p, x), y).backward();
+    at::Tensor loss = at::cross_entropy_loss(VitForward(c, p, x), y);
+    loss.backward();
     opt.step();
+    WaitFor(loss);
   }
   state.counters["GFLOP/s"] = benchmark::Counter(StepFlops(c, 64) * state.iterations() / 1e9,
                                                  benchmark::Counter::kIsRate);
@@ -53,28 +68,32 @@ void BM_FitStep(benchmark::State& state, int64_t depth, int64_t width) {
   const ViTConfig c = Config(depth, width);
   const BankGeometry g;
   const int64_t n = state.range(0);
+  const at::Device device = BenchDevice();
+  const auto on_device = at::TensorOptions().device(device);
   TensorMap templates, scalers;
-  for (const auto& k : TemplateKinds(c, g)) templates[k.kind] = at::randn({n, k.p, k.q});
+  for (const auto& k : TemplateKinds(c, g)) templates[k.kind] = at::randn({n, k.p, k.q}, on_device);
   std::vector<at::Tensor> trainable;
   for (const auto& tp : TemplatedParams(c, g)) {
-    scalers[tp.name] = (at::randn({n, tp.a, tp.b}) * 0.01).requires_grad_(true);
+    scalers[tp.name] = (at::randn({n, tp.a, tp.b}, on_device) * 0.01).requires_grad_(true);
     trainable.push_back(scalers[tp.name]);
   }
   TensorMap head = DirectInit(c, 2);
-  at::Tensor hw = head["head.weight"].requires_grad_(true);
-  at::Tensor hb = head["head.bias"].requires_grad_(true);
+  at::Tensor hw = head["head.weight"].to(device).requires_grad_(true);
+  at::Tensor hb = head["head.bias"].to(device).requires_grad_(true);
   trainable.push_back(hw);
   trainable.push_back(hb);
   torch::optim::AdamW opt(trainable, torch::optim::AdamWOptions(1e-3));
-  at::Tensor x = at::randn({64, 1, 28, 28});
-  at::Tensor y = at::randint(0, 10, {64}, at::kLong);
+  at::Tensor x = at::randn({64, 1, 28, 28}).to(device);
+  at::Tensor y = at::randint(0, 10, {64}, at::kLong).to(device);
   for (auto _ : state) {
     opt.zero_grad();
     TensorMap p = ComposeWeights(templates, scalers, c, g);
     p["head.weight"] = hw;
     p["head.bias"] = hb;
-    at::cross_entropy_loss(VitForward(c, p, x), y).backward();
+    at::Tensor loss = at::cross_entropy_loss(VitForward(c, p, x), y);
+    loss.backward();
     opt.step();
+    WaitFor(loss);
   }
   state.counters["N"] = n;
   state.counters["GFLOP/s"] = benchmark::Counter(StepFlops(c, 64) * state.iterations() / 1e9,
@@ -83,8 +102,13 @@ void BM_FitStep(benchmark::State& state, int64_t depth, int64_t width) {
 
 void BM_Gemm(benchmark::State& state) {
   const int64_t s = state.range(0);
-  at::Tensor a = at::randn({s, s}), b = at::randn({s, s});
-  for (auto _ : state) benchmark::DoNotOptimize(at::matmul(a, b));
+  const auto on_device = at::TensorOptions().device(BenchDevice());
+  at::Tensor a = at::randn({s, s}, on_device), b = at::randn({s, s}, on_device);
+  for (auto _ : state) {
+    at::Tensor c = at::matmul(a, b);
+    if (!c.device().is_cpu()) c.sum().item<float>();
+    benchmark::DoNotOptimize(c);
+  }
   state.counters["GFLOP/s"] = benchmark::Counter(2.0 * s * s * s * state.iterations() / 1e9,
                                                  benchmark::Counter::kIsRate);
 }

@@ -126,6 +126,11 @@ ServerProcess::ServerProcess(std::vector<std::string> extra)
   std::vector<std::string> args = {
       "--banks=" + TestBankPath(), "--address=127.0.0.1:" + std::to_string(port_),
       "--metrics_port=" + std::to_string(metrics_port_), "--threads=1"};
+  // scripts/device_check.sh runs the suite with WAVE_SERVER_DEVICE=cuda, so a
+  // server that cannot use the GPU fails to start instead of falling back.
+  if (const char* device = std::getenv("WAVE_SERVER_DEVICE")) {
+    args.push_back(std::string("--device=") + device);
+  }
   args.insert(args.end(), extra.begin(), extra.end());
   pid_ = Spawn(BuildDir() + "/server/wave-server", args, log_path_ + ".out", log_path_);
   for (int i = 0; i < 300; ++i) {

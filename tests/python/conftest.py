@@ -37,6 +37,12 @@ def fashion():
     return x, y
 
 
+def device_flag():
+    """scripts/device_check.sh sets WAVE_SERVER_DEVICE=cuda: no silent CPU fallback."""
+    device = os.environ.get("WAVE_SERVER_DEVICE")
+    return [f"--device={device}"] if device else []
+
+
 class Server:
     def __init__(self, tmp, *extra, port=None):
         self.port, self.metrics = port or free_port(), free_port()
@@ -46,7 +52,7 @@ class Server:
             [os.path.join(BUILD, "server", "wave-server"),
              f"--banks={os.path.join(BUILD, 'test_bank.safetensors')}",
              f"--address={self.address}", f"--metrics_port={self.metrics}", "--threads=1",
-             *extra], stderr=self.log)
+             *device_flag(), *extra], stderr=self.log)
         import wave_init
         deadline = time.time() + 60
         while time.time() < deadline:

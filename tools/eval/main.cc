@@ -52,6 +52,9 @@ ABSL_FLAG(int64_t, patience, 0, "WAVE only: early stopping's patience (measureme
 ABSL_FLAG(int64_t, fit_head_steps, 0,
           "WAVE only: steps of the head alone on the initialized body's features before "
           "--fit_steps (forward passes: the fit samples, once).");
+ABSL_FLAG(bool, fit_head_from_bank, false,
+          "WAVE only, the bank's own classes only: start the head from the bank's (resampled "
+          "to the target's width), as the service does when the classes agree.");
 ABSL_FLAG(double, fit_distill, 0,
           "Weight of distillation from the ancestry in every method's few-shot budget "
           "(loss = CE + w * T^2 * KL at T = 2); 0: labels only.");
@@ -96,6 +99,7 @@ namespace {
 struct EvalOptions {
   int64_t fit_steps = 0, fit_batch = 0, few_shot = 0;
   int64_t fit_held_out = 0, eval_every = 0, patience = 0, fit_head_steps = 0;
+  bool fit_head_from_bank = false;
   double fit_distill = 0;
   int64_t epochs = 0, batch = 0, train_samples = 0, test_samples = 0, val_samples = 0;
   double lr = 0, warmup_epochs = 0;
@@ -125,6 +129,7 @@ absl::StatusOr<EvalOptions> EvalOptionsFromFlags() {
   o.eval_every = absl::GetFlag(FLAGS_eval_every);
   o.patience = absl::GetFlag(FLAGS_patience);
   o.fit_head_steps = absl::GetFlag(FLAGS_fit_head_steps);
+  o.fit_head_from_bank = absl::GetFlag(FLAGS_fit_head_from_bank);
   o.fit_distill = absl::GetFlag(FLAGS_fit_distill);
   o.epochs = absl::GetFlag(FLAGS_epochs);
   o.batch = absl::GetFlag(FLAGS_batch);
@@ -142,6 +147,10 @@ absl::StatusOr<EvalOptions> EvalOptionsFromFlags() {
   if (!o.classes.empty() && o.fit_distill > 0) {
     return absl::InvalidArgumentError(
         "--fit_distill: the ancestry's classes are not the target's (--classes)");
+  }
+  if (!o.classes.empty() && o.fit_head_from_bank) {
+    return absl::InvalidArgumentError(
+        "--fit_head_from_bank: the bank's head knows other classes than the target's (--classes)");
   }
   if (o.split != "test" && o.split != "val") {
     return absl::InvalidArgumentError("--split: test or val");
@@ -217,7 +226,8 @@ absl::StatusOr<Initialized> Initialize(const std::string& method, const ViTConfi
     o.head_steps = ctx.options.fit_head_steps;
     o.seed = ctx.seed;
     o.scaler_init = method == "wave" ? ScalerInit::kStructured : ScalerInit::kNaive;
-    o.head_from_bank = false;  // every method fits a fresh head
+    // Every method fits a fresh head, unless asked to start from the bank's.
+    o.head_from_bank = ctx.options.fit_head_from_bank;
     o.distill_weight = ctx.options.fit_distill;
     if (o.distill_weight > 0) {
       o.teacher = [&ctx](const at::Tensor& x) {
@@ -326,6 +336,7 @@ std::string Header(const Context& ctx) {
       ". Every method gets the same few-shot budget before epoch 0 (", o.few_shot,
       " training images, ", o.fit_steps, " steps of batch ", o.fit_batch,
       "; WAVE fits scalers and head, baselines fit their head",
+      o.fit_head_from_bank ? "; WAVE's head starts from the bank's" : "",
       o.fit_head_steps > 0
           ? absl::StrCat("; WAVE first fits its head alone for ", o.fit_head_steps,
                          " steps on features computed once")

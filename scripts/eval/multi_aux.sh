@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Issue 22: templates learned with several auxiliaries (6x128, 2x64, 6x192)
+# against the bundled bank (6x128 only), on the validation split (5,000
+# training images held out; seeds 1-3 paired: same subset, few-shot images and
+# order). Sizes: the four evaluation sizes and 6x160, a width neither bank has.
+# Three readings of the same initialization:
+#   s0-bankhead  zero fit steps, the head resampled from the bank's (the
+#                service's answer to --steps=0 on the bank's own classes)
+#   s0-probe     zero scaler steps, a fresh head fitted alone for 300 steps on
+#                the body's features (how good the body is, whatever the head)
+#   s50          50 fit steps (scalers and a fresh head), then one epoch
+# Each has its own CSV and report; the paired differences are taken from the
+# multi-auxiliary bank (multi minus single).
+#   scripts/eval/multi_aux.sh [wave-eval] [multi-auxiliary bank] [out dir]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+EVAL=${1:-build/tools/eval/wave-eval}
+MULTI=${2:-models/multi-aux/fashion-mnist-vit-multiaux.safetensors}
+OUT=${3:-docs/eval/multi-aux}
+COMMON=(--split=val --val_samples=5000 --seeds=1,2,3 --sizes=3x64,4x96,12x128,9x192,6x160
+        --methods=wave --train_samples=5000 --few_shot=1000 --lr=1e-3
+        --threads=${THREADS:-2} --out_dir="$OUT" --resume
+        --ancestry=models/fashion-mnist-vit.ancestry.safetensors)
+declare -A VARIANT=(
+  [s0-bankhead]="--fit_steps=0 --fit_head_from_bank --epochs=0"
+  [s0-probe]="--fit_steps=0 --fit_head_steps=300 --epochs=0"
+  [s50]="--fit_steps=50 --epochs=1"
+)
+for v in s0-bankhead s0-probe s50; do
+  read -r -a flags <<< "${VARIANT[$v]}"
+  "$EVAL" "${COMMON[@]}" "${flags[@]}" --csv="val-$v.csv" --label=single \
+    --bank=models/fashion-mnist-vit.safetensors
+  "$EVAL" "${COMMON[@]}" "${flags[@]}" --csv="val-$v.csv" --label=multi --bank="$MULTI"
+  mkdir -p "$OUT/$v"
+  epochs=$([[ $v == s50 ]] && echo 0,1 || echo 0)
+  "$EVAL" --report_only --inputs="$OUT/val-$v.csv" --out_dir="$OUT/$v" --reference=multi \
+    --report_epochs="$epochs" --yardstick=none
+done
