@@ -43,7 +43,7 @@ call() {  # section size clients steps out
   "$B/client/wave-client" init --server=127.0.0.1:$PORT --depth="${size%x*}" \
     --width="${size#*x}" --images=$DATA/train-images-idx3-ubyte.gz \
     --labels=$DATA/train-labels-idx1-ubyte.gz --samples=1000 --steps="$steps" --eval_every=0 \
-    --out="$out" --json > "$out.json"
+    --out="$out" --json > "$out.json" 2> "$out.log"
   t1=$(date +%s.%N)
   /usr/bin/python3 - "$out.json" "$section" "$size" "$clients" "$steps" "$t0" "$t1" \
     "$(stat -c %s "$out")" >> "$CSV" << 'EOF'

@@ -60,8 +60,8 @@ void BM_PlainStep(benchmark::State& state, int64_t depth, int64_t width) {
     opt.step();
     WaitFor(loss);
   }
-  state.counters["GFLOP/s"] = benchmark::Counter(StepFlops(c, 64) * state.iterations() / 1e9,
-                                                 benchmark::Counter::kIsRate);
+  state.counters["GFLOP/s"] =
+      benchmark::Counter(StepFlops(c, 64) * state.iterations() / 1e9, benchmark::Counter::kIsRate);
 }
 
 void BM_FitStep(benchmark::State& state, int64_t depth, int64_t width) {
@@ -96,8 +96,8 @@ void BM_FitStep(benchmark::State& state, int64_t depth, int64_t width) {
     WaitFor(loss);
   }
   state.counters["N"] = n;
-  state.counters["GFLOP/s"] = benchmark::Counter(StepFlops(c, 64) * state.iterations() / 1e9,
-                                                 benchmark::Counter::kIsRate);
+  state.counters["GFLOP/s"] =
+      benchmark::Counter(StepFlops(c, 64) * state.iterations() / 1e9, benchmark::Counter::kIsRate);
 }
 
 void BM_Gemm(benchmark::State& state) {
@@ -109,16 +109,23 @@ void BM_Gemm(benchmark::State& state) {
     if (!c.device().is_cpu()) c.sum().item<float>();
     benchmark::DoNotOptimize(c);
   }
-  state.counters["GFLOP/s"] = benchmark::Counter(2.0 * s * s * s * state.iterations() / 1e9,
-                                                 benchmark::Counter::kIsRate);
+  state.counters["GFLOP/s"] =
+      benchmark::Counter(2.0 * s * s * s * state.iterations() / 1e9, benchmark::Counter::kIsRate);
 }
 
 BENCHMARK(BM_Gemm)->Arg(1024)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK_CAPTURE(BM_PlainStep, DeitS_12x384, 12, 384)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK_CAPTURE(BM_FitStep, DeitS_12x384, 12, 384)->Arg(8)->Arg(16)
-    ->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(BM_PlainStep, DeitS_12x384, 12, 384)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(BM_FitStep, DeitS_12x384, 12, 384)
+    ->Arg(8)
+    ->Arg(16)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 BENCHMARK_CAPTURE(BM_PlainStep, Bank_6x128, 6, 128)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK_CAPTURE(BM_FitStep, Bank_6x128, 6, 128)->Arg(16)->Unit(benchmark::kMillisecond)
+BENCHMARK_CAPTURE(BM_FitStep, Bank_6x128, 6, 128)
+    ->Arg(16)
+    ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 BENCHMARK_CAPTURE(BM_PlainStep, Tiny_1x32, 1, 32)->Unit(benchmark::kMillisecond);
 BENCHMARK_CAPTURE(BM_FitStep, Tiny_1x32, 1, 32)->Arg(4)->Unit(benchmark::kMillisecond);

@@ -48,7 +48,7 @@ ABSL_FLAG(int64_t, eval_every, -1,
 ABSL_FLAG(int64_t, patience, -1,
           "init: stop after this many measurements without improvement (0: never; -1: the "
           "server's default).");
-ABSL_FLAG(std::string, scaler_init, "structured", "init: structured | naive.");
+ABSL_FLAG(std::string, scaler_init, "structured", "init: structured | select | naive.");
 ABSL_FLAG(int64_t, head_steps, 0,
           "init: steps of the head alone on the initialized body's features before --steps "
           "(cheap: one forward pass over the samples in all).");

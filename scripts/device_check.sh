@@ -72,16 +72,18 @@ cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release \
   > "$OUT/configure.txt" 2>&1 || { grep -v "may be hidden" "$OUT/configure.txt" | tail -40; exit 1; }
 grep -E "Found (Torch|CUDA)" "$OUT/configure.txt"
 echo "found outside the sysroot (LibTorch's and the C library's are expected):"
-grep -E "^[A-Za-z_-]+(_DIR|_LIBRARY|_INCLUDE_DIR|_EXECUTABLE)[A-Z_]*:[A-Z]+=/" "$BUILD/CMakeCache.txt" \
-  | grep -v -e "$SYS" -e "NOTFOUND" | sed 's/^/  /'
+grep -E "^[A-Za-z_-]+(_DIR|_LIBRARY|_INCLUDE_DIR|_EXECUTABLE)[A-Z_]*:(PATH|FILEPATH)=/" \
+  "$BUILD/CMakeCache.txt" | grep -v -e "$SYS" -e "^CMAKE_" -e "^wave_init_" | sed 's/^/  /'
 
 step "build"
 # -k 0: a part that fails to build must not hide what the rest can show.
 ninja -C "$BUILD" -k 0 -j "$JOBS" > "$OUT/build.txt" 2>&1 || status=1
 grep -E "error|FAILED" "$OUT/build.txt" | head -40
 tail -1 "$OUT/build.txt"
-echo "libraries resolved outside the sysroot and LibTorch (the machine's own):"
-ldd "$BUILD/server/wave-server" | grep -v -e "$SYS" -e torch -e "linux-vdso" | awk '{print "  " $1, $3}'
+echo "the server's own libraries resolved outside the sysroot (the machine's):"
+for lib in $(readelf -d "$BUILD/server/wave-server" | sed -n 's/.*Shared library: \[\(.*\)\]/\1/p'); do
+  ldd "$BUILD/server/wave-server" | awk -v l="$lib" '$1 == l {print "  " $1, $3}' | grep -v "$SYS"
+done
 
 step "core on the device"
 "$BUILD/tools/device_check/wave-device-check" || status=1

@@ -174,10 +174,11 @@ absl::StatusOr<FitState> StartState(const TemplateBank& bank, const ViTConfig& t
                                     const FitOptions& o, FitReport& report) {
   const absl::Time t0 = absl::Now();
   FitState state;
-  ASSIGN_OR_RETURN(state.scalers, ResampleScalers(bank, target, o.scaler_init));
-  const AuxiliaryModel& aux = NearestAuxiliary(bank, target);
-  state.head = o.head_from_bank && aux.config.classes == target.classes ? ResampleHead(aux, target)
-                                                                        : FreshHead(target, o.seed);
+  ASSIGN_OR_RETURN(state.scalers, ResampleScalers(bank, target, o.scaler_init, o.aux_mix));
+  const AuxiliaryModel& aux = NearestAuxiliary(bank, target, o.aux_mix);
+  state.head = o.head_from_bank && aux.config.classes == target.classes
+                   ? ResampleHead(aux, target, bank.geometry, o.scaler_init)
+                   : FreshHead(target, o.seed);
   report.seconds_scaler_init = Seconds(t0);
   report.scaler_count = ScalerCount(target, bank.geometry, bank);
   report.trainable_params = report.scaler_count + target.classes * (target.width + 1);
@@ -314,8 +315,8 @@ absl::StatusOr<Dataset> FitScalersAndHead(const TemplateBank& bank, const ViTCon
   at::Tensor order = at::randperm(m, gen, at::kLong);
   int64_t cursor = 0;
   if (o.head_steps > 0) {
-    RETURN_IF_ERROR(FitHeadOnFeatures(bank, target, x_all, fit_set.labels, teacher_logits, o,
-                                      state, check));
+    RETURN_IF_ERROR(
+        FitHeadOnFeatures(bank, target, x_all, fit_set.labels, teacher_logits, o, state, check));
     report.feature_passes = m;
   }
   BestStep best(o, eval_set.size() > 0);

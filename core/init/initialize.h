@@ -26,6 +26,7 @@ struct FitOptions {
   // Samples kept out of the fit to report accuracy on; -1: 10% up to 100.
   int64_t held_out = -1;
   ScalerInit scaler_init = ScalerInit::kStructured;
+  AuxiliaryMix aux_mix = AuxiliaryMix::kNearest;  // banks with several auxiliaries
   // Start the head from the bank's auxiliary head when the class counts
   // agree; otherwise (or false) a fresh timm-initialized head.
   bool head_from_bank = true;
@@ -44,7 +45,8 @@ struct FitOptions {
   int64_t progress_every = 1;  // steps between progress callbacks
 
   bool Fits() const { return steps > 0 || head_steps > 0; }  // uses the few-shot data
-  std::string device = "cpu";  // where the fit runs ("cpu", "cuda")
+  // Where the fit runs ("cpu", "cuda").
+  std::string device = "cpu";
   // Distillation from a teacher (typically the bank's ancestry, same classes):
   // the loss becomes cross-entropy + w * T^2 * KL(teacher || model) at
   // temperature T, as in template learning (DistillLoss). The teacher maps
@@ -67,7 +69,7 @@ struct FitReport {
   std::vector<int64_t> held_out_indices;  // positions in the few-shot data, in held-out order
   int64_t steps_run = 0;                  // fewer than asked when early stopping stopped the fit
   int64_t best_step = 0;                  // the step whose scalers and head were returned
-  int64_t feature_passes = 0;  // forward image passes spent on the head's features
+  int64_t feature_passes = 0;             // forward image passes spent on the head's features
   int64_t trainable_params = 0;           // scalers + head
   int64_t scaler_count = 0;
   int64_t model_params = 0;

@@ -9,8 +9,14 @@
 #   s0-probe     zero scaler steps, a fresh head fitted alone for 300 steps on
 #                the body's features (how good the body is, whatever the head)
 #   s50          50 fit steps (scalers and a fresh head), then one epoch
-# Each has its own CSV and report; the paired differences are taken from the
-# multi-auxiliary bank (multi minus single).
+# Five initializations, by bank and by how scalers cross a width:
+#   single, multi        structured resampling (tiles interpolated), nearest auxiliary
+#   multi-blend          the two nearest auxiliaries blended by inverse distance
+#   single-select,       tiles selected, never blended (ScalerInit::kSelect)
+#   multi-select
+#   multi-select-narrower  and from the nearest auxiliary no wider than the target
+# Each reading has its own CSV and report; paired differences are multi-select
+# minus each.
 #   scripts/eval/multi_aux.sh [wave-eval] [multi-auxiliary bank] [out dir]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -18,7 +24,7 @@ EVAL=${1:-build/tools/eval/wave-eval}
 MULTI=${2:-models/multi-aux/fashion-mnist-vit-multiaux.safetensors}
 OUT=${3:-docs/eval/multi-aux}
 COMMON=(--split=val --val_samples=5000 --seeds=1,2,3 --sizes=3x64,4x96,12x128,9x192,6x160
-        --methods=wave --train_samples=5000 --few_shot=1000 --lr=1e-3
+        --train_samples=5000 --few_shot=1000 --lr=1e-3
         --threads=${THREADS:-2} --out_dir="$OUT" --resume
         --ancestry=models/fashion-mnist-vit.ancestry.safetensors)
 declare -A VARIANT=(
@@ -26,13 +32,19 @@ declare -A VARIANT=(
   [s0-probe]="--fit_steps=0 --fit_head_steps=300 --epochs=0"
   [s50]="--fit_steps=50 --epochs=1"
 )
+SINGLE=models/fashion-mnist-vit.safetensors
+RUNS=("single wave $SINGLE" "multi wave $MULTI" "multi-blend wave $MULTI --aux_mix=blend"
+      "single-select wave-select $SINGLE" "multi-select wave-select $MULTI"
+      "multi-select-narrower wave-select $MULTI --aux_mix=narrower")
 for v in s0-bankhead s0-probe s50; do
   read -r -a flags <<< "${VARIANT[$v]}"
-  "$EVAL" "${COMMON[@]}" "${flags[@]}" --csv="val-$v.csv" --label=single \
-    --bank=models/fashion-mnist-vit.safetensors
-  "$EVAL" "${COMMON[@]}" "${flags[@]}" --csv="val-$v.csv" --label=multi --bank="$MULTI"
+  for r in "${RUNS[@]}"; do
+    read -r label method bank extra <<< "$r"
+    "$EVAL" "${COMMON[@]}" "${flags[@]}" --csv="val-$v.csv" --label="$label" \
+      --methods="$method" --bank="$bank" ${extra:+"$extra"}
+  done
   mkdir -p "$OUT/$v"
   epochs=$([[ $v == s50 ]] && echo 0,1 || echo 0)
-  "$EVAL" --report_only --inputs="$OUT/val-$v.csv" --out_dir="$OUT/$v" --reference=multi \
+  "$EVAL" --report_only --inputs="$OUT/val-$v.csv" --out_dir="$OUT/$v" --reference=multi-select \
     --report_epochs="$epochs" --yardstick=none
 done

@@ -2,6 +2,7 @@
 // sizes: test accuracy after initialization and after each training epoch.
 #include <ATen/Parallel.h>
 #include <c10/core/GradMode.h>
+#include <sys/stat.h>
 #include <torch/optim/adamw.h>
 
 #include <chrono>
@@ -9,9 +10,8 @@
 #include <cstdio>
 #include <fstream>
 #include <set>
-#include <tuple>
-#include <sys/stat.h>
 #include <thread>
+#include <tuple>
 
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
@@ -37,7 +37,8 @@ ABSL_FLAG(std::string, ancestry, "models/fashion-mnist-vit.ancestry.safetensors"
 ABSL_FLAG(std::string, sizes, "3x128,12x128,6x64,6x256,9x192",
           "Target sizes DEPTHxWIDTH, comma-separated.");
 ABSL_FLAG(std::string, methods, "wave,wave-naive,direct,weight-selection,heur-lg,mimetic",
-          "Initializations to compare.");
+          "Initializations to compare (also wave-select: WAVE with tiles selected across "
+          "width, ScalerInit::kSelect).");
 ABSL_FLAG(int64_t, epochs, 5, "Training epochs after initialization.");
 ABSL_FLAG(int64_t, train_samples, 10000, "Fixed stratified training subset (0: all 60k).");
 ABSL_FLAG(int64_t, test_samples, 0, "Test images used (0: all 10k).");
@@ -55,6 +56,10 @@ ABSL_FLAG(int64_t, fit_head_steps, 0,
 ABSL_FLAG(bool, fit_head_from_bank, false,
           "WAVE only, the bank's own classes only: start the head from the bank's (resampled "
           "to the target's width), as the service does when the classes agree.");
+ABSL_FLAG(std::string, aux_mix, "nearest",
+          "WAVE only, banks with several auxiliaries: the target's scalers from the nearest "
+          "auxiliary (nearest), the nearest no wider than the target (narrower) or the two "
+          "nearest weighted by inverse distance (blend).");
 ABSL_FLAG(double, fit_distill, 0,
           "Weight of distillation from the ancestry in every method's few-shot budget "
           "(loss = CE + w * T^2 * KL at T = 2); 0: labels only.");
@@ -79,8 +84,7 @@ ABSL_FLAG(std::string, label, "",
           "Name the rows are recorded under (one method only), e.g. wave-s50 in a fit-steps "
           "sweep; empty: the method's name.");
 ABSL_FLAG(std::string, csv, "results.csv", "CSV in --out_dir this run appends to.");
-ABSL_FLAG(bool, resume, false,
-          "Keep the CSV and skip the runs whose last epoch it already has.");
+ABSL_FLAG(bool, resume, false, "Keep the CSV and skip the runs whose last epoch it already has.");
 ABSL_FLAG(int32_t, threads, 0, "LibTorch threads (0: all cores).");
 ABSL_FLAG(std::string, out_dir, "docs/eval", "Where results.csv/.md/.png go.");
 ABSL_FLAG(bool, report_only, false,
@@ -100,6 +104,7 @@ struct EvalOptions {
   int64_t fit_steps = 0, fit_batch = 0, few_shot = 0;
   int64_t fit_held_out = 0, eval_every = 0, patience = 0, fit_head_steps = 0;
   bool fit_head_from_bank = false;
+  AuxiliaryMix aux_mix = AuxiliaryMix::kNearest;
   double fit_distill = 0;
   int64_t epochs = 0, batch = 0, train_samples = 0, test_samples = 0, val_samples = 0;
   double lr = 0, warmup_epochs = 0;
@@ -130,6 +135,7 @@ absl::StatusOr<EvalOptions> EvalOptionsFromFlags() {
   o.patience = absl::GetFlag(FLAGS_patience);
   o.fit_head_steps = absl::GetFlag(FLAGS_fit_head_steps);
   o.fit_head_from_bank = absl::GetFlag(FLAGS_fit_head_from_bank);
+  ASSIGN_OR_RETURN(o.aux_mix, ParseAuxiliaryMix(absl::GetFlag(FLAGS_aux_mix)));
   o.fit_distill = absl::GetFlag(FLAGS_fit_distill);
   o.epochs = absl::GetFlag(FLAGS_epochs);
   o.batch = absl::GetFlag(FLAGS_batch);
@@ -166,7 +172,7 @@ struct Context {
   TemplateBank bank;
   TensorMap ancestry;
   Dataset train, few_shot, eval;  // eval: the validation or the test images
-  int64_t classes = 0;             // of the target task
+  int64_t classes = 0;            // of the target task
   double mean, std;
   uint64_t seed = 0;
 };
@@ -216,7 +222,7 @@ absl::StatusOr<Initialized> Initialize(const std::string& method, const ViTConfi
   // sees each few-shot image once.
   out.passes = static_cast<double>(eo.fit_steps * eo.fit_batch);
   out.forward_passes = eo.fit_distill > 0 ? ctx.few_shot.size() : 0;
-  if (method == "wave" || method == "wave-naive") {
+  if (method == "wave" || method == "wave-naive" || method == "wave-select") {
     FitOptions o;
     o.steps = ctx.options.fit_steps;
     o.batch = ctx.options.fit_batch;
@@ -225,9 +231,12 @@ absl::StatusOr<Initialized> Initialize(const std::string& method, const ViTConfi
     o.patience = ctx.options.patience;
     o.head_steps = ctx.options.fit_head_steps;
     o.seed = ctx.seed;
-    o.scaler_init = method == "wave" ? ScalerInit::kStructured : ScalerInit::kNaive;
+    o.scaler_init = method == "wave"          ? ScalerInit::kStructured
+                    : method == "wave-select" ? ScalerInit::kSelect
+                                              : ScalerInit::kNaive;
     // Every method fits a fresh head, unless asked to start from the bank's.
     o.head_from_bank = ctx.options.fit_head_from_bank;
+    o.aux_mix = ctx.options.aux_mix;
     o.distill_weight = ctx.options.fit_distill;
     if (o.distill_weight > 0) {
       o.teacher = [&ctx](const at::Tensor& x) {
@@ -289,8 +298,7 @@ absl::Status EvaluateOne(const std::string& size_name, const ViTConfig& c,
   TensorMap params = std::move(init->params);
   auto forward = [&](const at::Tensor& x) { return VitForward(c, params, x); };
   row.accuracy = Accuracy(forward, ctx.eval, ctx.mean, ctx.std);
-  std::printf("[eval] %s epoch 0: %.2f%% (init %.1f s)\n", tag.c_str(), row.accuracy,
-              row.seconds);
+  std::printf("[eval] %s epoch 0: %.2f%% (init %.1f s)\n", tag.c_str(), row.accuracy, row.seconds);
   std::fflush(stdout);
   RETURN_IF_ERROR(AppendCsv(csv, row));
   std::vector<at::Tensor> all;
@@ -311,25 +319,24 @@ absl::Status EvaluateOne(const std::string& size_name, const ViTConfig& c,
     return at::cross_entropy_loss(forward(x), y);
   };
   auto epoch_start = std::chrono::steady_clock::now();
-  return TrainLoop(all, ctx.train, loss, loop,
-                   [&](int64_t epoch, double, torch::optim::Optimizer&) {
-                     row.seconds += SecondsSince(epoch_start);  // evaluation excluded
-                     row.passes += ctx.train.size();
-                     row.epoch = static_cast<int>(epoch + 1);
-                     row.accuracy = Accuracy(forward, ctx.eval, ctx.mean, ctx.std);
-                     std::printf("[eval] %s epoch %d: %.2f%%\n", tag.c_str(), row.epoch,
-                                 row.accuracy);
-                     std::fflush(stdout);
-                     epoch_start = std::chrono::steady_clock::now();
-                     return AppendCsv(csv, row);
-                   });
+  return TrainLoop(
+      all, ctx.train, loss, loop, [&](int64_t epoch, double, torch::optim::Optimizer&) {
+        row.seconds += SecondsSince(epoch_start);  // evaluation excluded
+        row.passes += ctx.train.size();
+        row.epoch = static_cast<int>(epoch + 1);
+        row.accuracy = Accuracy(forward, ctx.eval, ctx.mean, ctx.std);
+        std::printf("[eval] %s epoch %d: %.2f%%\n", tag.c_str(), row.epoch, row.accuracy);
+        std::fflush(stdout);
+        epoch_start = std::chrono::steady_clock::now();
+        return AppendCsv(csv, row);
+      });
 }
 
 std::string Header(const Context& ctx) {
   const EvalOptions& o = ctx.options;
   return absl::StrCat(
-      "Bank `", ctx.bank.name, "` (sha256 ", ctx.bank.file_sha256.substr(0, 16),
-      "...), ancestry ", ctx.bank.ancestry.ShortName(), ". Task: ",
+      "Bank `", ctx.bank.name, "` (sha256 ", ctx.bank.file_sha256.substr(0, 16), "...), ancestry ",
+      ctx.bank.ancestry.ShortName(), ". Task: ",
       o.classes.empty() ? "the bank's own classes"
                         : absl::StrCat("Fashion-MNIST classes ", absl::StrJoin(o.classes, ","),
                                        " relabelled 0.. (fresh heads)"),
@@ -337,10 +344,10 @@ std::string Header(const Context& ctx) {
       " training images, ", o.fit_steps, " steps of batch ", o.fit_batch,
       "; WAVE fits scalers and head, baselines fit their head",
       o.fit_head_from_bank ? "; WAVE's head starts from the bank's" : "",
-      o.fit_head_steps > 0
-          ? absl::StrCat("; WAVE first fits its head alone for ", o.fit_head_steps,
-                         " steps on features computed once")
-          : "",
+      o.aux_mix == AuxiliaryMix::kBlend ? "; scalers blended from the two nearest auxiliaries" : "",
+      o.fit_head_steps > 0 ? absl::StrCat("; WAVE first fits its head alone for ", o.fit_head_steps,
+                                          " steps on features computed once")
+                           : "",
       o.eval_every > 0 ? absl::StrCat("; WAVE stops early: held-out accuracy every ", o.eval_every,
                                       " steps, patience ", o.patience)
                        : "",
