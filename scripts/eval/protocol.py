@@ -44,13 +44,13 @@ TASKS = {
         "epochs": {"direct": 20},
         "seeds": "1,2,3,4,5",
         "baseline_seeds": "1,2,3",
-        "baselines": ["weight-selection", "heur-lg", "mimetic", "wave-naive"],
+        "baselines": ["weight-selection", "heur-lg", "mimetic", "wave-naive", "wave-select"],
     },
 }
 # Baselines without a learning-rate search of their own take the rate chosen
 # for the method they resemble: inherited weights like WAVE's, or random like Direct's.
 LR_FROM = {"weight-selection": "wave", "heur-lg": "wave", "mimetic": "direct",
-           "wave-naive": "wave"}
+           "wave-naive": "wave", "wave-select": "wave"}
 
 
 def common(args):

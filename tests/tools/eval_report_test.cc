@@ -1,6 +1,7 @@
 #include <cmath>
 #include <cstdio>
 #include <fstream>
+#include <sstream>
 #include <string>
 
 #include "gtest/gtest.h"
@@ -74,6 +75,44 @@ TEST(EvalCsvTest, RoundTripsEveryField) {
   EXPECT_DOUBLE_EQ(rows[0].forward_passes, 1000);
   EXPECT_DOUBLE_EQ(rows[0].seconds, 41.5);
   EXPECT_TRUE(std::isnan(rows[1].accuracy));
+}
+
+std::string FileText(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+TEST(EvalCsvTest, DropRunRemovesOneRunsRowsOnly) {
+  const std::string path = TempPath("drop.csv");
+  std::remove(path.c_str());
+  EvalRow row;
+  row.seed = 1;
+  row.split = "val";
+  row.size = "12x128";
+  row.accuracy = 50;
+  for (const char* method : {"direct", "wave"}) {
+    row.method = method;
+    for (int epoch = 0; epoch < 3; ++epoch) {
+      row.epoch = epoch;
+      ASSERT_OK(AppendCsv(path, row));
+    }
+  }
+  // Another seed's rows of the same size and method stay.
+  row.seed = 2;
+  row.method = "direct";
+  ASSERT_OK(AppendCsv(path, row));
+  const std::string before = FileText(path);
+  ASSERT_OK(DropRun(path, 1, "4x96", "direct"));  // no such run: untouched
+  EXPECT_EQ(FileText(path), before);
+  ASSERT_OK(DropRun(path, 1, "12x128", "direct"));
+  auto rows = ReadCsv(path);
+  ASSERT_OK(rows.status());
+  ASSERT_EQ(rows->size(), 4u);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ((*rows)[i].method, "wave");
+  EXPECT_EQ((*rows)[3].seed, 2u);
+  ASSERT_OK(DropRun(TempPath("absent.csv"), 1, "12x128", "direct"));
 }
 
 TEST(EvalCsvTest, ReadsTheFirstFormatAndRejectsOthers) {

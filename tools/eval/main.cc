@@ -469,6 +469,7 @@ absl::Status Run() {
       for (const auto& method : methods) {
         const std::string label = ctx.options.label.empty() ? method : ctx.options.label;
         if (done.count(absl::StrCat(seed, "/", name, "/", label))) continue;
+        RETURN_IF_ERROR(DropRun(csv, ctx.seed, name, label));  // a half-done run, redone
         RETURN_IF_ERROR(EvaluateOne(name, config, method, ctx, csv));
       }
     }

@@ -12,6 +12,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
+#include "core/base/status_macros.h"
 #include "tools/eval/paired_stats.h"
 
 namespace wave {
@@ -269,6 +270,26 @@ absl::Status AppendCsv(const std::string& path, const EvalRow& r) {
   out << r.seed << "," << r.split << "," << r.size << "," << r.method << "," << r.epoch << ","
       << Number(r.accuracy) << "," << Number(r.passes, 0) << ","
       << Number(r.forward_passes, 0) << "," << Number(r.seconds) << "\n";
+  return absl::OkStatus();
+}
+
+absl::Status DropRun(const std::string& path, uint64_t seed, const std::string& size,
+                     const std::string& method) {
+  if (!std::ifstream(path).good()) return absl::OkStatus();
+  ASSIGN_OR_RETURN(std::vector<EvalRow> rows, ReadCsv(path));
+  const auto of_run = [&](const EvalRow& r) {
+    return r.seed == seed && r.size == size && r.method == method;
+  };
+  if (std::none_of(rows.begin(), rows.end(), of_run)) return absl::OkStatus();
+  const std::string temp = path + ".drop";
+  std::remove(temp.c_str());
+  for (const EvalRow& r : rows) {
+    if (!of_run(r)) RETURN_IF_ERROR(AppendCsv(temp, r));
+  }
+  if (!std::ifstream(temp).good()) std::ofstream(temp) << kHeader << "\n";
+  if (std::rename(temp.c_str(), path.c_str()) != 0) {
+    return absl::InternalError(absl::StrCat("cannot replace ", path));
+  }
   return absl::OkStatus();
 }
 

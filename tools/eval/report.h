@@ -25,6 +25,11 @@ struct EvalRow {
 };
 
 absl::Status AppendCsv(const std::string& path, const EvalRow& row);
+// Removes the rows of one run (seed, size, method) from a CSV of the current
+// format, so that a run a stopped job left half done is redone, not doubled.
+// A file without such rows is left untouched.
+absl::Status DropRun(const std::string& path, uint64_t seed, const std::string& size,
+                     const std::string& method);
 // Reads the current format and the first one (size,method,epoch,
 // test_accuracy,init_seconds).
 absl::StatusOr<std::vector<EvalRow>> ReadCsv(const std::string& path);
