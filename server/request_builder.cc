@@ -98,7 +98,7 @@ absl::StatusOr<FitOptions> RequestBuilder::FitFromHeader(const v1::FitOptions& f
     return Invalid("fit.patience", absl::StrCat("must be >= 0, got ", fit.patience));
   }
   if (!ParseScalerInit(f.scaler_init()).ok()) {
-    return Invalid("fit.scaler_init", "must be 'structured' or 'naive'");
+    return Invalid("fit.scaler_init", "must be 'structured', 'select' or 'naive'");
   }
   fit.device = device_;
   if (fit.steps > limits_.max_fit_steps) {

@@ -111,6 +111,7 @@ def test_torch_tensors_and_float_images_are_accepted(server, fashion):
     (dict(bank="no-such-bank"), grpc.StatusCode.NOT_FOUND, "no-such-bank"),
     (dict(n=600), grpc.StatusCode.RESOURCE_EXHAUSTED, "limit of 500"),
     (dict(eval_every=-1), grpc.StatusCode.INVALID_ARGUMENT, "fit.eval_every"),
+    (dict(scaler_init="mean"), grpc.StatusCode.INVALID_ARGUMENT, "'select'"),
 ])
 def test_errors_carry_the_code_and_the_servers_message(server, fashion, kwargs, code, words):
     n = kwargs.pop("n", 300)
@@ -119,6 +120,16 @@ def test_errors_carry_the_code_and_the_servers_message(server, fashion, kwargs, 
             request(client, fashion, n=n, **kwargs)
     assert e.value.code == code, e.value
     assert words in e.value.message
+
+
+def test_scaler_init_select_reaches_the_server_and_changes_the_weights(server, fashion):
+    with wave_init.Client(server.address) as client:
+        select = request(client, fashion, steps=0, scaler_init="select")
+        structured = request(client, fashion, steps=0)
+    assert select.summary.result_key != structured.summary.result_key
+    changed = [name for name in select.weights
+               if not torch.equal(select.weights[name], structured.weights[name])]
+    assert changed, "a new width's scalers should differ between the schemes"
 
 
 def test_missing_token_is_unauthenticated(start_server, fashion, tmp_path):

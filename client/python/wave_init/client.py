@@ -207,8 +207,10 @@ class Client:
         """Initial weights for a ViT of `depth` x `width` fitted on the
         labelled few-shot `images` (uint8 or float32 arrays or tensors,
         N x C x H x W or N x H x W). Options: bank, steps, seed, batch, lr,
-        held_out, head_from_bank, eval_every, patience, dtype ("f32", "f16",
-        "bf16"), include_scalers, deadline (seconds), progress (a callable
+        held_out, head_from_bank, eval_every, patience, head_steps, scaler_init
+        ("structured", "select": tiles copied across a width, the better start
+        for zero or few steps on the bank's own classes; "naive"), dtype ("f32",
+        "f16", "bf16"), include_scalers, deadline (seconds), progress (a callable
         taking Event, or "bar"), resume_retries. Raises WaveInitError on any
         failure; a deadline or KeyboardInterrupt cancels the call on the
         server. A download that breaks after the file began is continued
@@ -249,7 +251,8 @@ class Client:
                     batch: Optional[int] = None, lr: Optional[float] = None,
                     held_out: Optional[int] = None, head_from_bank: Optional[bool] = None,
                     eval_every: Optional[int] = None, patience: Optional[int] = None,
-                    head_steps: Optional[int] = None, dtype: str = "f32", include_scalers: bool = False,
+                    head_steps: Optional[int] = None, scaler_init: Optional[str] = None,
+                    dtype: str = "f32", include_scalers: bool = False,
                     deadline: Optional[float] = None, resume_retries: int = 2,
                     progress: Union[None, str, Callable[[Event], None]] = None
                     ) -> List[Result]:
@@ -268,7 +271,7 @@ class Client:
         for field, value in [("steps", steps), ("seed", seed), ("batch", batch), ("lr", lr),
                              ("held_out", held_out), ("head_from_bank", head_from_bank),
                              ("eval_every", eval_every), ("patience", patience),
-                             ("head_steps", head_steps)]:
+                             ("head_steps", head_steps), ("scaler_init", scaler_init)]:
             if value is not None:  # unset: the server's default
                 setattr(fit, field, value)
         report = TerminalProgress() if progress == "bar" else progress
