@@ -30,17 +30,13 @@ COMMON=(--split="$SPLIT" --val_samples=5000 --seeds=1,2,3 --sizes=3x64,4x96,12x1
         --train_samples=5000 --few_shot=1000 --lr=1e-3
         --threads=${THREADS:-2} --out_dir="$OUT" --resume
         --ancestry=models/fashion-mnist-vit.ancestry.safetensors)
-declare -A VARIANT=(
-  [s0-bankhead]="--fit_steps=0 --fit_head_from_bank --epochs=0"
-  [s0-probe]="--fit_steps=0 --fit_head_steps=300 --epochs=0"
-  [s50]="--fit_steps=50 --epochs=1"
-)
+source scripts/eval/readings.sh
 SINGLE=models/fashion-mnist-vit.safetensors
 RUNS=("single wave $SINGLE" "multi wave $MULTI" "multi-blend wave $MULTI --aux_mix=blend"
       "single-select wave-select $SINGLE" "multi-select wave-select $MULTI"
       "multi-select-narrower wave-select $MULTI --aux_mix=narrower")
 for v in ${READINGS:-s0-bankhead s0-probe s50}; do
-  read -r -a flags <<< "${VARIANT[$v]}"
+  read -r -a flags <<< "${READING_FLAGS[$v]}"
   for r in "${RUNS[@]}"; do
     read -r label method bank extra <<< "$r"
     # Training is the costly part: after 50 steps and an epoch, only the
@@ -49,11 +45,7 @@ for v in ${READINGS:-s0-bankhead s0-probe s50}; do
     "$EVAL" "${COMMON[@]}" "${flags[@]}" --csv="$SPLIT-$v.csv" --label="$label" \
       --methods="$method" --bank="$bank" ${extra:+"$extra"}
   done
-  mkdir -p "$OUT/$SPLIT-$v"
-  epochs=$([[ $v == s50 ]] && echo 0,1 || echo 0)
-  "$EVAL" --report_only --inputs="$OUT/$SPLIT-$v.csv" --out_dir="$OUT/$SPLIT-$v" \
-    --reference=single-select --report_epochs="$epochs" --yardstick=none
+  report_reading "$OUT" "$SPLIT-$v" single-select
 done
-# Every run also reports the CSV it appended to; the readings' reports are the ones kept.
-rm -f "$OUT"/results.md "$OUT"/results.png "$OUT"/results.gnuplot "$OUT"/curve_*.dat
+drop_run_reports "$OUT"
 /usr/bin/python3 scripts/eval/multi_aux_summary.py "$OUT"

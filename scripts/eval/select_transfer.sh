@@ -16,19 +16,12 @@ COMMON=(--bank=models/transfer/fashion-mnist-0-4-vit.safetensors
         --classes=5,6,7,8,9 --val_samples=2500 --split=val --seeds=1,2,3
         --sizes=3x64,4x96,12x128,9x192,6x160 --train_samples=5000 --few_shot=1000 --lr=1e-3
         --threads=${THREADS:-2} --out_dir="$OUT" --resume)
-declare -A VARIANT=(
-  [s0-probe]="--fit_steps=0 --fit_head_steps=300 --epochs=0"
-  [s50]="--fit_steps=50 --epochs=1"
-)
+source scripts/eval/readings.sh
 for v in s0-probe s50; do
-  read -r -a flags <<< "${VARIANT[$v]}"
+  read -r -a flags <<< "${READING_FLAGS[$v]}"
   for method in wave wave-select; do
     "$EVAL" "${COMMON[@]}" "${flags[@]}" --csv="val-$v.csv" --methods="$method"
   done
-  mkdir -p "$OUT/val-$v"
-  epochs=$([[ $v == s50 ]] && echo 0,1 || echo 0)
-  "$EVAL" --report_only --inputs="$OUT/val-$v.csv" --out_dir="$OUT/val-$v" \
-    --reference=wave-select --report_epochs="$epochs" --yardstick=none
+  report_reading "$OUT" "val-$v" wave-select
 done
-# Every run also reports the CSV it appended to; the readings' reports are the ones kept.
-rm -f "$OUT"/results.md "$OUT"/results.png "$OUT"/results.gnuplot "$OUT"/curve_*.dat
+drop_run_reports "$OUT"
