@@ -78,7 +78,13 @@ TEST(SlowClientTest, AReaderThatNeverReadsHoldsNeitherTheSlotNorItsMemory) {
   }
   grpc::Status status = stalled.Finish();
   EXPECT_EQ(status.error_code(), grpc::StatusCode::CANCELLED) << status.error_message();
-  EXPECT_NE(server.log().find("the client took no message for 4 s"), std::string::npos);
+  // The server logs the call's end after its cancel reached the client: wait for it.
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        return server.log().find("the client took no message for 4 s") != std::string::npos;
+      },
+      10))
+      << server.log();
   EXPECT_EQ(server.Stop(), 0) << "the server did not drain";
 }
 
