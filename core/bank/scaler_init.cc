@@ -31,11 +31,21 @@ const char* ScalerInitName(ScalerInit scheme) {
   }
 }
 
+namespace {
+
+// Where target index i of `to` falls among `from` source indices, the ends
+// aligned (a lone target sits in the middle).
+double AlignedPosition(int64_t i, int64_t to, int64_t from) {
+  return to == 1 ? (from - 1) / 2.0 : i * (from - 1) / static_cast<double>(to - 1);
+}
+
+}  // namespace
+
 at::Tensor InterpolationMatrix(int64_t to, int64_t from) {
   at::Tensor r = at::zeros({to, from}, at::kFloat);
   auto acc = r.accessor<float, 2>();
   for (int64_t i = 0; i < to; ++i) {
-    const double x = to == 1 ? (from - 1) / 2.0 : i * (from - 1) / static_cast<double>(to - 1);
+    const double x = AlignedPosition(i, to, from);
     const int64_t lo = static_cast<int64_t>(std::floor(x));
     const int64_t hi = std::min(lo + 1, from - 1);
     const double frac = x - lo;
@@ -49,7 +59,7 @@ at::Tensor SelectionMatrix(int64_t to, int64_t from, bool split_inputs) {
   at::Tensor r = at::zeros({to, from}, at::kFloat);
   auto acc = r.accessor<float, 2>();
   for (int64_t i = 0; i < to; ++i) {
-    const double x = to == 1 ? (from - 1) / 2.0 : i * (from - 1) / static_cast<double>(to - 1);
+    const double x = AlignedPosition(i, to, from);
     acc[i][std::lround(x)] = 1.0f;
   }
   if (split_inputs) r = r / r.sum(0, /*keepdim=*/true).clamp_min(1.0f);
@@ -105,8 +115,7 @@ at::Tensor ApplyMaps(const at::Tensor& s, const at::Tensor& rows, const at::Tens
 at::Tensor DepthBlend(const AuxiliaryModel& aux, const std::string& kind, int64_t l,
                       int64_t target_depth) {
   const int64_t depth = aux.config.depth;
-  const double x =
-      target_depth == 1 ? (depth - 1) / 2.0 : l * (depth - 1) / double(target_depth - 1);
+  const double x = AlignedPosition(l, target_depth, depth);
   const int64_t lo = static_cast<int64_t>(std::floor(x));
   const int64_t hi = std::min(lo + 1, depth - 1);
   const double frac = x - lo;
