@@ -139,16 +139,22 @@ def main():
                             else f"val seed 1 (the rate chosen for {LR_FROM[method]})"])
 
     # 3. The final figures on the test images, seed by seed so that a partial
-    #    run still pairs: WAVE and Direct first, then the other baselines.
-    for methods, seeds in ((["wave", "direct"], args.seeds or task["seeds"]),
-                           (baselines, args.seeds or task["baseline_seeds"])):
-        for seed in seeds.split(","):
+    #    run still pairs: WAVE and Direct first, then the baselines one at a
+    #    time in the task's order, so a partial run has whole baselines.
+    def test_run(seed, size, method):
+        run(args, ["--csv=test.csv", "--split=test", f"--seeds={seed}",
+                   f"--sizes={size}", f"--methods={method}",
+                   f"--fit_steps={steps[size]}", f"--epochs={epochs(method)}",
+                   f"--lr={lr[(size, method)]}"])
+
+    for seed in (args.seeds or task["seeds"]).split(","):
+        for size in sizes:
+            for method in ["wave", "direct"]:
+                test_run(seed, size, method)
+    for method in baselines:
+        for seed in (args.seeds or task["baseline_seeds"]).split(","):
             for size in sizes:
-                for method in methods:
-                    run(args, ["--csv=test.csv", "--split=test", f"--seeds={seed}",
-                               f"--sizes={size}", f"--methods={method}",
-                               f"--fit_steps={steps[size]}", f"--epochs={epochs(method)}",
-                               f"--lr={lr[(size, method)]}"])
+                test_run(seed, size, method)
 
 
 if __name__ == "__main__":
