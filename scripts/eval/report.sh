@@ -4,6 +4,7 @@
 #   results.md / results.png      test figures (test.csv): mean ± sd, paired
 #                                 intervals of WAVE against each method, compute
 #   selection-fit-steps/, selection-lr/   the validation runs the choices came from
+#   then the README's Results block (scripts/eval/results_summary.py)
 #   scripts/eval/report.sh TASK [wave-eval binary]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -17,3 +18,5 @@ mkdir -p "$DIR/selection-fit-steps" "$DIR/selection-lr"
   --reference=none --yardstick=none
 "$EVAL" --report_only --inputs="$DIR/val-lr.csv" --out_dir="$DIR/selection-lr" \
   --reference=none --yardstick=none
+# The README's Results block and docs/eval/summary.md follow the reports.
+/usr/bin/python3 scripts/eval/results_summary.py

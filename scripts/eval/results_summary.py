@@ -1,0 +1,120 @@
+#!/usr/bin/python3
+"""The README's Results block, from the protocol's reports only.
+
+Reads docs/eval/{transfer,main}/results.md (written by `wave-eval --report_only`
+through scripts/eval/report.sh from the committed test.csv) and writes, per task
+and size, WAVE's paired difference to each method at epochs 0, 1 and 5 with the
+95% interval and its verdict, and the compute WAVE needs to reach Direct's final
+accuracy. The block goes to docs/eval/summary.md and replaces the text between
+the README's `<!-- results:begin -->` and `<!-- results:end -->` markers, so no
+number in it is typed by hand.
+
+  scripts/eval/results_summary.py [--check]   # --check: fail if the README is stale
+"""
+import os
+import re
+import sys
+
+TASKS = [("transfer", "Transfer to classes the bank never saw",
+          "bank learned on Fashion-MNIST classes 0-4; targets learn classes 5-9 from "
+          "labels only, fresh head; all 5,000 test images of those classes"),
+         ("main", "The bank's own task",
+          "all ten classes, the bundled bank; all 10,000 test images")]
+BEGIN, END = "<!-- results:begin -->", "<!-- results:end -->"
+
+
+def cells(line):
+    return [c.strip() for c in line.strip().strip("|").split("|")]
+
+
+def parse(path):
+    """{size: {"seeds": {method: n}, "diff": {method: [e0, e1, e5]},
+    "compute": {method: row}, "yardstick": text}} from one results.md."""
+    sizes, size, table = {}, None, None
+    with open(path) as f:
+        for line in f:
+            if line.startswith("### "):
+                size = line[4:].strip()
+                sizes[size] = {"seeds": {}, "diff": {}, "compute": {}, "yardstick": ""}
+                table = "accuracy"
+            elif size is None:
+                continue
+            elif line.startswith("wave minus each method"):
+                table = "diff"
+            elif line.startswith("Compute to first reach"):
+                table = "compute"
+                m = re.search(r"final mean accuracy \(([^)]*)\)", line)
+                sizes[size]["yardstick"] = m.group(1) if m else ""
+            elif line.startswith("| ") and not line.startswith("| method"):
+                row = cells(line)
+                if table == "accuracy":
+                    sizes[size]["seeds"][row[0]] = row[-1]
+                else:
+                    sizes[size][table][row[0]] = row[1:]
+    return sizes
+
+
+def verdict_cell(text):
+    # "+23.90 [+19.68, +28.12] ahead" -> "+23.9 [+19.7, +28.1] ahead"
+    if not text:
+        return "-"
+    return re.sub(r"([+-]\d+\.\d\d)", lambda m: f"{float(m.group(1)):+.1f}", text)
+
+
+def task_block(task, title, what):
+    path = f"docs/eval/{task}/results.md"
+    if not os.path.exists(path):
+        return []
+    sizes = parse(path)
+    out = [f"**{title}** (`docs/eval/{task}/`: {what}; every recipe chosen on a "
+           "validation split). WAVE minus each method, paired by seed, mean "
+           "[95% interval], in points of test accuracy:", "",
+           "| size | method | seeds | epoch 0 | epoch 1 | epoch 5 |",
+           "|---|---|---|---|---|---|"]
+    for size, s in sizes.items():
+        for method, diff in s["diff"].items():
+            if not any(diff):
+                continue
+            other = re.sub(r" at its epoch \d+$", "", method)
+            n = min(int(s["seeds"].get(m, "0") or 0) for m in ("wave", other))
+            out.append(f"| {size} | {method} | {n} | " +
+                       " | ".join(verdict_cell(c) for c in diff) + " |")
+    out += ["", "Compute for WAVE to first reach Direct's final mean accuracy, "
+            "on the mean curve (image passes with a backward pass, fit included; "
+            "ratio to Direct's; wall seconds ratio on 2 cores):", "",
+            "| size | Direct's final | WAVE reaches it at epoch | passes ratio | "
+            "seconds ratio |", "|---|---|---|---|---|"]
+    for size, s in sizes.items():
+        row = s["compute"].get("wave")
+        if not row:
+            continue
+        if row[0].startswith("not reached"):
+            out.append(f"| {size} | {s['yardstick']} | {row[0]} | - | - |")
+        else:
+            out.append(f"| {size} | {s['yardstick']} | {row[0]} | {row[2]} | {row[4]} |")
+    return out + [""]
+
+
+def main():
+    os.chdir(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+    block = ["Made by `scripts/eval/results_summary.py` from the reports of "
+             "`scripts/eval/report.sh` (do not edit by hand).", ""]
+    for task, title, what in TASKS:
+        block += task_block(task, title, what)
+    text = "\n".join(block)
+    readme = open("README.md").read()
+    start, end = readme.index(BEGIN) + len(BEGIN), readme.index(END)
+    wanted = {"README.md": readme[:start] + "\n" + text + readme[end:],
+              "docs/eval/summary.md": "# Results of the validation protocol (issue 17)\n\n" + text}
+    for path, content in wanted.items():
+        current = open(path).read() if os.path.exists(path) else ""
+        if "--check" in sys.argv:
+            if current != content:
+                sys.exit(f"{path} is stale: run scripts/eval/results_summary.py")
+        elif current != content:
+            with open(path, "w") as f:
+                f.write(content)
+
+
+if __name__ == "__main__":
+    main()
