@@ -11,6 +11,7 @@ number in it is typed by hand.
 
   scripts/eval/results_summary.py [--check]   # --check: fail if the README is stale
 """
+import csv
 import os
 import re
 import sys
@@ -54,6 +55,19 @@ def parse(path):
     return sizes
 
 
+def leading_number(text):
+    return int(re.match(r"\d+", text).group(0))
+
+
+def bank_cost(task):
+    with open("docs/eval/bank_cost.csv") as f:
+        row = next(r for r in csv.DictReader(f) if r["task"] == task)
+    images = int(row["train_images"])
+    return {"passes": images * (int(row["ancestry_epochs"]) + int(row["distill_epochs"])),
+            "forward": images * int(row["distill_epochs"]),
+            "seconds": float(row["wall_seconds"]), "source": row["source"]}
+
+
 def verdict_cell(text):
     # "+23.90 [+19.68, +28.12] ahead" -> "+23.9 [+19.7, +28.1] ahead"
     if not text:
@@ -83,16 +97,29 @@ def task_block(task, title, what):
             "on the mean curve (image passes with a backward pass, fit included; "
             "ratio to Direct's; wall seconds ratio on 2 cores):", "",
             "| size | Direct's final | WAVE reaches it at epoch | passes ratio | "
-            "seconds ratio |", "|---|---|---|---|---|"]
+            "seconds ratio | targets that repay the bank |", "|---|---|---|---|---|---|"]
+    bank = bank_cost(task)
     for size, s in sizes.items():
         row = s["compute"].get("wave")
         if not row:
             continue
         if row[0].startswith("not reached"):
-            out.append(f"| {size} | {s['yardstick']} | {row[0]} | - | - |")
-        else:
-            out.append(f"| {size} | {s['yardstick']} | {row[0]} | {row[2]} | {row[4]} |")
-    return out + [""]
+            out.append(f"| {size} | {s['yardstick']} | {row[0]} | - | - | - |")
+            continue
+        direct = s["compute"]["direct"]
+        saved = leading_number(direct[1]) - leading_number(row[1])
+        saved_s = float(direct[3]) - float(row[3])
+        pay = (f"{bank['passes'] / saved:.1f} by passes, {bank['seconds'] / saved_s:.0f} "
+               "by seconds" if saved > 0 and saved_s > 0 else "never")
+        out.append(f"| {size} | {s['yardstick']} | {row[0]} | {row[2]} | {row[4]} | {pay} |")
+    out += ["", f"The bank's one-time cost (`docs/eval/bank_cost.csv`, from {bank['source']}): "
+            f"{bank['passes']:,} image passes with a backward pass (ancestry and "
+            f"distillation) plus {bank['forward']:,} forward passes of the ancestry as "
+            f"teacher, {bank['seconds']:,.0f} s. The last column divides it by what WAVE "
+            "saves on one target of this task against Direct (the target sizes of this "
+            "training-set size it takes to repay the bank); a larger training set "
+            "saves more per target.", ""]
+    return out
 
 
 def main():
