@@ -44,7 +44,11 @@ TASKS = {
         "epochs": {"direct": 20},
         "seeds": "1,2,3,4,5",
         "baseline_seeds": "1,2,3",
-        "baselines": ["weight-selection", "heur-lg", "mimetic", "wave-naive", "wave-select"],
+        "baselines": ["weight-selection", "heur-lg", "mimetic"],
+        # WAVE's own variants, measured after the fit-steps sweep.
+        "variants": ["wave-naive", "wave-select"],
+        # Test accuracy against image passes for every fit budget (issue 17, 3).
+        "sweep_seeds": "1,2,3",
     },
 }
 # Baselines without a learning-rate search of their own take the rate chosen
@@ -99,7 +103,7 @@ def main():
     task = TASKS[args.task]
     args.out = args.out or task["out"]
     epochs = lambda method: task["epochs"].get(method, 5)
-    baselines = task["baselines"]
+    baselines = task["baselines"] + task.get("variants", [])
     sizes = args.sizes.split(",")
     os.makedirs(args.out, exist_ok=True)
     val_steps = os.path.join(args.out, "val-fit-steps.csv")
@@ -151,7 +155,21 @@ def main():
         for size in sizes:
             for method in ["wave", "direct"]:
                 test_run(seed, size, method)
-    for method in baselines:
+    for method in task["baselines"]:
+        for seed in (args.seeds or task["baseline_seeds"]).split(","):
+            for size in sizes:
+                test_run(seed, size, method)
+
+    # 4. The fit-steps sweep on the test images (sweep.csv): every budget, the
+    #    fit then one epoch, so accuracy can be read against image passes.
+    for seed in task["sweep_seeds"].split(",") if "sweep_seeds" in task else []:
+        for size in sizes:
+            for s in FIT_STEPS:
+                run(args, ["--csv=sweep.csv", "--split=test", f"--seeds={seed}",
+                           f"--sizes={size}", "--methods=wave", f"--label=wave-s{s}",
+                           f"--fit_steps={s}", "--epochs=1", f"--lr={lr[(size, 'wave')]}"])
+
+    for method in task.get("variants", []):
         for seed in (args.seeds or task["baseline_seeds"]).split(","):
             for size in sizes:
                 test_run(seed, size, method)

@@ -4,6 +4,7 @@
 #   results.md / results.png      test figures (test.csv): mean ± sd, paired
 #                                 intervals of WAVE against each method, compute
 #   selection-fit-steps/, selection-lr/   the validation runs the choices came from
+#   sweep/                        the fit-steps sweep on test beside every method
 #   then the README's Results block (scripts/eval/results_summary.py)
 #   scripts/eval/report.sh TASK [wave-eval binary]
 set -euo pipefail
@@ -18,5 +19,12 @@ mkdir -p "$DIR/selection-fit-steps" "$DIR/selection-lr"
   --reference=none --yardstick=none
 "$EVAL" --report_only --inputs="$DIR/val-lr.csv" --out_dir="$DIR/selection-lr" \
   --reference=none --yardstick=none
+# The fit-steps sweep (main task) beside every method's test runs: accuracy
+# against image passes, and the compute each budget needs to reach Direct's final.
+if [[ -f "$DIR/sweep.csv" ]]; then
+  mkdir -p "$DIR/sweep"
+  "$EVAL" --report_only --inputs="$DIR/sweep.csv,$DIR/test.csv" --out_dir="$DIR/sweep" \
+    --reference=none --yardstick=direct
+fi
 # The README's Results block and docs/eval/summary.md follow the reports.
 /usr/bin/python3 scripts/eval/results_summary.py
