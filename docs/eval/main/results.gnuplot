@@ -13,7 +13,7 @@ plot 'docs/eval/main/curve_4x96.dat' using 1:2 with linespoints title 'wave', 'd
 set title '12x128'
 plot 'docs/eval/main/curve_12x128.dat' using 1:2 with linespoints title 'wave', 'docs/eval/main/curve_12x128.dat' using 1:4 with linespoints title 'direct', 'docs/eval/main/curve_12x128.dat' using 1:6 with linespoints title 'weight-selection', 'docs/eval/main/curve_12x128.dat' using 1:8 with linespoints title 'heur-lg', 'docs/eval/main/curve_12x128.dat' using 1:10 with linespoints title 'mimetic'
 set title '9x192'
-plot 'docs/eval/main/curve_9x192.dat' using 1:2 with linespoints title 'wave', 'docs/eval/main/curve_9x192.dat' using 1:4 with linespoints title 'direct', 'docs/eval/main/curve_9x192.dat' using 1:6 with linespoints title 'weight-selection', 'docs/eval/main/curve_9x192.dat' using 1:8 with linespoints title 'heur-lg'
+plot 'docs/eval/main/curve_9x192.dat' using 1:2 with linespoints title 'wave', 'docs/eval/main/curve_9x192.dat' using 1:4 with linespoints title 'direct', 'docs/eval/main/curve_9x192.dat' using 1:6 with linespoints title 'weight-selection', 'docs/eval/main/curve_9x192.dat' using 1:8 with linespoints title 'heur-lg', 'docs/eval/main/curve_9x192.dat' using 1:10 with linespoints title 'mimetic'
 set xlabel 'image passes (fit + training)'
 set title '3x64'
 plot 'docs/eval/main/curve_3x64.dat' using 3:2 with linespoints title 'wave', 'docs/eval/main/curve_3x64.dat' using 5:4 with linespoints title 'direct', 'docs/eval/main/curve_3x64.dat' using 7:6 with linespoints title 'weight-selection', 'docs/eval/main/curve_3x64.dat' using 9:8 with linespoints title 'heur-lg', 'docs/eval/main/curve_3x64.dat' using 11:10 with linespoints title 'mimetic'
@@ -22,5 +22,5 @@ plot 'docs/eval/main/curve_4x96.dat' using 3:2 with linespoints title 'wave', 'd
 set title '12x128'
 plot 'docs/eval/main/curve_12x128.dat' using 3:2 with linespoints title 'wave', 'docs/eval/main/curve_12x128.dat' using 5:4 with linespoints title 'direct', 'docs/eval/main/curve_12x128.dat' using 7:6 with linespoints title 'weight-selection', 'docs/eval/main/curve_12x128.dat' using 9:8 with linespoints title 'heur-lg', 'docs/eval/main/curve_12x128.dat' using 11:10 with linespoints title 'mimetic'
 set title '9x192'
-plot 'docs/eval/main/curve_9x192.dat' using 3:2 with linespoints title 'wave', 'docs/eval/main/curve_9x192.dat' using 5:4 with linespoints title 'direct', 'docs/eval/main/curve_9x192.dat' using 7:6 with linespoints title 'weight-selection', 'docs/eval/main/curve_9x192.dat' using 9:8 with linespoints title 'heur-lg'
+plot 'docs/eval/main/curve_9x192.dat' using 3:2 with linespoints title 'wave', 'docs/eval/main/curve_9x192.dat' using 5:4 with linespoints title 'direct', 'docs/eval/main/curve_9x192.dat' using 7:6 with linespoints title 'weight-selection', 'docs/eval/main/curve_9x192.dat' using 9:8 with linespoints title 'heur-lg', 'docs/eval/main/curve_9x192.dat' using 11:10 with linespoints title 'mimetic'
 unset multiplot
