@@ -330,10 +330,9 @@ absl::Status Run() {
                    StartProbeServer(absl::GetFlag(FLAGS_probe_address)));
   std::fprintf(stderr,
                "wave-server %s listening on port %d (%s, %s, %d fit slot(s) x %d threads, "
-               "metrics %s, auth %s), default bank '%s'\n",
+               "metrics port %d, auth %s), default bank '%s'\n",
                WAVE_VERSION, port, ctx.device.c_str(), o.tls_cert.empty() ? "plaintext" : "TLS",
-               o.fit_slots, ctx.torch_threads,
-               o.metrics_address.empty() ? "off" : o.metrics_address.c_str(),
+               o.fit_slots, ctx.torch_threads, ctx.metrics->port(),
                o.auth_token.empty() ? "off" : "on", ctx.banks.default_name().c_str());
 
   const int sig = WaitForShutdown(ctx);

@@ -120,12 +120,22 @@ CommandResult RunBinary(const std::string& binary, const std::vector<std::string
   return r;
 }
 
-ServerProcess::ServerProcess(std::vector<std::string> extra)
-    : port_(FreePort()), metrics_port_(FreePort()) {
+namespace {
+
+// The number after `key` in the server's startup line, or 0.
+int PortAfter(const std::string& line, const std::string& key) {
+  const size_t at = line.find(key);
+  return at == std::string::npos ? 0 : std::atoi(line.c_str() + at + key.size());
+}
+
+}  // namespace
+
+// The server binds port 0 and its startup line names the ports it got: a port
+// picked free beforehand can be taken by another test before the server binds it.
+ServerProcess::ServerProcess(std::vector<std::string> extra) {
   log_path_ = TempFile("server-log");
-  std::vector<std::string> args = {
-      "--banks=" + TestBankPath(), "--address=127.0.0.1:" + std::to_string(port_),
-      "--metrics_port=" + std::to_string(metrics_port_), "--threads=1"};
+  std::vector<std::string> args = {"--banks=" + TestBankPath(), "--address=127.0.0.1:0",
+                                   "--metrics_address=127.0.0.1:0", "--threads=1"};
   // scripts/device_check.sh runs the suite with WAVE_SERVER_DEVICE=cuda, so a
   // server that cannot use the GPU fails to start instead of falling back.
   if (const char* device = std::getenv("WAVE_SERVER_DEVICE")) {
@@ -133,11 +143,13 @@ ServerProcess::ServerProcess(std::vector<std::string> extra)
   }
   args.insert(args.end(), extra.begin(), extra.end());
   pid_ = Spawn(BuildDir() + "/server/wave-server", args, log_path_ + ".out", log_path_);
-  for (int i = 0; i < 300; ++i) {
-    CommandResult h = RunBinary("client/wave-client", {"health", "--server=" + address()});
-    if (h.exit_code == 0) {
-      started_ = true;
-      return;
+  for (int i = 0; i < 300 && port_ == 0; ++i) {
+    const std::string log_text = log();
+    const size_t line = log_text.find("listening on port ");
+    if (line != std::string::npos && log_text.find('\n', line) != std::string::npos) {
+      port_ = PortAfter(log_text.substr(line), "listening on port ");
+      metrics_port_ = PortAfter(log_text.substr(line), "metrics port ");
+      break;
     }
     int status = 0;
     if (waitpid(pid_, &status, WNOHANG) == pid_) {
@@ -146,6 +158,9 @@ ServerProcess::ServerProcess(std::vector<std::string> extra)
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
+  if (port_ == 0) return;
+  CommandResult h = RunBinary("client/wave-client", {"health", "--server=" + address()});
+  started_ = h.exit_code == 0;
 }
 
 void ServerProcess::Terminate() {

@@ -8,7 +8,6 @@
 #include <sys/types.h>
 
 #include <functional>
-
 #include <map>
 #include <memory>
 #include <optional>
@@ -43,8 +42,9 @@ pid_t StartBinary(const std::string& binary, const std::vector<std::string>& arg
 
 class ServerProcess {
  public:
-  // Starts wave-server with the test bank and `extra` flags; waits until it
-  // answers health checks (up to 30 s).
+  // Starts wave-server on loopback ports it picks itself, with the test bank
+  // and `extra` flags; waits (up to 30 s) for its startup line, then checks
+  // that it answers health checks.
   explicit ServerProcess(std::vector<std::string> extra = {});
   ~ServerProcess();  // SIGTERM, then wait
   ServerProcess(const ServerProcess&) = delete;
@@ -54,15 +54,15 @@ class ServerProcess {
   std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
   int metrics_port() const { return metrics_port_; }
   pid_t pid() const { return pid_; }
-  void Terminate();      // SIGTERM, no wait
-  int Wait();            // exit status
+  void Terminate();  // SIGTERM, no wait
+  int Wait();        // exit status
   // SIGTERM, then the exit status; -2 (and SIGKILL) when it has not exited
   // within `timeout_s`: a server that cannot drain has lost track of a call.
   int Stop(double timeout_s = 40);
   std::string log() const;
 
  private:
-  int port_, metrics_port_;
+  int port_ = 0, metrics_port_ = 0;
   pid_t pid_ = -1;
   bool started_ = false;
   std::string log_path_;

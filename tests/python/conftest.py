@@ -1,7 +1,7 @@
 """A real wave-server on loopback, on the test bank, for the Python client's tests."""
 import gzip
 import os
-import socket
+import re
 import subprocess
 import sys
 import time
@@ -13,12 +13,6 @@ SOURCE = os.environ.get("WAVE_SOURCE_DIR", os.path.join(os.path.dirname(__file__
 BUILD = os.environ.get("WAVE_BUILD_DIR", os.path.join(SOURCE, "build"))
 sys.path.insert(0, os.path.join(SOURCE, "client", "python"))
 FASHION = "/usr/share/datasets/fashion-mnist"
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def read_idx(path):
@@ -44,26 +38,36 @@ def device_flag():
 
 
 class Server:
+    """wave-server on loopback. Without `port` it binds port 0 and the startup
+    line names the port it got (a port picked free beforehand can be taken by
+    another test first); `port` restarts one on a known port."""
+
+    STARTUP = re.compile(r"listening on port (\d+) .*metrics port (\d+)")
+
     def __init__(self, tmp, *extra, port=None):
-        self.port, self.metrics = port or free_port(), free_port()
-        self.address = f"127.0.0.1:{self.port}"
-        self.log = open(os.path.join(tmp, f"server-{self.port}.log"), "w")
+        self.log_path = os.path.join(tmp, f"server-{len(os.listdir(tmp))}.log")
+        self.log = open(self.log_path, "w")
         self.process = subprocess.Popen(
             [os.path.join(BUILD, "server", "wave-server"),
              f"--banks={os.path.join(BUILD, 'test_bank.safetensors')}",
-             f"--address={self.address}", f"--metrics_port={self.metrics}", "--threads=1",
+             f"--address=127.0.0.1:{port or 0}", "--metrics_address=127.0.0.1:0", "--threads=1",
              *device_flag(), *extra], stderr=self.log)
+        self.port, self.metrics = self._startup_ports()
+        self.address = f"127.0.0.1:{self.port}"
         import wave_init
+        with wave_init.Client(self.address, token=self._token(extra)) as c:
+            assert c.health(deadline=10) == "SERVING", "see " + self.log_path
+
+    def _startup_ports(self):
         deadline = time.time() + 60
         while time.time() < deadline:
-            assert self.process.poll() is None, "wave-server exited; see " + self.log.name
-            try:
-                with wave_init.Client(self.address, token=self._token(extra)) as c:
-                    if c.health(deadline=1) == "SERVING":
-                        return
-            except wave_init.WaveInitError:
-                time.sleep(0.2)
-        raise TimeoutError("wave-server did not become healthy")
+            assert self.process.poll() is None, "wave-server exited; see " + self.log_path
+            with open(self.log_path) as f:
+                found = self.STARTUP.search(f.read())
+            if found:
+                return int(found.group(1)), int(found.group(2))
+            time.sleep(0.1)
+        raise TimeoutError("wave-server did not start; see " + self.log_path)
 
     @staticmethod
     def _token(extra):
