@@ -25,6 +25,8 @@ std::string TestLabelsPath();
 std::string TempPath(const std::string& name);
 bool FileExists(const std::string& path);
 std::string TestBankPath();  // made by the ctest fixture `make_test_bank`
+// A loopback port free now; another process may take it before it is bound
+// (ServerProcess binds port 0 instead). For rendezvous ports only.
 int FreePort();
 
 struct CommandResult {

@@ -80,9 +80,7 @@ TEST(SlowClientTest, AReaderThatNeverReadsHoldsNeitherTheSlotNorItsMemory) {
   EXPECT_EQ(status.error_code(), grpc::StatusCode::CANCELLED) << status.error_message();
   // The server logs the call's end after its cancel reached the client: wait for it.
   EXPECT_TRUE(WaitFor(
-      [&] {
-        return server.log().find("the client took no message for 4 s") != std::string::npos;
-      },
+      [&] { return server.log().find("the client took no message for 4 s") != std::string::npos; },
       10))
       << server.log();
   EXPECT_EQ(server.Stop(), 0) << "the server did not drain";
@@ -353,9 +351,10 @@ std::string Exchange(int fd, const std::vector<std::string>& parts) {
 }
 
 TEST(MetricsEndpointTest, ListensOnlyWhereToldAndServesSplitRequests) {
-  const int port = testing::FreePort();
-  ServerProcess server({"--metrics_address=127.0.0.2:" + std::to_string(port)});
+  ServerProcess server({"--metrics_address=127.0.0.2:0"});
   ASSERT_TRUE(server.started()) << server.log();
+  const int port = server.metrics_port();
+  ASSERT_GT(port, 0) << server.log();
   EXPECT_EQ(Connect("127.0.0.1", port), -1) << "metrics listen beyond 127.0.0.2";
   const int fd = Connect("127.0.0.2", port);
   ASSERT_GE(fd, 0);
