@@ -13,7 +13,7 @@ cd "$(dirname "$0")/../.."
 EVAL=${1:-build/tools/eval/wave-eval}
 OUT=${2:-docs/eval/cheaper-fit}
 source scripts/eval/transfer_val_flags.sh
-COMMON=("${TRANSFER_FLAGS[@]}" --threads=${THREADS:-2} --out_dir="$OUT" --resume)
+COMMON=("${TRANSFER_FLAGS[@]}" --threads=${THREADS:-2} --out_dir="$OUT" --resume --noreport)
 for split in val test; do
   run() { "$EVAL" "${COMMON[@]}" --split=$split --csv=$split.csv "$@"; }
   for steps in 100 400; do run --label="scalers-$steps" --fit_steps=$steps; done

@@ -13,7 +13,7 @@ ANCESTRY2=${3:-models/two-process/fashion-mnist-vit-2proc.ancestry.safetensors}
 OUT=${4:-docs/learn/two-process-bank}
 COMMON=(--split=test --seeds=1,2,3 --sizes=3x64,4x96,12x128,9x192 --methods=wave
         --fit_steps=200 --epochs=1 --train_samples=5000 --few_shot=1000 --lr=1e-3
-        --threads=${THREADS:-2} --out_dir="$OUT" --csv=test.csv --resume)
+        --threads=${THREADS:-2} --out_dir="$OUT" --csv=test.csv --resume --noreport)
 "$EVAL" "${COMMON[@]}" --label=bank-1proc --bank=models/fashion-mnist-vit.safetensors \
   --ancestry=models/fashion-mnist-vit.ancestry.safetensors
 "$EVAL" "${COMMON[@]}" --label=bank-2proc --bank="$BANK2" --ancestry="$ANCESTRY2"

@@ -11,7 +11,7 @@ cd "$(dirname "$0")/../.."
 EVAL=${1:-build/tools/eval/wave-eval}
 OUT=${2:-docs/eval/early-stopping}
 source scripts/eval/transfer_val_flags.sh
-COMMON=("${TRANSFER_FLAGS[@]}" --split=val --threads=${THREADS:-1} --out_dir="$OUT" --resume)
+COMMON=("${TRANSFER_FLAGS[@]}" --split=val --threads=${THREADS:-1} --out_dir="$OUT" --resume --noreport)
 for steps in 25 50 100 200 400; do
   "$EVAL" "${COMMON[@]}" --csv=val.csv --label="fixed-$steps" --fit_steps=$steps
 done

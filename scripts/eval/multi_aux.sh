@@ -28,7 +28,7 @@ OUT=${3:-docs/eval/multi-aux}
 SPLIT=${SPLIT:-val}
 COMMON=(--split="$SPLIT" --val_samples=5000 --seeds=1,2,3 --sizes=3x64,4x96,12x128,9x192,6x160
         --train_samples=5000 --few_shot=1000 --lr=1e-3
-        --threads=${THREADS:-2} --out_dir="$OUT" --resume
+        --threads=${THREADS:-2} --out_dir="$OUT" --resume --noreport
         --ancestry=models/fashion-mnist-vit.ancestry.safetensors)
 source scripts/eval/readings.sh
 SINGLE=models/fashion-mnist-vit.safetensors
@@ -47,5 +47,4 @@ for v in ${READINGS:-s0-bankhead s0-probe s50}; do
   done
   report_reading "$OUT" "$SPLIT-$v" single-select
 done
-drop_run_reports "$OUT"
 /usr/bin/python3 scripts/eval/multi_aux_summary.py "$OUT"

@@ -61,7 +61,7 @@ def common(args):
     return [args.eval] + TASKS[args.task]["flags"] + [
         "--train_samples=5000", "--few_shot=1000", "--fit_batch=64", "--batch=128",
         "--warmup_epochs=0.2", f"--threads={args.threads}", f"--out_dir={args.out}",
-        "--resume",
+        "--resume", "--noreport",
     ]
 
 

@@ -15,9 +15,3 @@ report_reading() {
   "$EVAL" --report_only --inputs="$out/$name.csv" --out_dir="$out/$name" \
     --reference="$reference" --report_epochs="$epochs" --yardstick=none
 }
-
-# Every run also reports the CSV it appended to, in OUT itself; the readings'
-# reports are the ones kept.
-drop_run_reports() {
-  rm -f "$1"/results.md "$1"/results.png "$1"/results.gnuplot "$1"/curve_*.dat
-}

@@ -15,7 +15,7 @@ COMMON=(--bank=models/transfer/fashion-mnist-0-4-vit.safetensors
         --ancestry=models/transfer/fashion-mnist-0-4-vit.ancestry.safetensors
         --classes=5,6,7,8,9 --val_samples=2500 --split=val --seeds=1,2,3
         --sizes=3x64,4x96,12x128,9x192,6x160 --train_samples=5000 --few_shot=1000 --lr=1e-3
-        --threads=${THREADS:-2} --out_dir="$OUT" --resume)
+        --threads=${THREADS:-2} --out_dir="$OUT" --resume --noreport)
 source scripts/eval/readings.sh
 for v in s0-probe s50; do
   read -r -a flags <<< "${READING_FLAGS[$v]}"
@@ -24,4 +24,3 @@ for v in s0-probe s50; do
   done
   report_reading "$OUT" "val-$v" wave-select
 done
-drop_run_reports "$OUT"

@@ -87,6 +87,10 @@ ABSL_FLAG(std::string, csv, "results.csv", "CSV in --out_dir this run appends to
 ABSL_FLAG(bool, resume, false, "Keep the CSV and skip the runs whose last epoch it already has.");
 ABSL_FLAG(int32_t, threads, 0, "LibTorch threads (0: all cores).");
 ABSL_FLAG(std::string, out_dir, "docs/eval", "Where results.csv/.md/.png go.");
+ABSL_FLAG(bool, report, true,
+          "After the runs, write the CSV's tables and plots into --out_dir. Scripts that "
+          "report with --report_only pass --noreport, so that a running evaluation leaves "
+          "the committed reports alone.");
 ABSL_FLAG(bool, report_only, false,
           "Only write results.md and the plots in --out_dir from the CSVs in --inputs.");
 ABSL_FLAG(std::string, inputs, "",
@@ -425,6 +429,19 @@ absl::Status LoadData(Context& ctx) {
   return absl::OkStatus();
 }
 
+// Appends `line` to runs.md unless it is there already: a resumed evaluation
+// describes the same runs again.
+absl::Status RecordRun(const std::string& path, const std::string& line) {
+  std::ifstream in(path);
+  for (std::string existing; std::getline(in, existing);) {
+    if (existing == line) return absl::OkStatus();
+  }
+  std::ofstream out(path, std::ios::app);
+  out << line << "\n";
+  if (!out) return absl::InternalError(absl::StrCat("cannot append to ", path));
+  return absl::OkStatus();
+}
+
 absl::Status Run() {
   const std::string dir = absl::GetFlag(FLAGS_out_dir);
   RETURN_IF_ERROR(MakeDirectory(dir));
@@ -461,9 +478,9 @@ absl::Status Run() {
     ctx.seed = static_cast<uint64_t>(seed);
     RETURN_IF_ERROR(LoadData(ctx));
     if (seed == seeds.front()) {
-      std::ofstream(dir + "/runs.md", std::ios::app)
-          << "- `" << absl::GetFlag(FLAGS_csv) << "`: " << Header(ctx) << " Seeds "
-          << absl::StrJoin(seeds, ",") << ".\n";
+      RETURN_IF_ERROR(RecordRun(dir + "/runs.md",
+                                absl::StrCat("- `", absl::GetFlag(FLAGS_csv), "`: ", Header(ctx),
+                                             " Seeds ", absl::StrJoin(seeds, ","), ".")));
     }
     for (const auto& [name, config] : sizes) {
       for (const auto& method : methods) {
@@ -474,6 +491,7 @@ absl::Status Run() {
       }
     }
   }
+  if (!absl::GetFlag(FLAGS_report)) return absl::OkStatus();
   ASSIGN_OR_RETURN(auto rows, ReadCsv(csv));
   ReportOptions options;
   return WriteReport(rows, dir, absl::StrCat("## ", absl::GetFlag(FLAGS_csv), "\n\n", Header(ctx)),
