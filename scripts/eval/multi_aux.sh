@@ -18,6 +18,8 @@
 # Each reading has its own CSV and report; paired differences are single-select
 # minus each.
 #   scripts/eval/multi_aux.sh [wave-eval] [multi-auxiliary bank] [out dir]
+# (models/multi-aux-24/: the same auxiliaries, each with the bundled bank's
+# distillation budget, into docs/eval/multi-aux-24.)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 EVAL=${1:-build/tools/eval/wave-eval}
@@ -35,16 +37,21 @@ SINGLE=models/fashion-mnist-vit.safetensors
 RUNS=("single wave $SINGLE" "multi wave $MULTI" "multi-blend wave $MULTI --aux_mix=blend"
       "single-select wave-select $SINGLE" "multi-select wave-select $MULTI"
       "multi-select-narrower wave-select $MULTI --aux_mix=narrower")
+# LABELS="single multi ...": only those initializations, at every reading (when
+# unset: all, and s50 for three of them); REFERENCE: the paired differences'
+# starting point (single-select).
 for v in ${READINGS:-s0-bankhead s0-probe s50}; do
   read -r -a flags <<< "${READING_FLAGS[$v]}"
   for r in "${RUNS[@]}"; do
     read -r label method bank extra <<< "$r"
+    [[ -n ${LABELS:-} && " $LABELS " != *" $label "* ]] && continue
     # Training is the costly part: after 50 steps and an epoch, only the
     # current default against the two candidates the zero-step readings favour.
-    [[ $v == s50 && ! $label =~ ^(single|single-select|multi-select-narrower)$ ]] && continue
+    [[ -z ${LABELS:-} && $v == s50 &&
+       ! $label =~ ^(single|single-select|multi-select-narrower)$ ]] && continue
     "$EVAL" "${COMMON[@]}" "${flags[@]}" --csv="$SPLIT-$v.csv" --label="$label" \
       --methods="$method" --bank="$bank" ${extra:+"$extra"}
   done
-  report_reading "$OUT" "$SPLIT-$v" single-select
+  report_reading "$OUT" "$SPLIT-$v" "${REFERENCE:-single-select}"
 done
 /usr/bin/python3 scripts/eval/multi_aux_summary.py "$OUT"
