@@ -18,8 +18,10 @@
 # Each reading has its own CSV and report; paired differences are single-select
 # minus each.
 #   scripts/eval/multi_aux.sh [wave-eval] [multi-auxiliary bank] [out dir]
-# (models/multi-aux-24/: the same auxiliaries, each with the bundled bank's
-# distillation budget, into docs/eval/multi-aux-24.)
+# The bank of the same auxiliaries with three times the distillation epochs
+# (models/multi-aux-24/, labels multi24*), eleventh session:
+#   LABELS="multi24 multi24-select-narrower" scripts/eval/multi_aux.sh [wave-eval]
+#   SPLIT=test READINGS="s0-bankhead s0-probe" LABELS=... scripts/eval/multi_aux.sh [wave-eval]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 EVAL=${1:-build/tools/eval/wave-eval}
@@ -34,17 +36,21 @@ COMMON=(--split="$SPLIT" --val_samples=5000 --seeds=1,2,3 --sizes=3x64,4x96,12x1
         --ancestry=models/fashion-mnist-vit.ancestry.safetensors)
 source scripts/eval/readings.sh
 SINGLE=models/fashion-mnist-vit.safetensors
+# The same auxiliaries, each with the bundled bank's distillation budget.
+MULTI24=${MULTI24:-models/multi-aux-24/fashion-mnist-vit-multiaux24.safetensors}
 RUNS=("single wave $SINGLE" "multi wave $MULTI" "multi-blend wave $MULTI --aux_mix=blend"
       "single-select wave-select $SINGLE" "multi-select wave-select $MULTI"
-      "multi-select-narrower wave-select $MULTI --aux_mix=narrower")
+      "multi-select-narrower wave-select $MULTI --aux_mix=narrower"
+      "multi24 wave $MULTI24" "multi24-select-narrower wave-select $MULTI24 --aux_mix=narrower")
 # LABELS="single multi ...": only those initializations, at every reading (when
-# unset: all, and s50 for three of them); REFERENCE: the paired differences'
-# starting point (single-select).
+# unset: the first six, and s50 for three of them); REFERENCE: the paired
+# differences' starting point (single-select).
 for v in ${READINGS:-s0-bankhead s0-probe s50}; do
   read -r -a flags <<< "${READING_FLAGS[$v]}"
   for r in "${RUNS[@]}"; do
     read -r label method bank extra <<< "$r"
     [[ -n ${LABELS:-} && " $LABELS " != *" $label "* ]] && continue
+    [[ -z ${LABELS:-} && $label == multi24* ]] && continue
     # Training is the costly part: after 50 steps and an epoch, only the
     # current default against the two candidates the zero-step readings favour.
     [[ -z ${LABELS:-} && $v == s50 &&
