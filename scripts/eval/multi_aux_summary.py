@@ -65,10 +65,12 @@ def chosen_on_validation(val_path, labels):
             if int(r["epoch"]) == 0 and r["method"] in labels and r["accuracy"] != "n/a":
                 acc.setdefault((r["size"], r["method"]), []).append(float(r["accuracy"]))
     means = {key: round(statistics.mean(v), 6) for key, v in acc.items()}
+    top = {}
+    for (size, _), mean in means.items():
+        top[size] = max(top.get(size, mean), mean)
     best = {}
     for (size, label), mean in means.items():
-        top = max(m for (sz, _), m in means.items() if sz == size)
-        if mean == top:
+        if mean == top[size]:
             best.setdefault(size, set()).add(label)
     return best
 
@@ -79,8 +81,7 @@ def against_direct(path, direct_csv, val_path):
     images), paired by seed, and its wall seconds over Direct's; `*` marks the
     initialization chosen for the size on validation (the same reading)."""
     direct = final_rows(direct_csv, "direct", 20)
-    labels = {r["method"] for r in csv.DictReader(open(path))}
-    chosen = chosen_on_validation(val_path, labels) if os.path.exists(val_path) else {}
+    chosen = chosen_on_validation(val_path, LABELS) if os.path.exists(val_path) else {}
     lines = ["| initialization | size | seeds | minus Direct's epoch 20, mean [95% interval] | "
              "seconds ratio |", "|---|---|---|---|---|"]
     for label in LABELS:

@@ -145,10 +145,11 @@ ServerProcess::ServerProcess(std::vector<std::string> extra) {
   pid_ = Spawn(BuildDir() + "/server/wave-server", args, log_path_ + ".out", log_path_);
   for (int i = 0; i < 300 && port_ == 0; ++i) {
     const std::string log_text = log();
-    const size_t line = log_text.find("listening on port ");
-    if (line != std::string::npos && log_text.find('\n', line) != std::string::npos) {
-      port_ = PortAfter(log_text.substr(line), "listening on port ");
-      metrics_port_ = PortAfter(log_text.substr(line), "metrics port ");
+    const size_t at = log_text.find("listening on port ");
+    if (at != std::string::npos && log_text.find('\n', at) != std::string::npos) {
+      const std::string line = log_text.substr(at);
+      port_ = PortAfter(line, "listening on port ");
+      metrics_port_ = PortAfter(line, "metrics port ");
       break;
     }
     int status = 0;
