@@ -49,6 +49,9 @@ ABSL_FLAG(int64_t, patience, -1,
           "init: stop after this many measurements without improvement (0: never; -1: the "
           "server's default).");
 ABSL_FLAG(std::string, scaler_init, "structured", "init: structured | select | naive.");
+ABSL_FLAG(std::string, auxiliary, "",
+          "init: banks with several auxiliaries: nearest | narrower (empty: the server's "
+          "default, nearest).");
 ABSL_FLAG(int64_t, head_steps, 0,
           "init: steps of the head alone on the initialized body's features before --steps "
           "(cheap: one forward pass over the samples in all).");
@@ -77,7 +80,7 @@ const char kUsage[] =
     "  describe  [--bank=NAME]           one bank: geometry, provenance, valid sizes\n"
     "  init      --depth --width [--heads] --classes\n"
     "            (--images=IDX --labels=IDX | --data=FILE.safetensors) [--samples=N]\n"
-    "            [--steps --batch --lr --head_lr --seed --held_out --scaler_init\n"
+    "            [--steps --batch --lr --head_lr --seed --held_out --scaler_init --auxiliary\n"
     "             --head_from_bank] [--dtype=f32|f16|bf16] --out=model.safetensors\n"
     "            [--scalers_out=FILE] [--resume]  fit and download verified weights\n"
     "            (--sizes=DxW,DxW,... --out_dir=DIR: several sizes from one upload)\n\n"
@@ -135,6 +138,7 @@ int main(int argc, char** argv) {
   if (absl::GetFlag(FLAGS_eval_every) >= 0) fit->set_eval_every(absl::GetFlag(FLAGS_eval_every));
   if (absl::GetFlag(FLAGS_patience) >= 0) fit->set_patience(absl::GetFlag(FLAGS_patience));
   fit->set_scaler_init(absl::GetFlag(FLAGS_scaler_init));
+  fit->set_auxiliary(absl::GetFlag(FLAGS_auxiliary));
   if (absl::GetFlag(FLAGS_head_steps) > 0) fit->set_head_steps(absl::GetFlag(FLAGS_head_steps));
   fit->set_head_from_bank(absl::GetFlag(FLAGS_head_from_bank));
   const std::string dtype = absl::GetFlag(FLAGS_dtype);

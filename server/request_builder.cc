@@ -50,6 +50,8 @@ FitOptions ApplyFitHeader(const v1::FitOptions& f) {
   fit.patience = f.has_patience() ? f.patience() : kDefaultPatience;
   auto scheme = ParseScalerInit(f.scaler_init());
   if (scheme.ok()) fit.scaler_init = *scheme;
+  auto mix = ParseAuxiliaryMix(f.auxiliary());
+  if (mix.ok()) fit.aux_mix = *mix;
   fit.progress_every = std::max<int64_t>(1, fit.steps / 100);
   return fit;
 }
@@ -73,6 +75,7 @@ v1::InitializeHeader ResolvedHeader(const TemplateBank& bank, const CheckedReque
   fit->set_seed(o.seed);
   fit->set_held_out(o.held_out);
   fit->set_scaler_init(std::string(ScalerInitName(o.scaler_init)));
+  fit->set_auxiliary(std::string(AuxiliaryMixName(o.aux_mix)));
   fit->set_head_from_bank(o.head_from_bank);
   fit->set_eval_every(o.eval_every);
   fit->set_patience(o.patience);
@@ -99,6 +102,10 @@ absl::StatusOr<FitOptions> RequestBuilder::FitFromHeader(const v1::FitOptions& f
   }
   if (!ParseScalerInit(f.scaler_init()).ok()) {
     return Invalid("fit.scaler_init", "must be 'structured', 'select' or 'naive'");
+  }
+  // "blend" stays an evaluation flag: measured far worse (docs/eval/multi-aux).
+  if (f.auxiliary() != "" && f.auxiliary() != "nearest" && f.auxiliary() != "narrower") {
+    return Invalid("fit.auxiliary", "must be 'nearest' or 'narrower'");
   }
   fit.device = device_;
   if (fit.steps > limits_.max_fit_steps) {

@@ -188,6 +188,17 @@ absl::StatusOr<AuxiliaryMix> ParseAuxiliaryMix(const std::string& name) {
       absl::StrCat("aux_mix: must be 'nearest', 'narrower' or 'blend', got '", name, "'"));
 }
 
+const char* AuxiliaryMixName(AuxiliaryMix mix) {
+  switch (mix) {
+    case AuxiliaryMix::kBlend:
+      return "blend";
+    case AuxiliaryMix::kNearestNarrower:
+      return "narrower";
+    default:
+      return "nearest";
+  }
+}
+
 std::vector<std::pair<const AuxiliaryModel*, double>> AuxiliarySources(const TemplateBank& bank,
                                                                        const ViTConfig& target,
                                                                        AuxiliaryMix mix) {

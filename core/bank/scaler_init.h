@@ -48,6 +48,7 @@ enum class AuxiliaryMix {
 };
 
 absl::StatusOr<AuxiliaryMix> ParseAuxiliaryMix(const std::string& name);
+const char* AuxiliaryMixName(AuxiliaryMix mix);
 
 // The auxiliary models a target's scalers come from, with their weights
 // (summing to 1). With one auxiliary, that one.

@@ -75,6 +75,7 @@ absl::StatusOr<std::unique_ptr<OwnedFile>> MakeWeightsFile(InitResult& result,
                        {"lr", fit.lr},
                        {"head_lr", fit.head_lr},
                        {"scaler_init", ScalerInitName(fit.scaler_init)},
+                       {"auxiliary", AuxiliaryMixName(fit.aux_mix)},
                        {"held_out", report.held_out},
                        {"held_out_accuracy", report.held_out_accuracy},
                        {"trainable_params", report.trainable_params}}

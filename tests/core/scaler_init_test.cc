@@ -127,6 +127,11 @@ TEST(ScalerInitTest, SeveralAuxiliariesByDefaultTheNearestAlone) {
   EXPECT_EQ(ParseAuxiliaryMix("blend").value(), AuxiliaryMix::kBlend);
   EXPECT_EQ(ParseAuxiliaryMix("").value(), AuxiliaryMix::kNearest);
   EXPECT_EQ(ParseAuxiliaryMix("mean").status().code(), absl::StatusCode::kInvalidArgument);
+  // The names the service records and echoes parse back to the same mix.
+  for (AuxiliaryMix mix :
+       {AuxiliaryMix::kNearest, AuxiliaryMix::kBlend, AuxiliaryMix::kNearestNarrower}) {
+    EXPECT_EQ(ParseAuxiliaryMix(AuxiliaryMixName(mix)).value(), mix);
+  }
 }
 
 TEST(ScalerInitTest, NarrowerPrefersAnAuxiliaryNoWiderThanTheTarget) {

@@ -136,6 +136,8 @@ std::vector<Case> Cases() {
        C::RESOURCE_EXHAUSTED, "fit.batch"},
       {"unknown scaler init", {header([](auto* h) { h->mutable_fit()->set_scaler_init("cubic"); })},
        C::INVALID_ARGUMENT, "fit.scaler_init"},
+      {"blended auxiliaries", {header([](auto* h) { h->mutable_fit()->set_auxiliary("blend"); })},
+       C::INVALID_ARGUMENT, "fit.auxiliary: must be 'nearest' or 'narrower'"},
       {"negative held out", {header([](auto* h) { h->mutable_fit()->set_held_out(-7); })},
        C::INVALID_ARGUMENT, "fit.held_out: must be >= 0, got -7"},
       {"held out -1", {header([](auto* h) { h->mutable_fit()->set_held_out(-1); })},

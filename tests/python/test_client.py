@@ -1,6 +1,7 @@
 """wave_init against a real server: round trip into torchvision's ViT, the
 error paths, atomic files, and the stubs."""
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -112,6 +113,7 @@ def test_torch_tensors_and_float_images_are_accepted(server, fashion):
     (dict(n=600), grpc.StatusCode.RESOURCE_EXHAUSTED, "limit of 500"),
     (dict(eval_every=-1), grpc.StatusCode.INVALID_ARGUMENT, "fit.eval_every"),
     (dict(scaler_init="mean"), grpc.StatusCode.INVALID_ARGUMENT, "'select'"),
+    (dict(auxiliary="blend"), grpc.StatusCode.INVALID_ARGUMENT, "fit.auxiliary"),
 ])
 def test_errors_carry_the_code_and_the_servers_message(server, fashion, kwargs, code, words):
     n = kwargs.pop("n", 300)
@@ -130,6 +132,24 @@ def test_scaler_init_select_reaches_the_server_and_changes_the_weights(server, f
     changed = [name for name in select.weights
                if not torch.equal(select.weights[name], structured.weights[name])]
     assert changed, "a new width's scalers should differ between the schemes"
+
+
+def test_auxiliary_narrower_reaches_the_server_and_picks_another_auxiliary(start_server, fashion):
+    # The committed three-auxiliary bank (6x128, 2x64, 6x192): for 4x96 the
+    # nearest auxiliary is 6x128, the nearest no wider is 2x64.
+    bank = os.path.join(SOURCE, "models", "multi-aux-24", "fashion-mnist-vit-multiaux24.safetensors")
+    s = start_server(f"--banks={bank}")
+    with wave_init.Client(s.address) as client:
+        assert len(client.describe()["auxiliaries"]) == 3
+        nearest = request(client, fashion, depth=4, width=96, steps=0, scaler_init="select")
+        narrower = request(client, fashion, depth=4, width=96, steps=0, scaler_init="select",
+                           auxiliary="narrower")
+    assert json.loads(nearest.metadata["wave.fit"])["auxiliary"] == "nearest"
+    assert json.loads(narrower.metadata["wave.fit"])["auxiliary"] == "narrower"
+    assert narrower.summary.result_key != nearest.summary.result_key
+    changed = [name for name in narrower.weights
+               if not torch.equal(narrower.weights[name], nearest.weights[name])]
+    assert "blocks.0.attn.qkv.weight" in changed and "head.weight" in changed
 
 
 def test_missing_token_is_unauthenticated(start_server, fashion, tmp_path):

@@ -210,7 +210,10 @@ class Client:
         held_out, head_from_bank, eval_every, patience, head_steps, scaler_init
         ("structured", "select": tiles copied across a width, the better start
         for zero or few steps on the bank's own classes; "naive"), dtype ("f32",
-        "f16", "bf16"), include_scalers, deadline (seconds), progress (a callable
+        "f16", "bf16"), auxiliary (banks with several auxiliary models:
+        "nearest", "narrower": the nearest no wider than the target, with
+        "select" the better start for a width between two auxiliaries'),
+        include_scalers, deadline (seconds), progress (a callable
         taking Event, or "bar"), resume_retries. Raises WaveInitError on any
         failure; a deadline or KeyboardInterrupt cancels the call on the
         server. A download that breaks after the file began is continued
@@ -252,7 +255,7 @@ class Client:
                     held_out: Optional[int] = None, head_from_bank: Optional[bool] = None,
                     eval_every: Optional[int] = None, patience: Optional[int] = None,
                     head_steps: Optional[int] = None, scaler_init: Optional[str] = None,
-                    dtype: str = "f32", include_scalers: bool = False,
+                    auxiliary: Optional[str] = None, dtype: str = "f32", include_scalers: bool = False,
                     deadline: Optional[float] = None, resume_retries: int = 2,
                     progress: Union[None, str, Callable[[Event], None]] = None
                     ) -> List[Result]:
@@ -271,7 +274,8 @@ class Client:
         for field, value in [("steps", steps), ("seed", seed), ("batch", batch), ("lr", lr),
                              ("held_out", held_out), ("head_from_bank", head_from_bank),
                              ("eval_every", eval_every), ("patience", patience),
-                             ("head_steps", head_steps), ("scaler_init", scaler_init)]:
+                             ("head_steps", head_steps), ("scaler_init", scaler_init),
+                             ("auxiliary", auxiliary)]:
             if value is not None:  # unset: the server's default
                 setattr(fit, field, value)
         report = TerminalProgress() if progress == "bar" else progress
