@@ -243,11 +243,15 @@ void PrintSummary(const InitCommand& command, const v1::Summary& summary) {
               (long long)summary.trainable_params(), summary.trainable_ratio(),
               (long long)summary.scaler_count());
   if (summary.held_out() > 0) {
-    std::printf(
-        "held-out accuracy: %.2f%% on %lld samples (final fit loss %.4f); weights of "
-        "step %lld of %lld run\n",
-        summary.held_out_accuracy(), (long long)summary.held_out(), summary.final_loss(),
-        (long long)summary.best_step(), (long long)summary.steps_run());
+    std::printf("held-out accuracy: %.2f%% on %lld samples", summary.held_out_accuracy(),
+                (long long)summary.held_out());
+    // The loss is the last scaler step's: none with steps 0 (a head-only fit included).
+    if (summary.steps_run() > 0) {
+      std::printf(" (final fit loss %.4f); weights of step %lld of %lld run",
+                  summary.final_loss(), (long long)summary.best_step(),
+                  (long long)summary.steps_run());
+    }
+    std::printf("\n");
   }
   if (summary.cache_hit()) {
     std::printf("served from the server's result cache: no fit ran (key %s)\n",
