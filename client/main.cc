@@ -35,9 +35,9 @@ ABSL_FLAG(std::string, labels, "", "init: IDX labels file.");
 ABSL_FLAG(std::string, data, "", "init: safetensors file with 'images' and 'labels'.");
 ABSL_FLAG(int64_t, samples, 0, "init: stratified subset of this many samples (0: all).");
 ABSL_FLAG(int64_t, steps, -1,
-          "init: most fit steps (-1: the server's default, 400 with early stopping; 0: scaler "
-          "initialization only).");
-ABSL_FLAG(int64_t, batch, 64, "init: fit batch size.");
+          "init: most fit steps (-1: the bank's or the server's default, 400 with early "
+          "stopping; 0: scaler initialization only).");
+ABSL_FLAG(int64_t, batch, 0, "init: fit batch size (0: the bank's or the server's default).");
 ABSL_FLAG(double, lr, 0, "init: scaler learning rate (0: the server's default).");
 ABSL_FLAG(double, head_lr, 0, "init: head learning rate (0: the server's default).");
 ABSL_FLAG(uint64_t, seed, 0, "init: seed of sampling and fitting.");
@@ -48,13 +48,15 @@ ABSL_FLAG(int64_t, eval_every, -1,
 ABSL_FLAG(int64_t, patience, -1,
           "init: stop after this many measurements without improvement (0: never; -1: the "
           "server's default).");
-ABSL_FLAG(std::string, scaler_init, "structured", "init: structured | select | naive.");
+ABSL_FLAG(std::string, scaler_init, "",
+          "init: structured | select | naive (empty: the bank's or the server's default).");
 ABSL_FLAG(std::string, auxiliary, "",
-          "init: banks with several auxiliaries: nearest | narrower (empty: the server's "
-          "default, nearest).");
-ABSL_FLAG(int64_t, head_steps, 0,
+          "init: banks with several auxiliaries: nearest | narrower (empty: the bank's or the "
+          "server's default, nearest).");
+ABSL_FLAG(int64_t, head_steps, -1,
           "init: steps of the head alone on the initialized body's features before --steps "
-          "(cheap: one forward pass over the samples in all).");
+          "(cheap: one forward pass over the samples in all; -1: the bank's or the server's "
+          "default, 0).");
 ABSL_FLAG(bool, head_from_bank, true,
           "init: start the head from the bank's when the class counts agree; "
           "--nohead_from_bank when your classes mean something else.");
@@ -130,7 +132,7 @@ int main(int argc, char** argv) {
   h.mutable_target()->set_classes(absl::GetFlag(FLAGS_classes));
   auto* fit = h.mutable_fit();
   if (absl::GetFlag(FLAGS_steps) >= 0) fit->set_steps(absl::GetFlag(FLAGS_steps));
-  fit->set_batch(absl::GetFlag(FLAGS_batch));
+  if (absl::GetFlag(FLAGS_batch) > 0) fit->set_batch(absl::GetFlag(FLAGS_batch));
   if (absl::GetFlag(FLAGS_lr) != 0) fit->set_lr(absl::GetFlag(FLAGS_lr));
   if (absl::GetFlag(FLAGS_head_lr) != 0) fit->set_head_lr(absl::GetFlag(FLAGS_head_lr));
   fit->set_seed(absl::GetFlag(FLAGS_seed));
@@ -139,7 +141,7 @@ int main(int argc, char** argv) {
   if (absl::GetFlag(FLAGS_patience) >= 0) fit->set_patience(absl::GetFlag(FLAGS_patience));
   fit->set_scaler_init(absl::GetFlag(FLAGS_scaler_init));
   fit->set_auxiliary(absl::GetFlag(FLAGS_auxiliary));
-  if (absl::GetFlag(FLAGS_head_steps) > 0) fit->set_head_steps(absl::GetFlag(FLAGS_head_steps));
+  if (absl::GetFlag(FLAGS_head_steps) >= 0) fit->set_head_steps(absl::GetFlag(FLAGS_head_steps));
   fit->set_head_from_bank(absl::GetFlag(FLAGS_head_from_bank));
   const std::string dtype = absl::GetFlag(FLAGS_dtype);
   if (dtype == "f16") {

@@ -3,6 +3,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "core/base/status_macros.h"
+#include "server/bank_fit_defaults.h"
 
 namespace wave {
 
@@ -24,6 +25,7 @@ absl::Status BankRegistry::ReloadAll(const std::vector<std::string>& paths) {
 
 absl::Status BankRegistry::Load(const std::string& path) {
   ASSIGN_OR_RETURN(TemplateBank bank, LoadBank(path));
+  RETURN_IF_ERROR(BankFitDefaults(bank).status());  // a bad default would fail every call
   auto shared = std::make_shared<const TemplateBank>(std::move(bank));
   std::lock_guard<std::mutex> lock(mu_);
   if (default_.empty()) default_ = shared->name;

@@ -5,6 +5,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "core/base/status_macros.h"
+#include "server/bank_fit_defaults.h"
 
 namespace wave {
 namespace {
@@ -100,13 +101,7 @@ absl::StatusOr<FitOptions> RequestBuilder::FitFromHeader(const v1::FitOptions& f
   if (fit.patience < 0) {
     return Invalid("fit.patience", absl::StrCat("must be >= 0, got ", fit.patience));
   }
-  if (!ParseScalerInit(f.scaler_init()).ok()) {
-    return Invalid("fit.scaler_init", "must be 'structured', 'select' or 'naive'");
-  }
-  // "blend" stays an evaluation flag: measured far worse (docs/eval/multi-aux).
-  if (f.auxiliary() != "" && f.auxiliary() != "nearest" && f.auxiliary() != "narrower") {
-    return Invalid("fit.auxiliary", "must be 'nearest' or 'narrower'");
-  }
+  RETURN_IF_ERROR(CheckFitSchemes(f));
   fit.device = device_;
   if (fit.steps > limits_.max_fit_steps) {
     return OverLimit("fit.steps", fit.steps, limits_.max_fit_steps);
@@ -164,7 +159,10 @@ absl::Status ForEntry(const absl::Status& status, size_t index) {
 
 absl::Status RequestBuilder::AddHeader(const v1::InitializeHeader& h) {
   ASSIGN_OR_RETURN(bank_, banks_.Get(h.bank()));
-  ASSIGN_OR_RETURN(FitOptions fit, FitFromHeader(h.fit()));
+  // The request's options over the bank's own defaults (then the server's).
+  ASSIGN_OR_RETURN(v1::FitOptions asked, BankFitDefaults(*bank_));
+  asked.MergeFrom(h.fit());
+  ASSIGN_OR_RETURN(FitOptions fit, FitFromHeader(asked));
   if (h.targets_size() == 0) {
     ASSIGN_OR_RETURN(CheckedRequest request, CheckTarget(h.target(), fit));
     requests_.push_back(std::move(request));

@@ -48,7 +48,8 @@ struct ResumeRequest {
   uint32_t chunk_bytes = 0;
 };
 
-// The API's fit options with the server's defaults applied; unchecked.
+// The API's fit options with the server's defaults applied; unchecked. (A
+// bank's own defaults are merged in before: BankFitDefaults.)
 FitOptions ApplyFitHeader(const v1::FitOptions& f);
 // `request` as a header that sets every field that determines the result
 // (output.chunk_bytes and num_samples do not).
@@ -72,7 +73,6 @@ class RequestBuilder {
   bool has_header() const { return !requests_.empty() || resume_.has_value(); }
   // Set when the header asked to resume a download; Finish is not called then.
   const std::optional<ResumeRequest>& resume() const { return resume_; }
-  // The target, once the header has passed (for logs).
   // The first target, once the header has passed (for logs).
   const ViTConfig* target() const { return requests_.empty() ? nullptr : &requests_[0].target(); }
 

@@ -71,6 +71,7 @@ absl::StatusOr<std::unique_ptr<OwnedFile>> MakeWeightsFile(InitResult& result,
   file->writer.SetMetadata("wave.seed", absl::StrCat(fit.seed));
   file->writer.SetMetadata(
       "wave.fit", json{{"steps", fit.steps},
+                       {"head_steps", fit.head_steps},
                        {"batch", fit.batch},
                        {"lr", fit.lr},
                        {"head_lr", fit.head_lr},

@@ -3,6 +3,7 @@ error paths, atomic files, and the stubs."""
 import hashlib
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -141,7 +142,8 @@ def test_auxiliary_narrower_reaches_the_server_and_picks_another_auxiliary(start
     s = start_server(f"--banks={bank}")
     with wave_init.Client(s.address) as client:
         assert len(client.describe()["auxiliaries"]) == 3
-        nearest = request(client, fashion, depth=4, width=96, steps=0, scaler_init="select")
+        nearest = request(client, fashion, depth=4, width=96, steps=0, scaler_init="select",
+                          auxiliary="nearest")
         narrower = request(client, fashion, depth=4, width=96, steps=0, scaler_init="select",
                            auxiliary="narrower")
     assert json.loads(nearest.metadata["wave.fit"])["auxiliary"] == "nearest"
@@ -150,6 +152,27 @@ def test_auxiliary_narrower_reaches_the_server_and_picks_another_auxiliary(start
     changed = [name for name in narrower.weights
                if not torch.equal(narrower.weights[name], nearest.weights[name])]
     assert "blocks.0.attn.qkv.weight" in changed and "head.weight" in changed
+
+
+def test_a_banks_fit_defaults_fill_what_the_request_leaves_unset(start_server, fashion, tmp_path):
+    bank = tmp_path / "bank.safetensors"
+    shutil.copy(os.path.join(SOURCE, "models", "multi-aux-24",
+                             "fashion-mnist-vit-multiaux24.safetensors"), bank)
+    recipe = {"steps": 0, "head_steps": 30, "scaler_init": "select", "auxiliary": "narrower"}
+    subprocess.run([sys.executable, os.path.join(SOURCE, "scripts", "bank_fit_defaults.py"),
+                    str(bank), json.dumps(recipe)], check=True)
+    s = start_server(f"--banks={bank}")
+    with wave_init.Client(s.address) as client:
+        assert json.loads(client.describe()["provenance"]["fit_defaults"]) == recipe
+        x, y = fashion
+        bank_recipe = client.initialize(4, 96, 10, x[:300], y[:300])
+        asked = client.initialize(4, 96, 10, x[:300], y[:300], scaler_init="structured")
+    fit = json.loads(bank_recipe.metadata["wave.fit"])
+    assert (fit["steps"], fit["head_steps"], fit["scaler_init"], fit["auxiliary"]) == (
+        0, 30, "select", "narrower")
+    assert bank_recipe.summary.steps_run == 0
+    fit = json.loads(asked.metadata["wave.fit"])
+    assert (fit["scaler_init"], fit["auxiliary"]) == ("structured", "narrower")
 
 
 def test_missing_token_is_unauthenticated(start_server, fashion, tmp_path):

@@ -3,6 +3,8 @@
 
 #include <unistd.h>
 
+#include "core/base/status_macros.h"
+#include "server/bank_fit_defaults.h"
 #include "tests/core/bank_fixture.h"
 #include "tests/status_matchers.h"
 
@@ -252,6 +254,61 @@ TEST_F(RequestBuilderTest, UnsetFitOptionsTakeTheServersDefaults) {
   EXPECT_EQ(fit.patience, kDefaultPatience);
   EXPECT_EQ(fit.head_steps, 0);
   EXPECT_EQ(call->targets[0].resolved.fit().steps(), kDefaultFitSteps);
+}
+
+TEST_F(RequestBuilderTest, UnsetFitOptionsTakeTheBanksDefaultsFirst) {
+  TemplateBank bank = testing::TinyBank(2);
+  bank.name = "tiny";
+  bank.provenance[kFitDefaultsKey] =
+      R"({"steps": 0, "head_steps": 300, "scaler_init": "select", "auxiliary": "narrower"})";
+  ASSERT_OK(SaveBank(bank, path_));
+  ASSERT_OK(banks_.Load(path_));
+  auto fit_of = [&](const v1::InitializeRequest& header) -> absl::StatusOr<FitOptions> {
+    RequestBuilder builder(limits_, banks_);
+    RETURN_IF_ERROR(builder.Add(header));
+    RETURN_IF_ERROR(builder.Add(Chunk(6, 0)));
+    ASSIGN_OR_RETURN(InitCall call, builder.Finish());
+    EXPECT_EQ(call.targets[0].resolved.fit().scaler_init(),
+              ScalerInitName(call.targets[0].request.fit().scaler_init));
+    return call.targets[0].request.fit();
+  };
+  v1::InitializeRequest header = Header(6);
+  header.mutable_header()->clear_fit();
+  auto bank_defaults = fit_of(header);
+  ASSERT_OK(bank_defaults);
+  EXPECT_EQ(bank_defaults->steps, 0);
+  EXPECT_EQ(bank_defaults->head_steps, 300);
+  EXPECT_EQ(bank_defaults->scaler_init, ScalerInit::kSelect);
+  EXPECT_EQ(bank_defaults->aux_mix, AuxiliaryMix::kNearestNarrower);
+  EXPECT_EQ(bank_defaults->eval_every, kDefaultEvalEvery);  // not the bank's: the server's
+
+  // What the request sets wins, field by field.
+  header.mutable_header()->mutable_fit()->set_steps(7);
+  header.mutable_header()->mutable_fit()->set_scaler_init("structured");
+  auto asked = fit_of(header);
+  ASSERT_OK(asked);
+  EXPECT_EQ(asked->steps, 7);
+  EXPECT_EQ(asked->scaler_init, ScalerInit::kStructured);
+  EXPECT_EQ(asked->head_steps, 300);
+  EXPECT_EQ(asked->aux_mix, AuxiliaryMix::kNearestNarrower);
+}
+
+TEST_F(RequestBuilderTest, ABankWithBadFitDefaultsIsNotLoaded) {
+  for (const auto& [defaults, words] : std::vector<std::pair<std::string, std::string>>{
+           {"not json", "provenance fit_defaults"},
+           {R"({"scaler_init": "cubic"})", "fit.scaler_init"},
+           {R"({"auxiliary": "blend"})", "fit.auxiliary"},
+           {R"({"steps": -3})", "steps must be >= 0, got -3"},
+           {R"({"no_such_option": 1})", "provenance fit_defaults"}}) {
+    TemplateBank bank = testing::TinyBank(2);
+    bank.name = "bad-defaults";
+    bank.provenance[kFitDefaultsKey] = defaults;
+    ASSERT_OK(SaveBank(bank, path_));
+    BankRegistry registry;
+    SCOPED_TRACE(defaults);
+    EXPECT_STATUS(registry.Load(path_), StatusCode::kInvalidArgument, words);
+    EXPECT_STATUS(registry.Get("bad-defaults"), StatusCode::kNotFound, "bad-defaults");
+  }
 }
 
 }  // namespace
