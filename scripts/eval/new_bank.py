@@ -1,20 +1,21 @@
 #!/usr/bin/python3
-"""A candidate bank under the main protocol (issue 22): WAVE from another bank,
-set against the main comparison's runs (docs/eval/main/test.csv) seed by seed.
+"""A candidate bank under the evaluation protocol (issue 22): WAVE from another
+bank, set against a task's comparison (docs/eval/TASK/test.csv) seed by seed.
 
 The initialization is fixed in advance by the multi-aux validation readings
-(docs/eval/multi-aux/summary.md): tiles selected across a width, scalers from
-the nearest auxiliary no wider than the target, zero scaler steps and a fresh
-head fitted alone for 300 steps on the body's features (`s0-probe`). What is
-chosen here, on the validation split with seed 1, is the training learning
-rate, by the mean validation accuracy at epochs 1 and 5 (the epochs the
-issue's target reads after training; epoch 0 does not depend on it). The
-baselines keep their runs and recipes from the main protocol.
+of the main task (docs/eval/multi-aux/summary.md): tiles selected across a
+width, scalers from the nearest auxiliary no wider than the target, zero
+scaler steps and a fresh head fitted alone for 300 steps on the body's
+features (`s0-probe`). What is chosen here, on the task's validation split
+with seed 1, is the training learning rate, by the mean validation accuracy
+at epochs 1 and 5 (the epochs the issue's target reads after training; epoch
+0 does not depend on it). The baselines keep their runs and recipes.
 
-  scripts/eval/new_bank.py --eval=runs/eval-bin/wave-eval
-then its reports (against every method of the main comparison, and the
-validation runs the rate came from) with the main task's:
-  scripts/eval/report.sh main
+  scripts/eval/new_bank.py --task=main --eval=runs/eval-bin/wave-eval
+  scripts/eval/new_bank.py --task=transfer --eval=runs/eval-bin/wave-eval \
+    --bank=models/transfer/multi-aux-24/fashion-mnist-0-4-vit-multiaux24.safetensors
+then its reports (against every method of the task's comparison, and the
+validation runs the rate came from) with the task's: scripts/eval/report.sh TASK
 """
 import argparse
 import csv
@@ -23,7 +24,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from protocol import SIZES, rows  # noqa: E402
+from protocol import SIZES, TASKS, rows  # noqa: E402
 
 LRS = ["1e-4", "3e-4", "1e-3"]
 CHOICE_EPOCHS = [1, 5]
@@ -38,20 +39,23 @@ def mean_at(path, size, label, epochs):
 def main():
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--task", choices=sorted(TASKS), default="main")
     p.add_argument("--eval", default="runs/eval-bin/wave-eval")
     p.add_argument("--bank", default="models/multi-aux-24/fashion-mnist-vit-multiaux24.safetensors")
     p.add_argument("--label", default="wave-multi24")
-    p.add_argument("--out", default="docs/eval/main-multi24")
+    p.add_argument("--out", default="", help="default: docs/eval/TASK-multi24")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seeds", default="1,2,3")
     p.add_argument("--sizes", default=",".join(SIZES))
     args = p.parse_args()
+    args.out = args.out or f"docs/eval/{args.task}-multi24"
     os.makedirs(args.out, exist_ok=True)
     sizes = args.sizes.split(",")
-    common = [args.eval, "--val_samples=5000", "--train_samples=5000", "--few_shot=1000",
+    # The task's data flags (classes, validation size, ancestry), this bank.
+    task_flags = [f for f in TASKS[args.task]["flags"] if not f.startswith("--bank=")]
+    common = [args.eval, *task_flags, "--train_samples=5000", "--few_shot=1000",
               "--fit_batch=64", "--batch=128", "--warmup_epochs=0.2", "--epochs=5",
               f"--threads={args.threads}", f"--out_dir={args.out}", "--resume", "--noreport",
-              "--ancestry=models/fashion-mnist-vit.ancestry.safetensors",
               "--methods=wave-select", "--aux_mix=narrower", f"--bank={args.bank}",
               "--fit_steps=0", "--fit_head_steps=300"]
 

@@ -26,10 +26,10 @@ if [[ -f "$DIR/sweep.csv" ]]; then
   "$EVAL" --report_only --inputs="$DIR/sweep.csv,$DIR/test.csv" --out_dir="$DIR/sweep" \
     --reference=none --yardstick=direct
 fi
-# The three-auxiliary bank under the main protocol (scripts/eval/new_bank.py),
-# against every method of the main comparison, paired by seed.
-CANDIDATE=docs/eval/main-multi24
-if [[ $TASK == main && -f $CANDIDATE/test.csv ]]; then
+# The three-auxiliary bank under the same protocol (scripts/eval/new_bank.py),
+# against every method of the task's comparison, paired by seed.
+CANDIDATE=docs/eval/$TASK-multi24
+if [[ -f $CANDIDATE/test.csv ]]; then
   "$EVAL" --report_only --inputs="$DIR/test.csv,$CANDIDATE/test.csv" --out_dir="$CANDIDATE" \
     --reference=wave-multi24 --report_epochs=0,1,5 --yardstick=direct
   mkdir -p "$CANDIDATE/selection-lr"
