@@ -12,8 +12,10 @@ at epochs 1 and 5 (the epochs the issue's target reads after training; epoch
 0 does not depend on it). The baselines keep their runs and recipes.
 
   scripts/eval/new_bank.py --task=main --eval=runs/eval-bin/wave-eval
-  scripts/eval/new_bank.py --task=transfer --eval=runs/eval-bin/wave-eval \
+  scripts/eval/new_bank.py --task=transfer --eval=runs/eval-bin/wave-eval --lr=1e-4 \
     --bank=models/transfer/multi-aux-24/fashion-mnist-0-4-vit-multiaux24.safetensors
+(the transfer task takes the whole recipe from the main task's validation,
+rate included: nothing is chosen on it);
 then its reports (against every method of the task's comparison, and the
 validation runs the rate came from) with the task's: scripts/eval/report.sh TASK
 """
@@ -47,6 +49,9 @@ def main():
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seeds", default="1,2,3")
     p.add_argument("--sizes", default=",".join(SIZES))
+    p.add_argument("--lr", default="",
+                   help="the training rate, fixed (no validation runs): for a task that "
+                        "takes the rate chosen on another task's validation split")
     args = p.parse_args()
     args.out = args.out or f"docs/eval/{args.task}-multi24"
     os.makedirs(args.out, exist_ok=True)
@@ -65,8 +70,8 @@ def main():
         subprocess.run(cmd, check=True)
 
     val = os.path.join(args.out, "val-lr.csv")
-    lr = {}
-    for size in sizes:
+    lr = {size: args.lr for size in sizes} if args.lr else {}
+    for size in sizes if not args.lr else []:
         for rate in LRS:
             run(["--csv=val-lr.csv", "--split=val", "--seeds=1", f"--sizes={size}",
                  f"--label={args.label}-lr{rate}", f"--lr={rate}"])
@@ -77,7 +82,8 @@ def main():
         w.writerow(["size", "method", "fit_steps", "head_steps", "lr", "epochs", "chosen_on"])
         for size in sizes:
             w.writerow([size, args.label, 0, 300, lr[size], 5,
-                        "val seed 1, mean of epochs 1 and 5"])
+                        f"fixed by --lr={args.lr}" if args.lr
+                        else "val seed 1, mean of epochs 1 and 5"])
     for seed in args.seeds.split(","):
         for size in sizes:
             run(["--csv=test.csv", "--split=test", f"--seeds={seed}", f"--sizes={size}",

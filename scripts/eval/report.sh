@@ -32,9 +32,11 @@ CANDIDATE=docs/eval/$TASK-multi24
 if [[ -f $CANDIDATE/test.csv ]]; then
   "$EVAL" --report_only --inputs="$DIR/test.csv,$CANDIDATE/test.csv" --out_dir="$CANDIDATE" \
     --reference=wave-multi24 --report_epochs=0,1,5 --yardstick=direct
-  mkdir -p "$CANDIDATE/selection-lr"
-  "$EVAL" --report_only --inputs="$CANDIDATE/val-lr.csv" --out_dir="$CANDIDATE/selection-lr" \
-    --reference=none --yardstick=none
+  if [[ -f $CANDIDATE/val-lr.csv ]]; then  # none when the rate came from another task
+    mkdir -p "$CANDIDATE/selection-lr"
+    "$EVAL" --report_only --inputs="$CANDIDATE/val-lr.csv" --out_dir="$CANDIDATE/selection-lr" \
+      --reference=none --yardstick=none
+  fi
 fi
 # The README's Results block and docs/eval/summary.md follow the reports.
 /usr/bin/python3 scripts/eval/results_summary.py
