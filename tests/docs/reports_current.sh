@@ -10,7 +10,9 @@ EVAL=$(realpath "${1:?usage: reports_current.sh <wave-eval>}")
 cd "$(dirname "$0")/../.."
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
-cp --parents README.md docs/eval/bank_cost.csv docs/eval/*/*.csv scripts/eval/* "$scratch/"
+# Scripts only: a local __pycache__ (scripts import each other) is not a report input.
+cp --parents README.md docs/eval/bank_cost.csv docs/eval/*/*.csv scripts/eval/*.sh scripts/eval/*.py \
+  "$scratch/"
 for task in transfer main; do
   (cd "$scratch" && bash scripts/eval/report.sh "$task" "$EVAL" > /dev/null 2>&1) ||
     { echo "scripts/eval/report.sh $task failed" >&2; exit 1; }
