@@ -69,14 +69,16 @@ def main():
         print("+", " ".join(cmd), flush=True)
         subprocess.run(cmd, check=True)
 
-    val = os.path.join(args.out, "val-lr.csv")
-    lr = {size: args.lr for size in sizes} if args.lr else {}
-    for size in sizes if not args.lr else []:
+    def chosen_lr(size):
+        """Every rate on validation (seed 1); the best mean at CHOICE_EPOCHS."""
         for rate in LRS:
             run(["--csv=val-lr.csv", "--split=val", "--seeds=1", f"--sizes={size}",
                  f"--label={args.label}-lr{rate}", f"--lr={rate}"])
+        val = os.path.join(args.out, "val-lr.csv")
         scored = [(mean_at(val, size, f"{args.label}-lr{r}", CHOICE_EPOCHS), r) for r in LRS]
-        lr[size] = max(s for s in scored if s[0] is not None)[1]
+        return max(s for s in scored if s[0] is not None)[1]
+
+    lr = {size: args.lr or chosen_lr(size) for size in sizes}
     with open(os.path.join(args.out, "choices.csv"), "w") as f:
         w = csv.writer(f)
         w.writerow(["size", "method", "fit_steps", "head_steps", "lr", "epochs", "chosen_on"])
