@@ -2,9 +2,11 @@
 """Writes a bank's own fit defaults into its provenance (`fit_defaults`), the
 recipe measured best on validation for that bank: the server gives them to
 every request field left unset (server/bank_fit_defaults.h) and checks them
-when it loads the bank.
+when it loads the bank. With --other-classes, the key merged over them for a
+request on other classes than the bank's (`fit_defaults_other_classes`).
 
   scripts/bank_fit_defaults.py BANK.safetensors '{"steps": 0, "head_steps": 300}'
+  scripts/bank_fit_defaults.py --other-classes BANK.safetensors '{"steps": 400}'
 
 The value is a wave.v1.FitOptions in JSON; '{}' removes the key. Only the
 header's provenance changes: the tensors' bytes are kept, which is checked
@@ -12,6 +14,7 @@ before the file is replaced. (The format, an 8-byte little-endian header
 length, a JSON header, then the raw tensors, is simple enough to edit here;
 Debian 12 packages no safetensors for Python.)
 """
+import argparse
 import json
 import os
 import struct
@@ -24,10 +27,16 @@ def split(data):
 
 
 def main():
-    if len(sys.argv) != 3:
-        sys.exit(__doc__)
-    path, value = sys.argv[1], sys.argv[2]
-    defaults = json.loads(value)
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--other-classes", action="store_true",
+                   help="write fit_defaults_other_classes instead of fit_defaults")
+    p.add_argument("bank")
+    p.add_argument("json")
+    args = p.parse_args()
+    path = args.bank
+    key = "fit_defaults_other_classes" if args.other_classes else "fit_defaults"
+    defaults = json.loads(args.json)
     if not isinstance(defaults, dict):
         sys.exit("fit defaults: a JSON object, e.g. '{\"steps\": 0}'")
     with open(path, "rb") as f:
@@ -36,9 +45,9 @@ def main():
     metadata = header["__metadata__"]
     provenance = json.loads(metadata["provenance"])
     if defaults:
-        provenance["fit_defaults"] = json.dumps(defaults, sort_keys=True)
+        provenance[key] = json.dumps(defaults, sort_keys=True)
     else:
-        provenance.pop("fit_defaults", None)
+        provenance.pop(key, None)
     metadata["provenance"] = json.dumps(provenance, sort_keys=True)
     text = json.dumps(header, separators=(",", ":")).encode()
     text += b" " * (-len(text) % 8)  # tensors stay 8-byte aligned
@@ -49,7 +58,7 @@ def main():
     with open(tmp, "wb") as f:
         f.write(out)
     os.replace(tmp, path)
-    print(f"{path}: fit_defaults {provenance.get('fit_defaults', '(none)')}")
+    print(f"{path}: {key} {provenance.get(key, '(none)')}")
 
 
 if __name__ == "__main__":

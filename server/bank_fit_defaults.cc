@@ -3,14 +3,37 @@
 #include <google/protobuf/util/json_util.h>
 
 #include "absl/strings/str_cat.h"
+#include "core/base/status_macros.h"
 #include "core/bank/scaler_init.h"
 
 namespace wave {
 namespace {
 
-absl::Status Invalid(const TemplateBank& bank, absl::string_view why) {
-  return absl::InvalidArgumentError(
-      absl::StrCat("bank '", bank.name, "': provenance ", kFitDefaultsKey, ": ", why));
+// The options under one provenance key; none when the key is absent.
+absl::Status MergeKey(const TemplateBank& bank, const char* key, v1::FitOptions& into) {
+  auto it = bank.provenance.find(key);
+  if (it == bank.provenance.end()) return absl::OkStatus();
+  auto invalid = [&](absl::string_view why) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("bank '", bank.name, "': provenance ", key, ": ", why));
+  };
+  v1::FitOptions options;
+  auto parsed = google::protobuf::util::JsonStringToMessage(it->second, &options);
+  if (!parsed.ok()) {
+    return invalid(absl::string_view(parsed.message().data(), parsed.message().size()));
+  }
+  // The checks a request's own options get that do not depend on the request.
+  if (absl::Status schemes = CheckFitSchemes(options); !schemes.ok()) {
+    return invalid(schemes.message());
+  }
+  for (const auto& [field, value] : {std::pair<const char*, int64_t>{"steps", options.steps()},
+                                     {"head_steps", options.head_steps()},
+                                     {"eval_every", options.eval_every()},
+                                     {"patience", options.patience()}}) {
+    if (value < 0) return invalid(absl::StrCat(field, " must be >= 0, got ", value));
+  }
+  into.MergeFrom(options);
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -25,25 +48,24 @@ absl::Status CheckFitSchemes(const v1::FitOptions& f) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<v1::FitOptions> BankFitDefaults(const TemplateBank& bank) {
+bool OnBankClasses(const TemplateBank& bank, int64_t classes, const v1::FitOptions& request) {
+  if (request.has_head_from_bank() && !request.head_from_bank()) return false;
+  if (bank.auxiliaries.empty()) return false;
+  for (const AuxiliaryModel& aux : bank.auxiliaries) {
+    if (aux.config.classes != classes) return false;
+  }
+  return true;
+}
+
+absl::StatusOr<v1::FitOptions> BankFitDefaults(const TemplateBank& bank, bool on_bank_classes) {
   v1::FitOptions defaults;
-  auto it = bank.provenance.find(kFitDefaultsKey);
-  if (it == bank.provenance.end()) return defaults;
-  auto parsed = google::protobuf::util::JsonStringToMessage(it->second, &defaults);
-  if (!parsed.ok()) {
-    return Invalid(bank, absl::string_view(parsed.message().data(), parsed.message().size()));
-  }
-  // The checks a request's own options get that do not depend on the request.
-  if (absl::Status schemes = CheckFitSchemes(defaults); !schemes.ok()) {
-    return Invalid(bank, schemes.message());
-  }
-  for (const auto& [field, value] : {std::pair<const char*, int64_t>{"steps", defaults.steps()},
-                                     {"head_steps", defaults.head_steps()},
-                                     {"eval_every", defaults.eval_every()},
-                                     {"patience", defaults.patience()}}) {
-    if (value < 0) return Invalid(bank, absl::StrCat(field, " must be >= 0, got ", value));
-  }
+  RETURN_IF_ERROR(MergeKey(bank, kFitDefaultsKey, defaults));
+  if (!on_bank_classes) RETURN_IF_ERROR(MergeKey(bank, kFitDefaultsOtherClassesKey, defaults));
   return defaults;
+}
+
+absl::Status CheckBankFitDefaults(const TemplateBank& bank) {
+  return BankFitDefaults(bank, /*on_bank_classes=*/false).status();
 }
 
 }  // namespace wave

@@ -9,9 +9,14 @@
 
 namespace wave {
 
-// The provenance key: a wave.v1.FitOptions in proto3 JSON, for example
-// {"steps": "0", "headSteps": "300", "scalerInit": "select"}.
+// The provenance keys, each a wave.v1.FitOptions in proto3 JSON, for example
+// {"steps": "0", "headSteps": "300", "scalerInit": "select"}. The first holds
+// for every request; the second is merged over it for a request on other
+// classes than the bank's, where the bank's head cannot serve: a recipe
+// measured on the bank's own classes (no scaler steps, say) need not carry
+// to classes the templates never saw (docs/eval/transfer-multi24).
 inline constexpr char kFitDefaultsKey[] = "fit_defaults";
+inline constexpr char kFitDefaultsOtherClassesKey[] = "fit_defaults_other_classes";
 
 // The scheme names the API takes: scaler_init "structured", "select" or
 // "naive" (empty: structured); auxiliary "nearest" or "narrower" (empty:
@@ -19,10 +24,19 @@ inline constexpr char kFitDefaultsKey[] = "fit_defaults";
 // docs/eval/multi-aux). INVALID_ARGUMENT names the field.
 absl::Status CheckFitSchemes(const v1::FitOptions& f);
 
-// The bank's defaults (empty options when it has none). A field a request
-// leaves unset takes the bank's value, then the server's. INVALID_ARGUMENT,
-// naming the bank, when they do not parse or name an unknown scheme.
-absl::StatusOr<v1::FitOptions> BankFitDefaults(const TemplateBank& bank);
+// Whether a request is on the bank's own classes: as many classes as every
+// auxiliary has, and the request does not turn the bank's head off
+// (head_from_bank false says the classes are others).
+bool OnBankClasses(const TemplateBank& bank, int64_t classes, const v1::FitOptions& request);
+
+// The bank's defaults for a request on its own classes or on others (empty
+// options when it has none). A field a request leaves unset takes the bank's
+// value, then the server's. INVALID_ARGUMENT, naming the bank and the key,
+// when they do not parse or name an unknown scheme or a negative count.
+absl::StatusOr<v1::FitOptions> BankFitDefaults(const TemplateBank& bank, bool on_bank_classes);
+
+// Both keys checked, for the registry: a bank with a bad default never serves.
+absl::Status CheckBankFitDefaults(const TemplateBank& bank);
 
 }  // namespace wave
 

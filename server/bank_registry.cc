@@ -25,7 +25,7 @@ absl::Status BankRegistry::ReloadAll(const std::vector<std::string>& paths) {
 
 absl::Status BankRegistry::Load(const std::string& path) {
   ASSIGN_OR_RETURN(TemplateBank bank, LoadBank(path));
-  RETURN_IF_ERROR(BankFitDefaults(bank).status());  // a bad default would fail every call
+  RETURN_IF_ERROR(CheckBankFitDefaults(bank));  // a bad default would fail every call
   auto shared = std::make_shared<const TemplateBank>(std::move(bank));
   std::lock_guard<std::mutex> lock(mu_);
   if (default_.empty()) default_ = shared->name;

@@ -119,8 +119,16 @@ absl::StatusOr<FitOptions> RequestBuilder::FitFromHeader(const v1::FitOptions& f
   return fit;
 }
 
+absl::StatusOr<FitOptions> RequestBuilder::FitFor(const v1::TargetArchitecture& t,
+                                                  const v1::FitOptions& asked) const {
+  ASSIGN_OR_RETURN(v1::FitOptions fit,
+                   BankFitDefaults(*bank_, OnBankClasses(*bank_, t.classes(), asked)));
+  fit.MergeFrom(asked);
+  return FitFromHeader(fit);
+}
+
 absl::StatusOr<CheckedRequest> RequestBuilder::CheckTarget(const v1::TargetArchitecture& t,
-                                                           const FitOptions& fit) const {
+                                                           const v1::FitOptions& asked) const {
   if (t.depth() < 1) return Invalid("target.depth", absl::StrCat("must be >= 1, got ", t.depth()));
   if (t.width() < 1) return Invalid("target.width", absl::StrCat("must be >= 1, got ", t.width()));
   if (t.classes() < 1) {
@@ -132,6 +140,8 @@ absl::StatusOr<CheckedRequest> RequestBuilder::CheckTarget(const v1::TargetArchi
   if (t.classes() > limits_.max_classes) {
     return OverLimit("target.classes", t.classes(), limits_.max_classes);
   }
+  // The request's options over the bank's defaults for these classes (then the server's).
+  ASSIGN_OR_RETURN(FitOptions fit, FitFor(t, asked));
   // The one validation of target and fit options.
   ASSIGN_OR_RETURN(CheckedRequest request, CheckedRequest::Create(*bank_, t.depth(), t.width(),
                                                                   t.heads(), t.classes(), fit));
@@ -159,12 +169,8 @@ absl::Status ForEntry(const absl::Status& status, size_t index) {
 
 absl::Status RequestBuilder::AddHeader(const v1::InitializeHeader& h) {
   ASSIGN_OR_RETURN(bank_, banks_.Get(h.bank()));
-  // The request's options over the bank's own defaults (then the server's).
-  ASSIGN_OR_RETURN(v1::FitOptions asked, BankFitDefaults(*bank_));
-  asked.MergeFrom(h.fit());
-  ASSIGN_OR_RETURN(FitOptions fit, FitFromHeader(asked));
   if (h.targets_size() == 0) {
-    ASSIGN_OR_RETURN(CheckedRequest request, CheckTarget(h.target(), fit));
+    ASSIGN_OR_RETURN(CheckedRequest request, CheckTarget(h.target(), h.fit()));
     requests_.push_back(std::move(request));
   } else {
     if (h.has_target()) return Invalid("targets", "set either target or targets, not both");
@@ -173,7 +179,7 @@ absl::Status RequestBuilder::AddHeader(const v1::InitializeHeader& h) {
     }
     int64_t params = 0;
     for (int i = 0; i < h.targets_size(); ++i) {
-      absl::StatusOr<CheckedRequest> request = CheckTarget(h.targets(i), fit);
+      absl::StatusOr<CheckedRequest> request = CheckTarget(h.targets(i), h.fit());
       if (!request.ok()) return ForEntry(request.status(), i);
       params += request->target().ParamCount();
       requests_.push_back(*std::move(request));
@@ -197,12 +203,16 @@ absl::Status RequestBuilder::AddHeader(const v1::InitializeHeader& h) {
   if (expected_samples_ > limits_.max_samples) {
     return OverLimit("num_samples", expected_samples_, limits_.max_samples);
   }
-  if (fit.Fits() && expected_samples_ < 2) {
-    return Invalid("num_samples", "a fit with steps > 0 needs at least 2 labelled samples");
-  }
-  if (fit.Fits() && fit.held_out > expected_samples_ - 2) {
-    return Invalid("fit.held_out", absl::StrCat(fit.held_out, " of ", expected_samples_,
-                                                " samples leaves fewer than 2 to fit on"));
+  // Each target's fit (the bank's defaults may differ between targets' classes).
+  for (const CheckedRequest& request : requests_) {
+    const FitOptions& fit = request.fit();
+    if (fit.Fits() && expected_samples_ < 2) {
+      return Invalid("num_samples", "a fit with steps > 0 needs at least 2 labelled samples");
+    }
+    if (fit.Fits() && fit.held_out > expected_samples_ - 2) {
+      return Invalid("fit.held_out", absl::StrCat(fit.held_out, " of ", expected_samples_,
+                                                  " samples leaves fewer than 2 to fit on"));
+    }
   }
   sample_bytes_ = target.channels * target.image_size * target.image_size * (is_float ? 4 : 1);
   if (expected_samples_ * (sample_bytes_ + 8) > limits_.max_sample_bytes) {

@@ -49,7 +49,8 @@ struct ResumeRequest {
 };
 
 // The API's fit options with the server's defaults applied; unchecked. (A
-// bank's own defaults are merged in before: BankFitDefaults.)
+// bank's own defaults, for the target's classes, are merged in before:
+// BankFitDefaults.)
 FitOptions ApplyFitHeader(const v1::FitOptions& f);
 // `request` as a header that sets every field that determines the result
 // (output.chunk_bytes and num_samples do not).
@@ -89,8 +90,11 @@ class RequestBuilder {
   const std::string device_;
   bool header_seen_ = false;
   std::shared_ptr<const TemplateBank> bank_;
+  // The request's fit options over the bank's defaults for t's classes, checked.
+  absl::StatusOr<FitOptions> FitFor(const v1::TargetArchitecture& t,
+                                    const v1::FitOptions& asked) const;
   absl::StatusOr<CheckedRequest> CheckTarget(const v1::TargetArchitecture& t,
-                                             const FitOptions& fit) const;
+                                             const v1::FitOptions& asked) const;
   std::vector<CheckedRequest> requests_;
   v1::OutputOptions output_;
   ResourceBudget::Lease upload_lease_;

@@ -159,20 +159,30 @@ def test_a_banks_fit_defaults_fill_what_the_request_leaves_unset(start_server, f
     shutil.copy(os.path.join(SOURCE, "models", "multi-aux-24",
                              "fashion-mnist-vit-multiaux24.safetensors"), bank)
     recipe = {"steps": 0, "head_steps": 30, "scaler_init": "select", "auxiliary": "narrower"}
-    subprocess.run([sys.executable, os.path.join(SOURCE, "scripts", "bank_fit_defaults.py"),
-                    str(bank), json.dumps(recipe)], check=True)
+    other_classes = {"steps": 6, "head_steps": 0}
+    script = os.path.join(SOURCE, "scripts", "bank_fit_defaults.py")
+    subprocess.run([sys.executable, script, str(bank), json.dumps(recipe)], check=True)
+    subprocess.run([sys.executable, script, "--other-classes", str(bank),
+                    json.dumps(other_classes)], check=True)
     s = start_server(f"--banks={bank}")
     with wave_init.Client(s.address) as client:
-        assert json.loads(client.describe()["provenance"]["fit_defaults"]) == recipe
+        provenance = client.describe()["provenance"]
+        assert json.loads(provenance["fit_defaults"]) == recipe
+        assert json.loads(provenance["fit_defaults_other_classes"]) == other_classes
         x, y = fashion
         bank_recipe = client.initialize(4, 96, 10, x[:300], y[:300])
         asked = client.initialize(4, 96, 10, x[:300], y[:300], scaler_init="structured")
+        five = y < 5  # five classes: not the bank's ten, so its head cannot serve
+        other = client.initialize(4, 96, 5, x[five][:300], y[five][:300])
     fit = json.loads(bank_recipe.metadata["wave.fit"])
     assert (fit["steps"], fit["head_steps"], fit["scaler_init"], fit["auxiliary"]) == (
         0, 30, "select", "narrower")
     assert bank_recipe.summary.steps_run == 0
     fit = json.loads(asked.metadata["wave.fit"])
     assert (fit["scaler_init"], fit["auxiliary"]) == ("structured", "narrower")
+    fit = json.loads(other.metadata["wave.fit"])
+    assert (fit["steps"], fit["head_steps"], fit["scaler_init"]) == (6, 0, "select")
+    assert other.summary.steps_run > 0
 
 
 def test_missing_token_is_unauthenticated(start_server, fashion, tmp_path):

@@ -3,6 +3,8 @@
 
 #include <unistd.h>
 
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "core/base/status_macros.h"
 #include "server/bank_fit_defaults.h"
 #include "tests/core/bank_fixture.h"
@@ -293,21 +295,90 @@ TEST_F(RequestBuilderTest, UnsetFitOptionsTakeTheBanksDefaultsFirst) {
   EXPECT_EQ(asked->aux_mix, AuxiliaryMix::kNearestNarrower);
 }
 
+TEST_F(RequestBuilderTest, OtherClassesTakeTheBanksOtherClassesDefaults) {
+  TemplateBank bank = testing::TinyBank(2);
+  bank.name = "tiny";
+  ASSERT_EQ(bank.auxiliaries[0].config.classes, 10);
+  bank.provenance[kFitDefaultsKey] = R"({"steps": 0, "head_steps": 300, "scaler_init": "select"})";
+  bank.provenance[kFitDefaultsOtherClassesKey] = R"({"steps": 40, "head_steps": 0})";
+  ASSERT_OK(SaveBank(bank, path_));
+  ASSERT_OK(banks_.Load(path_));
+  auto fits_of =
+      [&](const v1::InitializeRequest& header) -> absl::StatusOr<std::vector<FitOptions>> {
+    RequestBuilder builder(limits_, banks_);
+    RETURN_IF_ERROR(builder.Add(header));
+    RETURN_IF_ERROR(builder.Add(Chunk(6, 0)));
+    ASSIGN_OR_RETURN(InitCall call, builder.Finish());
+    std::vector<FitOptions> fits;
+    for (const auto& target : call.targets) {
+      EXPECT_EQ(target.resolved.fit().steps(), target.request.fit().steps);
+      fits.push_back(target.request.fit());
+    }
+    return fits;
+  };
+  v1::InitializeRequest header = Header(6);
+  header.mutable_header()->clear_fit();
+  auto own = fits_of(header);  // 10 classes, the bank's: its head serves
+  ASSERT_OK(own);
+  EXPECT_EQ((*own)[0].steps, 0);
+  EXPECT_EQ((*own)[0].head_steps, 300);
+
+  header.mutable_header()->mutable_target()->set_classes(5);
+  auto other = fits_of(header);
+  ASSERT_OK(other);
+  EXPECT_EQ((*other)[0].steps, 40);
+  EXPECT_EQ((*other)[0].head_steps, 0);
+  EXPECT_EQ((*other)[0].scaler_init, ScalerInit::kSelect);  // the common key still holds
+
+  // Ten other classes: the request turns the bank's head off.
+  header.mutable_header()->mutable_target()->set_classes(10);
+  header.mutable_header()->mutable_fit()->set_head_from_bank(false);
+  auto renamed = fits_of(header);
+  ASSERT_OK(renamed);
+  EXPECT_EQ((*renamed)[0].steps, 40);
+
+  // What the request sets still wins.
+  header.mutable_header()->mutable_fit()->set_steps(3);
+  auto asked = fits_of(header);
+  ASSERT_OK(asked);
+  EXPECT_EQ((*asked)[0].steps, 3);
+
+  // Each target of one call by its own classes.
+  v1::InitializeRequest several = Header(6);
+  several.mutable_header()->clear_fit();
+  v1::TargetArchitecture own_target = several.header().target();
+  several.mutable_header()->clear_target();
+  *several.mutable_header()->add_targets() = own_target;
+  own_target.set_classes(5);
+  *several.mutable_header()->add_targets() = own_target;
+  auto each = fits_of(several);
+  ASSERT_OK(each);
+  ASSERT_EQ(each->size(), 2u);
+  EXPECT_EQ((*each)[0].steps, 0);
+  EXPECT_EQ((*each)[1].steps, 40);
+}
+
 TEST_F(RequestBuilderTest, ABankWithBadFitDefaultsIsNotLoaded) {
   for (const auto& [defaults, words] : std::vector<std::pair<std::string, std::string>>{
-           {"not json", "provenance fit_defaults"},
+           {"not json", "provenance fit_defaults"},  // either key's name begins so
            {R"({"scaler_init": "cubic"})", "fit.scaler_init"},
            {R"({"auxiliary": "blend"})", "fit.auxiliary"},
            {R"({"steps": -3})", "steps must be >= 0, got -3"},
            {R"({"no_such_option": 1})", "provenance fit_defaults"}}) {
     TemplateBank bank = testing::TinyBank(2);
     bank.name = "bad-defaults";
-    bank.provenance[kFitDefaultsKey] = defaults;
-    ASSERT_OK(SaveBank(bank, path_));
-    BankRegistry registry;
-    SCOPED_TRACE(defaults);
-    EXPECT_STATUS(registry.Load(path_), StatusCode::kInvalidArgument, words);
-    EXPECT_STATUS(registry.Get("bad-defaults"), StatusCode::kNotFound, "bad-defaults");
+    for (const char* key : {kFitDefaultsKey, kFitDefaultsOtherClassesKey}) {
+      bank.provenance.erase(kFitDefaultsKey);
+      bank.provenance[key] = defaults;
+      ASSERT_OK(SaveBank(bank, path_));
+      BankRegistry registry;
+      SCOPED_TRACE(absl::StrCat(key, ": ", defaults));
+      absl::Status loaded = registry.Load(path_);
+      EXPECT_STATUS(loaded, StatusCode::kInvalidArgument, words);
+      EXPECT_TRUE(absl::StrContains(loaded.message(), absl::StrCat("provenance ", key, ": ")))
+          << loaded;
+      EXPECT_STATUS(registry.Get("bad-defaults"), StatusCode::kNotFound, "bad-defaults");
+    }
   }
 }
 
