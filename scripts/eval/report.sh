@@ -27,16 +27,20 @@ if [[ -f "$DIR/sweep.csv" ]]; then
     --reference=none --yardstick=direct
 fi
 # The three-auxiliary bank under the same protocol (scripts/eval/new_bank.py),
-# against every method of the task's comparison, paired by seed.
-CANDIDATE=docs/eval/$TASK-multi24
-if [[ -f $CANDIDATE/test.csv ]]; then
+# each recipe against every method of the task's comparison, paired by seed.
+for candidate in multi24:wave-multi24 multi24-fitted:wave-multi24-fit; do
+  CANDIDATE=docs/eval/$TASK-${candidate%%:*}
+  [[ -f $CANDIDATE/test.csv ]] || continue
   "$EVAL" --report_only --inputs="$DIR/test.csv,$CANDIDATE/test.csv" --out_dir="$CANDIDATE" \
-    --reference=wave-multi24 --report_epochs=0,1,5 --yardstick=direct
-  if [[ -f $CANDIDATE/val-lr.csv ]]; then  # none when the rate came from another task
-    mkdir -p "$CANDIDATE/selection-lr"
-    "$EVAL" --report_only --inputs="$CANDIDATE/val-lr.csv" --out_dir="$CANDIDATE/selection-lr" \
-      --reference=none --yardstick=none
-  fi
-fi
+    --reference="${candidate#*:}" --report_epochs=0,1,5 --yardstick=direct
+  # The validation runs the choices came from (none when taken from another task).
+  for choice in fit-steps lr; do
+    if [[ -f $CANDIDATE/val-$choice.csv ]]; then
+      mkdir -p "$CANDIDATE/selection-$choice"
+      "$EVAL" --report_only --inputs="$CANDIDATE/val-$choice.csv" \
+        --out_dir="$CANDIDATE/selection-$choice" --reference=none --yardstick=none
+    fi
+  done
+done
 # The README's Results block and docs/eval/summary.md follow the reports.
 /usr/bin/python3 scripts/eval/results_summary.py
