@@ -1,0 +1,26 @@
+set terminal pngcairo size 1680,680 font 'sans,9'
+set output 'docs/eval/main-multi24-fitted/results.png'
+set multiplot layout 2,4
+set datafile missing 'NaN'
+set key bottom right
+set grid
+set ylabel 'test accuracy (%)'
+set xlabel 'epoch'
+set title '3x64'
+plot 'docs/eval/main-multi24-fitted/curve_3x64.dat' using 1:2 with linespoints title 'wave', 'docs/eval/main-multi24-fitted/curve_3x64.dat' using 1:4 with linespoints title 'direct', 'docs/eval/main-multi24-fitted/curve_3x64.dat' using 1:6 with linespoints title 'weight-selection', 'docs/eval/main-multi24-fitted/curve_3x64.dat' using 1:8 with linespoints title 'heur-lg', 'docs/eval/main-multi24-fitted/curve_3x64.dat' using 1:10 with linespoints title 'mimetic', 'docs/eval/main-multi24-fitted/curve_3x64.dat' using 1:12 with linespoints title 'wave-multi24-fit'
+set title '4x96'
+plot 'docs/eval/main-multi24-fitted/curve_4x96.dat' using 1:2 with linespoints title 'wave', 'docs/eval/main-multi24-fitted/curve_4x96.dat' using 1:4 with linespoints title 'direct', 'docs/eval/main-multi24-fitted/curve_4x96.dat' using 1:6 with linespoints title 'weight-selection', 'docs/eval/main-multi24-fitted/curve_4x96.dat' using 1:8 with linespoints title 'heur-lg', 'docs/eval/main-multi24-fitted/curve_4x96.dat' using 1:10 with linespoints title 'mimetic', 'docs/eval/main-multi24-fitted/curve_4x96.dat' using 1:12 with linespoints title 'wave-multi24-fit'
+set title '12x128'
+plot 'docs/eval/main-multi24-fitted/curve_12x128.dat' using 1:2 with linespoints title 'wave', 'docs/eval/main-multi24-fitted/curve_12x128.dat' using 1:4 with linespoints title 'direct', 'docs/eval/main-multi24-fitted/curve_12x128.dat' using 1:6 with linespoints title 'weight-selection', 'docs/eval/main-multi24-fitted/curve_12x128.dat' using 1:8 with linespoints title 'heur-lg', 'docs/eval/main-multi24-fitted/curve_12x128.dat' using 1:10 with linespoints title 'mimetic'
+set title '9x192'
+plot 'docs/eval/main-multi24-fitted/curve_9x192.dat' using 1:2 with linespoints title 'wave', 'docs/eval/main-multi24-fitted/curve_9x192.dat' using 1:4 with linespoints title 'direct', 'docs/eval/main-multi24-fitted/curve_9x192.dat' using 1:6 with linespoints title 'weight-selection', 'docs/eval/main-multi24-fitted/curve_9x192.dat' using 1:8 with linespoints title 'heur-lg', 'docs/eval/main-multi24-fitted/curve_9x192.dat' using 1:10 with linespoints title 'mimetic'
+set xlabel 'image passes (fit + training)'
+set title '3x64'
+plot 'docs/eval/main-multi24-fitted/curve_3x64.dat' using 3:2 with linespoints title 'wave', 'docs/eval/main-multi24-fitted/curve_3x64.dat' using 5:4 with linespoints title 'direct', 'docs/eval/main-multi24-fitted/curve_3x64.dat' using 7:6 with linespoints title 'weight-selection', 'docs/eval/main-multi24-fitted/curve_3x64.dat' using 9:8 with linespoints title 'heur-lg', 'docs/eval/main-multi24-fitted/curve_3x64.dat' using 11:10 with linespoints title 'mimetic', 'docs/eval/main-multi24-fitted/curve_3x64.dat' using 13:12 with linespoints title 'wave-multi24-fit'
+set title '4x96'
+plot 'docs/eval/main-multi24-fitted/curve_4x96.dat' using 3:2 with linespoints title 'wave', 'docs/eval/main-multi24-fitted/curve_4x96.dat' using 5:4 with linespoints title 'direct', 'docs/eval/main-multi24-fitted/curve_4x96.dat' using 7:6 with linespoints title 'weight-selection', 'docs/eval/main-multi24-fitted/curve_4x96.dat' using 9:8 with linespoints title 'heur-lg', 'docs/eval/main-multi24-fitted/curve_4x96.dat' using 11:10 with linespoints title 'mimetic', 'docs/eval/main-multi24-fitted/curve_4x96.dat' using 13:12 with linespoints title 'wave-multi24-fit'
+set title '12x128'
+plot 'docs/eval/main-multi24-fitted/curve_12x128.dat' using 3:2 with linespoints title 'wave', 'docs/eval/main-multi24-fitted/curve_12x128.dat' using 5:4 with linespoints title 'direct', 'docs/eval/main-multi24-fitted/curve_12x128.dat' using 7:6 with linespoints title 'weight-selection', 'docs/eval/main-multi24-fitted/curve_12x128.dat' using 9:8 with linespoints title 'heur-lg', 'docs/eval/main-multi24-fitted/curve_12x128.dat' using 11:10 with linespoints title 'mimetic'
+set title '9x192'
+plot 'docs/eval/main-multi24-fitted/curve_9x192.dat' using 3:2 with linespoints title 'wave', 'docs/eval/main-multi24-fitted/curve_9x192.dat' using 5:4 with linespoints title 'direct', 'docs/eval/main-multi24-fitted/curve_9x192.dat' using 7:6 with linespoints title 'weight-selection', 'docs/eval/main-multi24-fitted/curve_9x192.dat' using 9:8 with linespoints title 'heur-lg', 'docs/eval/main-multi24-fitted/curve_9x192.dat' using 11:10 with linespoints title 'mimetic'
+unset multiplot
