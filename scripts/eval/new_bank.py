@@ -40,12 +40,11 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import protocol  # noqa: E402
-from protocol import FIT_STEPS, SIZES, TASKS, best, rows  # noqa: E402
+from protocol import FIT_STEPS, LRS as PROTOCOL_LRS, SIZES, TASKS, best, rows  # noqa: E402
 
 RECIPES = {
     "zero-step": {"suffix": "multi24", "label": "wave-multi24", "lrs": ["1e-4", "3e-4", "1e-3"]},
-    "fitted": {"suffix": "multi24-fitted", "label": "wave-multi24-fit", "lrs": protocol.LRS},
+    "fitted": {"suffix": "multi24-fitted", "label": "wave-multi24-fit", "lrs": PROTOCOL_LRS},
 }
 CHOICE_EPOCHS = [1, 5]  # zero-step: the rate by the mean of these validation epochs
 
