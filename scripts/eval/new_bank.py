@@ -11,14 +11,16 @@ fitted alone for 300 steps on the body's features (`s0-probe`). What is chosen
 here, on the task's validation split with seed 1, is the training learning
 rate from {1e-4, 3e-4, 1e-3}, by the mean validation accuracy at epochs 1 and
 5 (the epochs the issue's target reads after training; epoch 0 does not depend
-on it).
+on it), the grid growing past an edge the choice lands on (protocol.LADDER;
+1e-4 was chosen at every size before the grid could grow).
 
 --recipe=fitted (out docs/eval/TASK-multi24-fitted, label wave-multi24-fit):
 the task protocol's own WAVE recipe, chosen on the task's validation split
 (seed 1) as scripts/eval/protocol.py chose it for the single-auxiliary bank:
 the few-shot steps of scalers and a fresh head together from
 {0, 25, 50, 100, 200, 400} by accuracy after one epoch at 1e-3 (ties: fewer),
-then the training rate from {3e-4, 1e-3, 3e-3} by accuracy at epoch 5. So the
+then the training rate from {3e-4, 1e-3, 3e-3} (growing past an edge the same
+way) by accuracy at epoch 5. So the
 two banks' WAVE differ only in the bank and its schemes.
 
 The baselines keep their runs and recipes.
@@ -40,7 +42,8 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from protocol import FIT_STEPS, LRS as PROTOCOL_LRS, SIZES, TASKS, best, rows  # noqa: E402
+from protocol import (FIT_STEPS, LRS as PROTOCOL_LRS, SIZES, TASKS, best,  # noqa: E402
+                      changed_choices, choose_inside, drop_rows, rows)
 
 RECIPES = {
     "zero-step": {"suffix": "multi24", "label": "wave-multi24", "lrs": ["1e-4", "3e-4", "1e-3"]},
@@ -64,12 +67,13 @@ def main():
     p.add_argument("--bank", default="models/multi-aux-24/fashion-mnist-vit-multiaux24.safetensors")
     p.add_argument("--out", default="", help="default: docs/eval/TASK-SUFFIX (the recipe's)")
     p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--seeds", default="1,2,3")
+    p.add_argument("--seeds", default="", help="default: the task's seeds")
     p.add_argument("--sizes", default=",".join(SIZES))
     p.add_argument("--lr", default="",
                    help="the training rate, fixed (no validation runs): for a task that "
                         "takes the rate chosen on another task's validation split")
     args = p.parse_args()
+    args.seeds = args.seeds or TASKS[args.task]["seeds"]
     recipe = RECIPES[args.recipe]
     label = recipe["label"]
     args.out = args.out or f"docs/eval/{args.task}-{recipe['suffix']}"
@@ -106,18 +110,28 @@ def main():
         return [f"--fit_steps={steps}", *head, "--epochs=5"]
 
     def chosen_lr(size, steps):
-        """Every rate on validation (seed 1), chosen as the recipe says."""
-        labels = [f"{label}-lr{r}" for r in recipe["lrs"]]
-        for rate, l in zip(recipe["lrs"], labels):
-            path = val("val-lr.csv", size, l, [*fit_flags(steps), f"--lr={rate}"])
-        if args.recipe == "fitted":
-            return best(path, size, labels, 5).split("-lr")[1]
-        scored = [(mean_at(path, size, l, CHOICE_EPOCHS), r)
-                  for r, l in zip(recipe["lrs"], labels)]
-        return max(s for s in scored if s[0] is not None)[1]
+        """The rates on validation (seed 1), chosen as the recipe says."""
+        path = os.path.join(args.out, "val-lr.csv")
+
+        def run_rate(rate):
+            val("val-lr.csv", size, f"{label}-lr{rate}", [*fit_flags(steps), f"--lr={rate}"])
+
+        def choose(grid):
+            if args.recipe == "fitted":
+                return best(path, size, [f"{label}-lr{r}" for r in grid], 5).split("-lr")[1]
+            # Highest mean; ties go to the lower rate, as best() gives them.
+            scored = [(mean_at(path, size, f"{label}-lr{r}", CHOICE_EPOCHS), -i, r)
+                      for i, r in enumerate(grid)]
+            return max(s for s in scored if s[0] is not None)[2]
+        return choose_inside(recipe["lrs"], run_rate, choose)
 
     steps = {size: chosen_steps(size) for size in sizes}
     lr = {size: args.lr or chosen_lr(size, steps[size]) for size in sizes}
+    # A changed choice makes the test runs under the old one stale.
+    for (size,) in sorted(changed_choices(args.out, {(s,): (str(steps[s]), lr[s]) for s in sizes},
+                                          key=("size",))):
+        gone = drop_rows(os.path.join(args.out, "test.csv"), lambda r: r["size"] != size)
+        print(f"{size}: choice changed, {gone} stale test rows dropped", flush=True)
     with open(os.path.join(args.out, "choices.csv"), "w") as f:
         w = csv.writer(f)
         w.writerow(["size", "method", "fit_steps", "head_steps", "lr", "epochs", "chosen_on"])
