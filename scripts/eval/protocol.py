@@ -58,8 +58,11 @@ TASKS = {
         "sweep_seeds": "1,2,3",
     },
 }
-# Baselines without a learning-rate search of their own take the rate chosen
-# for the method they resemble: inherited weights like WAVE's, or random like Direct's.
+# Every method of the comparison has a rate search of its own (since the
+# fourteenth session: before, the baselines took WAVE's or Direct's rate, which
+# the grown grid could push to where only WAVE's start trains well). WAVE's
+# variants take WAVE's rate; a method that cannot build a size (n/a) takes the
+# rate of the method it resembles, which it never uses.
 LR_FROM = {"weight-selection": "wave", "heur-lg": "wave", "mimetic": "direct",
            "wave-naive": "wave", "wave-select": "wave"}
 
@@ -114,6 +117,12 @@ def choose_inside(grid, run_rate, choose):
             return chosen
 
 
+def builds(path, size, label):
+    """Whether a run has an accuracy (a method that cannot build a size has n/a)."""
+    return any(r["size"] == size and r["method"] == label and r["accuracy"] != "n/a"
+               for r in rows(path))
+
+
 def drop_rows(path, keep):
     """Rewrites a CSV with the rows `keep(row)` accepts; returns how many went."""
     if not os.path.exists(path):
@@ -153,7 +162,8 @@ def main():
     task = TASKS[args.task]
     args.out = args.out or task["out"]
     epochs = lambda method: task["epochs"].get(method, 5)
-    baselines = task["baselines"] + task.get("variants", [])
+    searched = ["direct", "wave"] + task["baselines"]
+    variants = task.get("variants", [])
     sizes = args.sizes.split(",")
     os.makedirs(args.out, exist_ok=True)
     val_steps = os.path.join(args.out, "val-fit-steps.csv")
@@ -169,11 +179,11 @@ def main():
                        f"--fit_steps={s}", "--epochs=1", "--lr=1e-3"])
         steps[size] = int(best(val_steps, size, [f"wave-s{s}" for s in FIT_STEPS], 1)[6:])
 
-    # 2. The learning rate of training for Direct and WAVE, by validation
-    #    accuracy at their last epoch (Direct first: its search is required).
-    lr = {}
+    # 2. The learning rate of training for every method, by validation
+    #    accuracy at its last epoch (Direct first: its search is required).
+    lr, chosen_on = {}, {}
     for size in sizes:
-        for method in ["direct", "wave"]:
+        for method in searched:
             def run_rate(rate):
                 run(args, [f"--csv={os.path.basename(val_lr)}", "--split=val", "--seeds=1",
                            f"--sizes={size}", f"--methods={method}",
@@ -183,13 +193,21 @@ def main():
             def choose(grid):
                 chosen = best(val_lr, size, [f"{method}-lr{r}" for r in grid], epochs(method))
                 return chosen.split("-lr")[1]
-            lr[(size, method)] = choose_inside(LRS, run_rate, choose)
-        for b in baselines:
-            lr[(size, b)] = lr[(size, LR_FROM[b])]
+            run_rate(LRS[0])
+            if builds(val_lr, size, f"{method}-lr{LRS[0]}"):
+                lr[(size, method)] = choose_inside(LRS, run_rate, choose)
+                chosen_on[(size, method)] = "val seed 1"
+            else:
+                lr[(size, method)] = lr[(size, LR_FROM[method])]
+                chosen_on[(size, method)] = "n/a at this size"
+        for v in variants:
+            lr[(size, v)] = lr[(size, LR_FROM[v])]
+            chosen_on[(size, v)] = f"val seed 1 (the rate chosen for {LR_FROM[v]})"
+    methods = searched + variants
     # A changed choice makes the test runs under the old one stale (the sweep
     # trains at WAVE's rate).
     stale = changed_choices(args.out, {(size, m): (str(steps[size]), lr[(size, m)])
-                                       for size in sizes for m in ["wave", "direct"] + baselines})
+                                       for size in sizes for m in methods})
     for size, method in sorted(stale):
         gone = drop_rows(os.path.join(args.out, "test.csv"),
                          lambda r: (r["size"], r["method"]) != (size, method))
@@ -200,10 +218,9 @@ def main():
         w = csv.writer(f)
         w.writerow(["size", "method", "fit_steps", "lr", "epochs", "chosen_on"])
         for size in sizes:
-            for method in ["wave", "direct"] + baselines:
+            for method in methods:
                 w.writerow([size, method, steps[size], lr[(size, method)], epochs(method),
-                            "val seed 1" if method in ("wave", "direct")
-                            else f"val seed 1 (the rate chosen for {LR_FROM[method]})"])
+                            chosen_on[(size, method)]])
 
     # 3. The final figures on the test images, seed by seed so that a partial
     #    run still pairs: WAVE and Direct first, then the baselines one at a
