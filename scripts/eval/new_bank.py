@@ -20,8 +20,8 @@ the task protocol's own WAVE recipe, chosen on the task's validation split
 the few-shot steps of scalers and a fresh head together from
 {0, 25, 50, 100, 200, 400} by accuracy after one epoch at 1e-3 (ties: fewer),
 then the training rate from {3e-4, 1e-3, 3e-3} (growing past an edge the same
-way) by accuracy at epoch 5. So the
-two banks' WAVE differ only in the bank and its schemes.
+way) by accuracy at epoch 5. So the two banks' WAVE differ only in the bank and
+its schemes.
 
 The baselines keep their runs and recipes.
 
