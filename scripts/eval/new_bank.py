@@ -128,8 +128,8 @@ def main():
     steps = {size: chosen_steps(size) for size in sizes}
     lr = {size: args.lr or chosen_lr(size, steps[size]) for size in sizes}
     # A changed choice makes the test runs under the old one stale.
-    for (size,) in sorted(changed_choices(args.out, {(s,): (str(steps[s]), lr[s]) for s in sizes},
-                                          key=("size",))):
+    for size, _ in sorted(changed_choices(args.out,
+                                          {(s, label): (str(steps[s]), lr[s]) for s in sizes})):
         gone = drop_rows(os.path.join(args.out, "test.csv"), lambda r: r["size"] != size)
         print(f"{size}: choice changed, {gone} stale test rows dropped", flush=True)
     with open(os.path.join(args.out, "choices.csv"), "w") as f:

@@ -138,11 +138,11 @@ def drop_rows(path, keep):
     return len(all_rows) - len(kept)
 
 
-def changed_choices(out, choices, key=("size", "method"), value=("fit_steps", "lr")):
-    """The keys of `choices` ({key tuple: value tuple}) whose value differs from
-    the last choices.csv in `out`: their test runs were made under the old
-    recipe, so the caller drops them and --resume redoes them."""
-    before = {tuple(r[k] for k in key): tuple(r[v] for v in value)
+def changed_choices(out, choices):
+    """The (size, method) keys of `choices` ({key: (fit_steps, lr)}) whose value
+    differs from the last choices.csv in `out`: their test runs were made under
+    the old recipe, so the caller drops them and --resume redoes them."""
+    before = {(r["size"], r["method"]): (r["fit_steps"], r["lr"])
               for r in rows(os.path.join(out, "choices.csv"))}
     return {k for k, v in choices.items() if k in before and before[k] != v}
 
