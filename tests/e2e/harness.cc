@@ -155,6 +155,11 @@ ServerProcess::ServerProcess(std::vector<std::string> extra) {
     int status = 0;
     if (waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
+      exit_note_ = WIFSIGNALED(status)
+                       ? "\n[harness] the server was killed by signal " +
+                             std::to_string(WTERMSIG(status))
+                       : "\n[harness] the server exited with status " +
+                             std::to_string(WEXITSTATUS(status));
       return;  // exited: see log()
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -204,7 +209,7 @@ ServerProcess::~ServerProcess() {
   }
 }
 
-std::string ServerProcess::log() const { return ReadAll(log_path_); }
+std::string ServerProcess::log() const { return ReadAll(log_path_) + exit_note_; }
 
 std::string HttpGet(int port, const std::string& path) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);

@@ -67,6 +67,8 @@ class ServerProcess {
   int port_ = 0, metrics_port_ = 0;
   pid_t pid_ = -1;
   bool started_ = false;
+  // How the server ended when it exited before starting (for log()).
+  std::string exit_note_;
   std::string log_path_;
 };
 
