@@ -4,15 +4,18 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <random>
 #include <sstream>
 #include <thread>
@@ -52,35 +55,62 @@ std::string ReadAll(const std::string& path) {
   return s.str();
 }
 
+// The environment this process has, with `overrides` ("NAME=value") set.
+std::vector<std::string> EnvironmentWith(const std::vector<std::string>& overrides) {
+  std::map<std::string, std::string> vars;
+  auto set = [&vars](const std::string& entry) {
+    const size_t eq = entry.find('=');
+    vars[entry.substr(0, eq)] = entry;
+  };
+  for (char** e = environ; *e; ++e) set(*e);
+  for (const auto& entry : overrides) set(entry);
+  std::vector<std::string> result;
+  for (auto& [name, entry] : vars) result.push_back(std::move(entry));
+  return result;
+}
+
+std::vector<char*> NullTerminated(const std::vector<std::string>& strings) {
+  std::vector<char*> pointers;
+  for (const auto& s : strings) pointers.push_back(const_cast<char*>(s.c_str()));
+  pointers.push_back(nullptr);
+  return pointers;
+}
+
+// posix_spawn, not fork and exec: the test process has gRPC's threads, and
+// a forked child of a threaded process may only make async-signal-safe
+// calls before exec. posix_spawn also returns exec's error to the caller,
+// which writes it where the child's stderr would have gone. -1 on failure.
 pid_t Spawn(const std::string& binary, const std::vector<std::string>& args,
             const std::string& out_path, const std::string& err_path,
             const std::vector<std::string>& env = {}) {
-  pid_t pid = fork();
-  if (pid == 0) {
-    for (const auto& var : env) putenv(strdup(var.c_str()));
-    int out = open(out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    int err = open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    dup2(out, 1);
-    dup2(err, 2);
-    std::vector<char*> argv;
-    argv.push_back(const_cast<char*>(binary.c_str()));
-    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
-    argv.push_back(nullptr);
-    execv(binary.c_str(), argv.data());
-    _exit(127);
+  std::vector<std::string> argv_strings = {binary};
+  argv_strings.insert(argv_strings.end(), args.begin(), args.end());
+  const std::vector<std::string> env_strings = EnvironmentWith(env);
+  std::vector<char*> argv = NullTerminated(argv_strings), envp = NullTerminated(env_strings);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, out_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                   0644);
+  posix_spawn_file_actions_addopen(&actions, 2, err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC,
+                                   0644);
+  pid_t pid = -1;
+  const int error = posix_spawn(&pid, binary.c_str(), &actions, nullptr, argv.data(), envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  if (error != 0) {
+    std::ofstream(err_path) << "[harness] cannot start " << binary << ": " << std::strerror(error)
+                            << "\n";
+    return -1;
   }
   return pid;
 }
 
-std::string TmpDir() {
-  const char* dir = std::getenv("TMPDIR");
-  return dir ? dir : "/tmp";
-}
-
+// A fresh path for one run's output. TempPath's token keeps it apart from the
+// files of an earlier test process that had the same pid (a stale server log
+// once passed for this run's startup line); the counter, from runs on
+// several threads at once (a race TSan found).
 std::string TempFile(const std::string& stem) {
-  // Tests run binaries from several threads at once (a race TSan found).
   static std::atomic<int> counter{0};
-  return TmpDir() + "/" + stem + "." + std::to_string(getpid()) + "." + std::to_string(counter++);
+  return TempPath(stem + "." + std::to_string(counter++));
 }
 
 }  // namespace
@@ -110,13 +140,16 @@ bool FileExists(const std::string& path) { return access(path.c_str(), F_OK) == 
 
 CommandResult RunBinary(const std::string& binary, const std::vector<std::string>& args) {
   const std::string out = TempFile("out"), err = TempFile("err");
-  pid_t pid = Spawn(BuildDir() + "/" + binary, args, out, err);
+  const pid_t pid = Spawn(BuildDir() + "/" + binary, args, out, err);
   int status = 0;
-  waitpid(pid, &status, 0);
   CommandResult r;
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  if (pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status)) {
+    r.exit_code = WEXITSTATUS(status);
+  }
   r.out = ReadAll(out);
   r.err = ReadAll(err);
+  std::remove(out.c_str());
+  std::remove(err.c_str());
   return r;
 }
 
@@ -143,6 +176,7 @@ ServerProcess::ServerProcess(std::vector<std::string> extra) {
   }
   args.insert(args.end(), extra.begin(), extra.end());
   pid_ = Spawn(BuildDir() + "/server/wave-server", args, log_path_ + ".out", log_path_);
+  if (pid_ <= 0) return;  // log() has the reason
   for (int i = 0; i < 300 && port_ == 0; ++i) {
     const std::string log_text = log();
     const size_t at = log_text.find("listening on port ");
@@ -155,11 +189,11 @@ ServerProcess::ServerProcess(std::vector<std::string> extra) {
     int status = 0;
     if (waitpid(pid_, &status, WNOHANG) == pid_) {
       pid_ = -1;
-      exit_note_ = WIFSIGNALED(status)
-                       ? "\n[harness] the server was killed by signal " +
-                             std::to_string(WTERMSIG(status))
-                       : "\n[harness] the server exited with status " +
-                             std::to_string(WEXITSTATUS(status));
+      exit_note_ = (WIFSIGNALED(status) ? "\n[harness] the server was killed by signal " +
+                                              std::to_string(WTERMSIG(status))
+                                        : "\n[harness] the server exited with status " +
+                                              std::to_string(WEXITSTATUS(status))) +
+                   "; its stdout: '" + ReadAll(log_path_ + ".out") + "'";
       return;  // exited: see log()
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -196,17 +230,10 @@ int ServerProcess::Stop(double timeout_s) {
 }
 
 ServerProcess::~ServerProcess() {
-  if (pid_ > 0) {
-    kill(pid_, SIGTERM);
-    // A hung server is killed after 30 s, so the test run never blocks.
-    for (int i = 0; i < 300; ++i) {
-      int status = 0;
-      if (waitpid(pid_, &status, WNOHANG) == pid_) return;
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    }
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-  }
+  // A hung server is killed after 30 s, so the test run never blocks.
+  Stop(30);
+  std::remove(log_path_.c_str());
+  std::remove((log_path_ + ".out").c_str());
 }
 
 std::string ServerProcess::log() const { return ReadAll(log_path_) + exit_note_; }
