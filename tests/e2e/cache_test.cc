@@ -16,13 +16,9 @@ namespace wave {
 namespace {
 
 using testing::Metric;
+using testing::ReadFileOrEmpty;
 using testing::RunBinary;
 using testing::ServerProcess;
-
-std::string ReadFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
 
 void WriteFile(const std::string& path, const std::string& bytes) {
   std::ofstream(path, std::ios::binary) << bytes;
@@ -71,7 +67,7 @@ TEST(CacheTest, ARepeatedRequestIsAHitWithTheSameBytes) {
   EXPECT_TRUE(IsHit(second));
   EXPECT_EQ(first["resultKey"], second["resultKey"]);
   EXPECT_EQ(first["modelSha256"], second["modelSha256"]);
-  EXPECT_EQ(ReadFile(a), ReadFile(b));
+  EXPECT_EQ(ReadFileOrEmpty(a), ReadFileOrEmpty(b));
   // The hit reports the fit's figures, and no fit seconds of its own.
   EXPECT_EQ(first["heldOutAccuracy"], second["heldOutAccuracy"]);
   EXPECT_EQ(first["stepsRun"], second["stepsRun"]);
@@ -161,7 +157,7 @@ TEST(CacheTest, ARestartKeepsTheDirectoryAndADamagedEntryIsRefitted) {
     ASSERT_TRUE(server.started()) << server.log();
     const auto second = Init(server, b, {"--seed=3"});
     EXPECT_TRUE(IsHit(second));
-    EXPECT_EQ(ReadFile(a), ReadFile(b));
+    EXPECT_EQ(ReadFileOrEmpty(a), ReadFileOrEmpty(b));
   }
   const std::string entry = dir + "/" + first["resultKey"].get<std::string>() + ".wcache";
   ASSERT_TRUE(testing::FileExists(entry));
@@ -178,7 +174,7 @@ TEST(CacheTest, ARestartKeepsTheDirectoryAndADamagedEntryIsRefitted) {
   ASSERT_TRUE(server.started()) << server.log();
   const auto third = Init(server, b, {"--seed=3"});
   EXPECT_FALSE(IsHit(third));
-  EXPECT_EQ(ReadFile(a), ReadFile(b));  // refitted: the same bytes again
+  EXPECT_EQ(ReadFileOrEmpty(a), ReadFileOrEmpty(b));  // refitted: the same bytes again
   EXPECT_EQ(CacheEvents(server, "corrupt"), 1);
   EXPECT_NE(server.log().find("checksum mismatch"), std::string::npos) << server.log();
 }
@@ -188,7 +184,7 @@ TEST(CacheTest, ABrokenDownloadResumesAtAnyOffset) {
   ASSERT_TRUE(server.started()) << server.log();
   const std::string whole = testing::TempPath("whole.safetensors");
   const auto summary = Init(server, whole, {"--seed=6"});
-  const std::string bytes = ReadFile(whole);
+  const std::string bytes = ReadFileOrEmpty(whole);
   const std::string key = summary["resultKey"];
   ASSERT_GT(bytes.size(), 10000u);
   const std::string out = testing::TempPath("resumed.safetensors");
@@ -200,7 +196,7 @@ TEST(CacheTest, ABrokenDownloadResumesAtAnyOffset) {
     auto r = RunBinary("client/wave-client", InitArgs(server, out, {"--seed=6", "--resume"}));
     ASSERT_EQ(r.exit_code, 0) << "offset " << offset << ": " << r.err;
     EXPECT_NE(r.err.find(absl::StrCat("resume at byte ", offset)), std::string::npos) << r.err;
-    EXPECT_EQ(ReadFile(out), bytes) << "offset " << offset;
+    EXPECT_EQ(ReadFileOrEmpty(out), bytes) << "offset " << offset;
     EXPECT_FALSE(testing::FileExists(out + ".part"));
     EXPECT_FALSE(testing::FileExists(out + ".part.key"));
   }
@@ -218,7 +214,7 @@ TEST(CacheTest, ABrokenDownloadResumesAtAnyOffset) {
   r = RunBinary("client/wave-client", InitArgs(server, out, {"--seed=6", "--resume"}));
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("cannot resume"), std::string::npos) << r.err;
-  EXPECT_EQ(ReadFile(out), bytes);
+  EXPECT_EQ(ReadFileOrEmpty(out), bytes);
 }
 
 // The stream breaks after the key came: the key and offset resume it.
@@ -319,9 +315,9 @@ TEST(CacheTest, TwoIdenticalRequestsAtOnceRunOneFit) {
   for (pid_t pid : clients) {
     int status = 0;
     waitpid(pid, &status, 0);
-    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << ReadFile(outs[0] + ".err");
+    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << ReadFileOrEmpty(outs[0] + ".err");
   }
-  EXPECT_EQ(ReadFile(outs[0]), ReadFile(outs[1]));
+  EXPECT_EQ(ReadFileOrEmpty(outs[0]), ReadFileOrEmpty(outs[1]));
   EXPECT_EQ(Metric(server.metrics_port(), "wave_fit_steps_total"), 150);
   EXPECT_EQ(CacheEvents(server, "miss"), 1);
   EXPECT_EQ(CacheEvents(server, "hit"), 1);
@@ -353,7 +349,7 @@ TEST(MultiTargetTest, SeveralSizesFromOneUploadEachVerifiedAndCachedApart) {
   const std::string alone = testing::TempPath("alone.safetensors");
   const auto single = Init(server, alone, {"--seed=2"});
   EXPECT_TRUE(IsHit(single));
-  EXPECT_EQ(ReadFile(alone), ReadFile(dir + "/vit-3x48.safetensors"));
+  EXPECT_EQ(ReadFileOrEmpty(alone), ReadFileOrEmpty(dir + "/vit-3x48.safetensors"));
   // One bad size fails the call before any fit, naming the entry.
   const double steps_before = Metric(server.metrics_port(), "wave_fit_steps_total");
   r = RunBinary("client/wave-client",

@@ -15,9 +15,9 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <random>
-#include <sstream>
 #include <thread>
 
 #include "core/base/idx.h"
@@ -47,13 +47,6 @@ int FreePort() {
 }
 
 namespace {
-
-std::string ReadAll(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 // The environment this process has, with `overrides` ("NAME=value") set.
 std::vector<std::string> EnvironmentWith(const std::vector<std::string>& overrides) {
@@ -138,6 +131,11 @@ std::string TempPath(const std::string& name) {
 
 bool FileExists(const std::string& path) { return access(path.c_str(), F_OK) == 0; }
 
+std::string ReadFileOrEmpty(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
 CommandResult RunBinary(const std::string& binary, const std::vector<std::string>& args) {
   const std::string out = TempFile("out"), err = TempFile("err");
   const pid_t pid = Spawn(BuildDir() + "/" + binary, args, out, err);
@@ -146,8 +144,8 @@ CommandResult RunBinary(const std::string& binary, const std::vector<std::string
   if (pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status)) {
     r.exit_code = WEXITSTATUS(status);
   }
-  r.out = ReadAll(out);
-  r.err = ReadAll(err);
+  r.out = ReadFileOrEmpty(out);
+  r.err = ReadFileOrEmpty(err);
   std::remove(out.c_str());
   std::remove(err.c_str());
   return r;
@@ -193,7 +191,7 @@ ServerProcess::ServerProcess(std::vector<std::string> extra) {
                                               std::to_string(WTERMSIG(status))
                                         : "\n[harness] the server exited with status " +
                                               std::to_string(WEXITSTATUS(status))) +
-                   "; its stdout: '" + ReadAll(log_path_ + ".out") + "'";
+                   "; its stdout: '" + ReadFileOrEmpty(log_path_ + ".out") + "'";
       return;  // exited: see log()
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
@@ -236,7 +234,7 @@ ServerProcess::~ServerProcess() {
   std::remove((log_path_ + ".out").c_str());
 }
 
-std::string ServerProcess::log() const { return ReadAll(log_path_) + exit_note_; }
+std::string ServerProcess::log() const { return ReadFileOrEmpty(log_path_) + exit_note_; }
 
 std::string HttpGet(int port, const std::string& path) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);

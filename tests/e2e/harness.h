@@ -24,6 +24,8 @@ std::string TestLabelsPath();
 // process, the same for the same name within it.
 std::string TempPath(const std::string& name);
 bool FileExists(const std::string& path);
+// The whole file, or "" when it cannot be read (a log not written yet).
+std::string ReadFileOrEmpty(const std::string& path);
 std::string TestBankPath();  // made by the ctest fixture `make_test_bank`
 // A loopback port free now; another process may take it before it is bound
 // (ServerProcess binds port 0 instead). For rendezvous ports only.

@@ -7,19 +7,13 @@
 
 #include <cstdio>
 #include <fstream>
-#include <sstream>
 
 #include "gtest/gtest.h"
 
 namespace wave {
 namespace {
 
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
+using testing::ReadFileOrEmpty;
 
 // A server log left by an earlier process once passed for a new server's
 // startup line: the harness read it before the child had truncated it. The
@@ -31,9 +25,9 @@ TEST(HarnessTest, StartBinaryHasTruncatedTheOutputFilesWhenItReturns) {
     std::ofstream(out) << "wave-server stale listening on port 1 (metrics port 2)\n";
     std::ofstream(err) << "wave-server stale listening on port 1 (metrics port 2)\n";
     const pid_t pid = testing::StartBinary("client/wave-client", {"--help"}, {}, out, err);
-    ASSERT_GT(pid, 0) << Slurp(err);
-    EXPECT_EQ(Slurp(out).find("stale"), std::string::npos) << "run " << i;
-    EXPECT_EQ(Slurp(err).find("stale"), std::string::npos) << "run " << i;
+    ASSERT_GT(pid, 0) << ReadFileOrEmpty(err);
+    EXPECT_EQ(ReadFileOrEmpty(out).find("stale"), std::string::npos) << "run " << i;
+    EXPECT_EQ(ReadFileOrEmpty(err).find("stale"), std::string::npos) << "run " << i;
     waitpid(pid, nullptr, 0);
     std::remove(out.c_str());
     std::remove(err.c_str());
@@ -43,8 +37,8 @@ TEST(HarnessTest, StartBinaryHasTruncatedTheOutputFilesWhenItReturns) {
 TEST(HarnessTest, ABinaryThatCannotStartSaysWhyInItsErrorFile) {
   const std::string out = testing::TempPath("missing.out"), err = testing::TempPath("missing.err");
   EXPECT_EQ(testing::StartBinary("no/such-binary", {}, {}, out, err), -1);
-  EXPECT_NE(Slurp(err).find("cannot start"), std::string::npos) << Slurp(err);
-  EXPECT_NE(Slurp(err).find("No such file"), std::string::npos) << Slurp(err);
+  EXPECT_NE(ReadFileOrEmpty(err).find("cannot start"), std::string::npos) << ReadFileOrEmpty(err);
+  EXPECT_NE(ReadFileOrEmpty(err).find("No such file"), std::string::npos) << ReadFileOrEmpty(err);
   EXPECT_EQ(testing::RunBinary("no/such-binary", {}).exit_code, -1);
 }
 
@@ -56,16 +50,20 @@ TEST(HarnessTest, ExtraEnvironmentReachesTheChildAndOverridesTheInherited) {
                                          {"--banks=" + testing::TestBankPath(),
                                           "--address=127.0.0.1:0", "--metrics_address=127.0.0.1:0"},
                                          {"WAVE_HARNESS_PROBE=override"}, out, err);
-  ASSERT_GT(pid, 0) << Slurp(err);
+  ASSERT_GT(pid, 0) << ReadFileOrEmpty(err);
   // /proc shows the environment once exec has laid out the new stack, a
   // moment after posix_spawn returns.
   std::string environ_text;
   testing::WaitFor(
-      [&] { return !(environ_text = Slurp("/proc/" + std::to_string(pid) + "/environ")).empty(); },
+      [&] {
+        return !(environ_text = ReadFileOrEmpty("/proc/" + std::to_string(pid) + "/environ"))
+                    .empty();
+      },
       10);
   kill(pid, SIGKILL);
   waitpid(pid, nullptr, 0);
-  EXPECT_NE(environ_text.find("WAVE_HARNESS_PROBE=override"), std::string::npos) << Slurp(err);
+  EXPECT_NE(environ_text.find("WAVE_HARNESS_PROBE=override"), std::string::npos)
+      << ReadFileOrEmpty(err);
   EXPECT_EQ(environ_text.find("WAVE_HARNESS_PROBE=inherited"), std::string::npos);
 }
 

@@ -5,8 +5,6 @@
 
 #include <chrono>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -20,13 +18,6 @@ namespace wave::testing {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-std::string Slurp(const std::string& path) {
-  std::ifstream in(path);
-  std::stringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
 
 std::vector<std::string> TinyLearn(const std::string& dir, std::vector<std::string> extra = {}) {
   std::vector<std::string> args = {
@@ -112,18 +103,19 @@ TEST(LearnDistributedTest, TwoRanksLearnWhatOneProcessLearns) {
   CommandResult single = RunBinary("tools/learn/wave-learn", TinyLearn(one));
   ASSERT_EQ(single.exit_code, 0) << single.err;
   auto ranks = StartRanks(2, TinyLearn(two), "dp");
-  for (const auto& r : ranks) ASSERT_EQ(WaitExit(r.pid, 120), 0) << Slurp(r.err);
+  for (const auto& r : ranks) ASSERT_EQ(WaitExit(r.pid, 120), 0) << ReadFileOrEmpty(r.err);
   EXPECT_LT(MaxAbsDiff(Load(one + "/work/ancestry.safetensors"),
                        Load(two + "/work/ancestry.safetensors")),
             1e-4);
-  EXPECT_NE(Slurp(ranks[1].out).find("[rank 1] [ancestry] epoch 1 done"), std::string::npos);
+  EXPECT_NE(ReadFileOrEmpty(ranks[1].out).find("[rank 1] [ancestry] epoch 1 done"),
+            std::string::npos);
 
   const std::string shared = "--ancestry_in=" + one + "/work/ancestry.safetensors";
   const std::string one_b = Dir("dp-one-b"), two_b = Dir("dp-two-b");
   single = RunBinary("tools/learn/wave-learn", TinyLearn(one_b, {shared}));
   ASSERT_EQ(single.exit_code, 0) << single.err;
   ranks = StartRanks(2, TinyLearn(two_b, {shared}), "dp-b");
-  for (const auto& r : ranks) ASSERT_EQ(WaitExit(r.pid, 120), 0) << Slurp(r.err);
+  for (const auto& r : ranks) ASSERT_EQ(WaitExit(r.pid, 120), 0) << ReadFileOrEmpty(r.err);
   EXPECT_LT(MaxAbsDiff(Load(one_b + "/bank.safetensors"), Load(two_b + "/bank.safetensors")),
             1e-6);
 }
@@ -137,15 +129,18 @@ TEST_P(DeadRankTest, TheOtherRankFailsInTimeNamingIt) {
   auto ranks = StartRanks(
       2, TinyLearn(dir, {"--ancestry_epochs=200", "--collective_timeout=60"}), "dead");
   ASSERT_TRUE(WaitFor(
-      [&] { return Slurp(ranks[survivor].out).find("[ancestry] epoch 2/") != std::string::npos; },
+      [&] {
+        return ReadFileOrEmpty(ranks[survivor].out).find("[ancestry] epoch 2/") !=
+               std::string::npos;
+      },
       60))
-      << Slurp(ranks[survivor].err);
+      << ReadFileOrEmpty(ranks[survivor].err);
   kill(ranks[dead].pid, SIGKILL);
   waitpid(ranks[dead].pid, nullptr, 0);
   const auto start = Clock::now();
   EXPECT_EQ(WaitExit(ranks[survivor].pid, 30), 1);
   EXPECT_LT(std::chrono::duration<double>(Clock::now() - start).count(), 15);
-  const std::string err = Slurp(ranks[survivor].err);
+  const std::string err = ReadFileOrEmpty(ranks[survivor].err);
   EXPECT_NE(err.find(dead == 0 ? "rank 0, which hosts the rendezvous store, is gone"
                                : "rank 1 stopped"),
             std::string::npos)
@@ -161,16 +156,18 @@ TEST(LearnDistributedTest, ARestartedJobResumesFromTheLastCheckpoint) {
   const auto args = TinyLearn(dir, {"--ancestry_epochs=8", "--train_samples=2048"});
   auto ranks = StartRanks(2, args, "resume");
   ASSERT_TRUE(WaitFor(
-      [&] { return Slurp(ranks[0].out).find("[ancestry] epoch 2 done") != std::string::npos; },
+      [&] {
+        return ReadFileOrEmpty(ranks[0].out).find("[ancestry] epoch 2 done") != std::string::npos;
+      },
       120))
-      << Slurp(ranks[0].err);
+      << ReadFileOrEmpty(ranks[0].err);
   for (const auto& r : ranks) kill(r.pid, SIGKILL);
   for (const auto& r : ranks) waitpid(r.pid, nullptr, 0);
   ranks = StartRanks(2, args, "resume-2");
-  for (const auto& r : ranks) ASSERT_EQ(WaitExit(r.pid, 120), 0) << Slurp(r.err);
+  for (const auto& r : ranks) ASSERT_EQ(WaitExit(r.pid, 120), 0) << ReadFileOrEmpty(r.err);
   for (const auto& r : ranks) {
-    EXPECT_NE(Slurp(r.out).find("[ancestry] resuming after epoch"), std::string::npos)
-        << Slurp(r.out);
+    EXPECT_NE(ReadFileOrEmpty(r.out).find("[ancestry] resuming after epoch"), std::string::npos)
+        << ReadFileOrEmpty(r.out);
   }
 }
 
@@ -190,8 +187,8 @@ TEST(LearnDistributedTest, BadRendezvousSettingsFailBeforeTraining) {
     const std::string out = TempPath("bad.out"), err = TempPath("bad.err");
     pid_t pid = StartBinary("tools/learn/wave-learn", TinyLearn(dir), c.env, out, err);
     EXPECT_EQ(WaitExit(pid, 30), 1);
-    EXPECT_NE(Slurp(err).find(c.message), std::string::npos) << Slurp(err);
-    EXPECT_EQ(Slurp(out).find("[ancestry]"), std::string::npos) << "trained anyway";
+    EXPECT_NE(ReadFileOrEmpty(err).find(c.message), std::string::npos) << ReadFileOrEmpty(err);
+    EXPECT_EQ(ReadFileOrEmpty(out).find("[ancestry]"), std::string::npos) << "trained anyway";
   }
   // A rank whose peers never come: the rendezvous times out, no hang.
   const std::string out = TempPath("lone.out"), err = TempPath("lone.err");
@@ -200,7 +197,8 @@ TEST(LearnDistributedTest, BadRendezvousSettingsFailBeforeTraining) {
                           RankEnv(0, 2, FreePort()), out, err);
   EXPECT_EQ(WaitExit(pid, 60), 1);
   EXPECT_LT(std::chrono::duration<double>(Clock::now() - start).count(), 30);
-  EXPECT_NE(Slurp(err).find("rendezvous at 127.0.0.1"), std::string::npos) << Slurp(err);
+  EXPECT_NE(ReadFileOrEmpty(err).find("rendezvous at 127.0.0.1"), std::string::npos)
+      << ReadFileOrEmpty(err);
 }
 
 }  // namespace
