@@ -1,7 +1,6 @@
 // End-to-end: the result cache and resumed downloads, with the real server
 // and client over loopback gRPC (issue 19).
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
 #include <filesystem>
 #include <fstream>
@@ -313,9 +312,7 @@ TEST(CacheTest, TwoIdenticalRequestsAtOnceRunOneFit) {
                                            outs.back() + ".err"));
   }
   for (pid_t pid : clients) {
-    int status = 0;
-    waitpid(pid, &status, 0);
-    EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << ReadFileOrEmpty(outs[0] + ".err");
+    EXPECT_EQ(testing::WaitExit(pid, 300), 0) << ReadFileOrEmpty(outs[0] + ".err");
   }
   EXPECT_EQ(ReadFileOrEmpty(outs[0]), ReadFileOrEmpty(outs[1]));
   EXPECT_EQ(Metric(server.metrics_port(), "wave_fit_steps_total"), 150);

@@ -11,11 +11,13 @@
 
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <limits>
 #include <map>
 #include <random>
 #include <thread>
@@ -139,11 +141,8 @@ std::string ReadFileOrEmpty(const std::string& path) {
 CommandResult RunBinary(const std::string& binary, const std::vector<std::string>& args) {
   const std::string out = TempFile("out"), err = TempFile("err");
   const pid_t pid = Spawn(BuildDir() + "/" + binary, args, out, err);
-  int status = 0;
   CommandResult r;
-  if (pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status)) {
-    r.exit_code = WEXITSTATUS(status);
-  }
+  if (pid > 0) r.exit_code = WaitExit(pid, std::numeric_limits<double>::infinity());
   r.out = ReadFileOrEmpty(out);
   r.err = ReadFileOrEmpty(err);
   std::remove(out.c_str());
@@ -207,24 +206,17 @@ void ServerProcess::Terminate() {
 
 int ServerProcess::Wait() {
   if (pid_ <= 0) return -1;
-  int status = 0;
-  waitpid(pid_, &status, 0);
+  const int code = WaitExit(pid_, std::numeric_limits<double>::infinity());
   pid_ = -1;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return code;
 }
 
 int ServerProcess::Stop(double timeout_s) {
   if (pid_ <= 0) return -1;
   kill(pid_, SIGTERM);
-  int status = 0;
-  const bool exited = WaitFor([&] { return waitpid(pid_, &status, WNOHANG) == pid_; }, timeout_s);
-  if (!exited) {
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-  }
+  const int code = WaitExit(pid_, timeout_s);
   pid_ = -1;
-  if (!exited) return -2;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return code;
 }
 
 ServerProcess::~ServerProcess() {
@@ -275,6 +267,19 @@ int64_t ResidentBytes(pid_t pid) {
     if (line.rfind("VmRSS:", 0) == 0) return std::strtoll(line.c_str() + 6, nullptr, 10) * 1024;
   }
   return -1;
+}
+
+int WaitExit(pid_t pid, double seconds) {
+  int status = 0;
+  const bool exited = std::isinf(seconds)
+                          ? waitpid(pid, &status, 0) == pid
+                          : WaitFor([&] { return waitpid(pid, &status, WNOHANG) == pid; }, seconds);
+  if (!exited) {
+    kill(pid, SIGKILL);
+    waitpid(pid, nullptr, 0);
+    return -2;
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
 bool WaitFor(const std::function<bool()>& done, double seconds) {

@@ -43,6 +43,9 @@ CommandResult RunBinary(const std::string& binary, const std::vector<std::string
 pid_t StartBinary(const std::string& binary, const std::vector<std::string>& args,
                   const std::vector<std::string>& env, const std::string& out_path,
                   const std::string& err_path);
+// Waits for a child started here: its exit code, -1 when a signal ended it,
+// or -2 when it had not exited within `seconds` (it is then killed and reaped).
+int WaitExit(pid_t pid, double seconds);
 
 class ServerProcess {
  public:

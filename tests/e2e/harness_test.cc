@@ -42,6 +42,26 @@ TEST(HarnessTest, ABinaryThatCannotStartSaysWhyInItsErrorFile) {
   EXPECT_EQ(testing::RunBinary("no/such-binary", {}).exit_code, -1);
 }
 
+TEST(HarnessTest, WaitExitGivesTheExitCodeOrKillsAChildThatOverstays) {
+  const std::string out = testing::TempPath("wait.out"), err = testing::TempPath("wait.err");
+  // wave-client exits 2 on an unknown subcommand.
+  pid_t pid = testing::StartBinary("client/wave-client", {"no-such-command"}, {}, out, err);
+  ASSERT_GT(pid, 0) << ReadFileOrEmpty(err);
+  EXPECT_EQ(testing::WaitExit(pid, 30), 2) << ReadFileOrEmpty(err);
+
+  // A server stays up until told to stop.
+  pid = testing::StartBinary("server/wave-server",
+                             {"--banks=" + testing::TestBankPath(), "--address=127.0.0.1:0",
+                              "--metrics_address=127.0.0.1:0"},
+                             {}, out, err);
+  ASSERT_GT(pid, 0) << ReadFileOrEmpty(err);
+  EXPECT_EQ(testing::WaitExit(pid, 0.2), -2);
+  // Killed and reaped: the pid is no longer this process's child.
+  EXPECT_EQ(waitpid(pid, nullptr, WNOHANG), -1);
+  std::remove(out.c_str());
+  std::remove(err.c_str());
+}
+
 TEST(HarnessTest, ExtraEnvironmentReachesTheChildAndOverridesTheInherited) {
   setenv("WAVE_HARNESS_PROBE", "inherited", 1);
   const std::string out = testing::TempPath("env.out"), err = testing::TempPath("env.err");

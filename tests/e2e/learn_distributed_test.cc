@@ -53,17 +53,6 @@ std::vector<Rank> StartRanks(int world, const std::vector<std::string>& args,
   return ranks;
 }
 
-// The exit code, or -2 after `seconds` (then killed).
-int WaitExit(pid_t pid, double seconds) {
-  int status = 0;
-  if (!WaitFor([&] { return waitpid(pid, &status, WNOHANG) == pid; }, seconds)) {
-    kill(pid, SIGKILL);
-    waitpid(pid, nullptr, 0);
-    return -2;
-  }
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-
 TensorMap Load(const std::string& path) {
   auto file = SafetensorsFile::ReadFile(path);
   EXPECT_TRUE(file.ok()) << file.status();
