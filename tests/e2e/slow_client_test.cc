@@ -111,7 +111,15 @@ TEST(SlowClientTest, ADownloadInFlightAtSigtermCompletes) {
 TEST(SlowClientTest, AReaderThatTricklesLosesItsCallAtTheRateBound) {
   ServerProcess server({"--write_stall_timeout=5", "--min_download_rate=4000000"});
   ASSERT_TRUE(server.started()) << server.log();
-  RawCall trickler(server.address(), kInitialize);
+  // A fixed receive window (64 KB). With BDP probing the window grew to about
+  // 8 MB (1,995 messages still buffered when the server ended the call, 14
+  // without); freeing it at 40 KB/s can outlast the stall timeout, and under
+  // ASan in CI the server's writes stalled although the reader never paused.
+  grpc::ChannelArguments fixed_window;
+  fixed_window.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+  RawCall trickler(grpc::CreateCustomChannel(server.address(), grpc::InsecureChannelCredentials(),
+                                             fixed_window),
+                   kInitialize);
   // 4 KiB chunks of ~13 MB: each is taken well within the stall timeout,
   // but at 10 messages a second the download would need over five minutes;
   // the bound is 5 s + 13 MB / (4 MB/s), about 8.2 s.
