@@ -11,13 +11,11 @@
 
 #include <atomic>
 #include <chrono>
-#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
 #include <iterator>
-#include <limits>
 #include <map>
 #include <random>
 #include <thread>
@@ -142,7 +140,7 @@ CommandResult RunBinary(const std::string& binary, const std::vector<std::string
   const std::string out = TempFile("out"), err = TempFile("err");
   const pid_t pid = Spawn(BuildDir() + "/" + binary, args, out, err);
   CommandResult r;
-  if (pid > 0) r.exit_code = WaitExit(pid, std::numeric_limits<double>::infinity());
+  if (pid > 0) r.exit_code = WaitExit(pid, kNoTimeout);
   r.out = ReadFileOrEmpty(out);
   r.err = ReadFileOrEmpty(err);
   std::remove(out.c_str());
@@ -206,7 +204,7 @@ void ServerProcess::Terminate() {
 
 int ServerProcess::Wait() {
   if (pid_ <= 0) return -1;
-  const int code = WaitExit(pid_, std::numeric_limits<double>::infinity());
+  const int code = WaitExit(pid_, kNoTimeout);
   pid_ = -1;
   return code;
 }
@@ -271,7 +269,7 @@ int64_t ResidentBytes(pid_t pid) {
 
 int WaitExit(pid_t pid, double seconds) {
   int status = 0;
-  const bool exited = std::isinf(seconds)
+  const bool exited = seconds == kNoTimeout
                           ? waitpid(pid, &status, 0) == pid
                           : WaitFor([&] { return waitpid(pid, &status, WNOHANG) == pid; }, seconds);
   if (!exited) {

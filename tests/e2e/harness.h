@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include <functional>
+#include <limits>
 #include <map>
 #include <memory>
 #include <optional>
@@ -45,6 +46,8 @@ pid_t StartBinary(const std::string& binary, const std::vector<std::string>& arg
                   const std::string& err_path);
 // Waits for a child started here: its exit code, -1 when a signal ended it,
 // or -2 when it had not exited within `seconds` (it is then killed and reaped).
+// kNoTimeout blocks until it exits.
+inline constexpr double kNoTimeout = std::numeric_limits<double>::infinity();
 int WaitExit(pid_t pid, double seconds);
 
 class ServerProcess {
