@@ -38,11 +38,13 @@ RUN apt-get update && apt-get install -y --no-install-recommends \
 COPY --from=build /build/server/wave-server /build/client/wave-client \
      /build/tools/learn/wave-learn /usr/local/bin/
 COPY models/fashion-mnist-vit.safetensors /opt/wave/banks/fashion-mnist-vit.safetensors
+# Measured best on Fashion-MNIST's own classes; the first stays the default bank.
+COPY models/multi-aux-24/fashion-mnist-vit-multiaux24.safetensors /opt/wave/banks/fashion-mnist-vit-multiaux24.safetensors
 COPY deploy/entrypoint.sh /usr/local/bin/wave-entrypoint
 USER 10001
 # gRPC, plaintext health for probes, Prometheus metrics.
 EXPOSE 50051 50052 9090
-ENV WAVE_BANKS=/opt/wave/banks/fashion-mnist-vit.safetensors \
+ENV WAVE_BANKS=/opt/wave/banks/fashion-mnist-vit.safetensors,/opt/wave/banks/fashion-mnist-vit-multiaux24.safetensors \
     WAVE_ADDRESS=0.0.0.0:50051 \
     WAVE_METRICS_PORT=9090 \
     WAVE_DEVICE=auto
