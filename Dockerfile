@@ -10,6 +10,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends \
       libtorch-dev libopenblas0-openmp \
       libgrpc++-dev protobuf-compiler-grpc protobuf-compiler libprotobuf-dev grpc-proto \
       libabsl-dev prometheus-cpp-dev libmicrohttpd-dev nlohmann-json3-dev zlib1g-dev libssl-dev \
+      libpng-dev libturbojpeg0-dev libzip-dev \
       libgloo-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
@@ -33,6 +34,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends \
       libtorch1.13 libopenblas0-openmp libgloo0 \
       libgrpc++1.51 libprotobuf32 libabsl20220623 \
       libprometheus-cpp-core1.0 libmicrohttpd12 zlib1g libssl3 ca-certificates \
+      libpng16-16 libturbojpeg0 libzip4 \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --home-dir /nonexistent --shell /usr/sbin/nologin wave
 COPY --from=build /build/server/wave-server /build/client/wave-client \

@@ -16,8 +16,10 @@ int RunDescribe(const ConnectionOptions& connection, const std::string& bank);
 
 struct InitCommand {
   v1::InitializeHeader header;
-  std::string images, labels;  // IDX files
-  std::string data;            // or a safetensors file
+  // An image folder, a .npy/.npz or an IDX images file (labels: --labels,
+  // or found beside), brought to the bank's shape before upload.
+  std::string images, labels, data_format;
+  std::string data;  // or a safetensors file already of the bank's shape
   int64_t samples = 0;         // 0: all
   uint64_t sample_seed = 0;
   // One weights file per target, in the header's order (a single target:

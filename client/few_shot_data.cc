@@ -5,22 +5,11 @@
 #include <random>
 
 #include "absl/strings/str_cat.h"
-#include "core/base/idx.h"
 #include "core/base/safetensors.h"
 #include "core/base/status_macros.h"
 #include "core/base/stratify.h"
 
 namespace wave {
-
-absl::StatusOr<FewShotData> ReadIdxData(const std::string& images, const std::string& labels) {
-  ASSIGN_OR_RETURN(LabelledImages set, ReadIdxImagesAndLabels(images, labels));
-  FewShotData d;
-  d.count = set.count;
-  d.sample_bytes = set.channels * set.rows * set.cols;
-  d.images = std::move(set.images);
-  d.labels.assign(set.labels.begin(), set.labels.end());
-  return d;
-}
 
 absl::StatusOr<FewShotData> ReadSafetensorsData(const std::string& path) {
   ASSIGN_OR_RETURN(SafetensorsFile file, SafetensorsFile::ReadFile(path));
@@ -50,6 +39,15 @@ absl::StatusOr<FewShotData> ReadSafetensorsData(const std::string& path) {
       std::memcpy(&d.labels[i], labels.data + 8 * i, 8);
     }
   }
+  return d;
+}
+
+FewShotData ToFewShot(ImageSet set) {
+  FewShotData d;
+  d.count = set.count;
+  d.sample_bytes = set.image_bytes();
+  d.images = std::move(set.pixels);
+  d.labels = std::move(set.labels);
   return d;
 }
 

@@ -1,4 +1,5 @@
-// Few-shot data for `wave-client init`: IDX files or a safetensors file with
+// Few-shot data for `wave-client init` as uploaded (users' image files are
+// read by core/data), and a safetensors file with
 // `images` ([N, C, s, s] uint8 or float32, or [N, s, s] uint8) and `labels`
 // ([N] int64 or uint8). No LibTorch.
 #ifndef WAVE_CLIENT_FEW_SHOT_DATA_H_
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "core/base/image_set.h"
 
 namespace wave {
 
@@ -20,8 +22,9 @@ struct FewShotData {
   std::vector<int64_t> labels;
 };
 
-absl::StatusOr<FewShotData> ReadIdxData(const std::string& images, const std::string& labels);
 absl::StatusOr<FewShotData> ReadSafetensorsData(const std::string& path);
+// What core/data read, as uploaded (uint8).
+FewShotData ToFewShot(ImageSet set);
 
 // `count` samples, as evenly spread over the labels as the data allow, in a
 // seeded order. count <= 0 or >= the data: everything, shuffled.

@@ -9,7 +9,10 @@
 #include "client/commands.h"
 #include "client/few_shot_data.h"
 #include "client/progress.h"
+#include "core/base/image_set.h"
 #include "core/base/sha256.h"
+#include "core/base/status_macros.h"
+#include "core/data/read_data.h"
 #include "google/protobuf/util/json_util.h"
 #include "wave/v1/wave.grpc.pb.h"
 
@@ -95,15 +98,67 @@ class Download {
   bool committed_ = false, keep_ = false, have_key_ = false;
 };
 
-absl::StatusOr<FewShotData> LoadData(const InitCommand& c) {
-  if (!c.data.empty()) return ReadSafetensorsData(c.data);
-  if (!c.images.empty() || !c.labels.empty()) {
-    if (c.images.empty() || c.labels.empty()) {
-      return absl::InvalidArgumentError("--images and --labels go together");
-    }
-    return ReadIdxData(c.images, c.labels);
+// The bank's image shape, asked before any image is read.
+absl::StatusOr<v1::BankInfo> DescribeForUpload(v1::WaveInit::Stub& stub,
+                                               const ConnectionOptions& connection,
+                                               const std::string& bank) {
+  grpc::ClientContext context;
+  Prepare(connection, &context);
+  v1::DescribeBankRequest request;
+  request.set_name(bank);
+  v1::BankInfo info;
+  grpc::Status status = stub.DescribeBank(&context, request, &info);
+  if (!status.ok()) {
+    return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                        DescribeStatus(status));
   }
-  return FewShotData{};
+  return info;
+}
+
+// --images (an image folder, .npy/.npz or IDX) brought to the bank's shape,
+// or --data (safetensors, already the bank's shape). Completes the header:
+// the images' shape, the class names, and the class count when not given.
+absl::StatusOr<FewShotData> LoadData(v1::WaveInit::Stub& stub, const ConnectionOptions& connection,
+                                     const InitCommand& c, v1::InitializeHeader* header) {
+  if (!c.labels.empty() && c.images.empty()) {
+    return absl::InvalidArgumentError("--labels needs --images");
+  }
+  const bool classes_given = header->targets_size() == 0 ? header->target().classes() > 0
+                                                         : header->targets(0).classes() > 0;
+  if (!c.data.empty() && classes_given) return ReadSafetensorsData(c.data);
+  ASSIGN_OR_RETURN(v1::BankInfo bank, DescribeForUpload(stub, connection, header->bank()));
+  if (c.images.empty()) {
+    // No images to count classes in: the bank's own.
+    if (header->targets_size() == 0 && header->target().classes() == 0) {
+      header->mutable_target()->set_classes(bank.ancestry().classes());
+    }
+    for (auto& t : *header->mutable_targets()) {
+      if (t.classes() == 0) t.set_classes(bank.ancestry().classes());
+    }
+    return c.data.empty() ? FewShotData{} : ReadSafetensorsData(c.data);
+  }
+  ASSIGN_OR_RETURN(DataFormat format, ParseDataFormat(c.data_format));
+  ImageLoadOptions options;
+  options.channels = bank.channels();
+  options.image_size = bank.image_size();
+  options.labels_path = c.labels;
+  ASSIGN_OR_RETURN(ImageSet set, ReadImageData(c.images, format, options));
+  auto set_classes = [&](v1::TargetArchitecture* t) {
+    if (t->classes() == 0) t->set_classes(set.classes());
+  };
+  if (header->targets_size() == 0) set_classes(header->mutable_target());
+  for (auto& t : *header->mutable_targets()) set_classes(&t);
+  const int64_t classes = header->targets_size() == 0 ? header->target().classes()
+                                                      : header->targets(0).classes();
+  RETURN_IF_ERROR(ValidateLabels(set, classes));
+  if (set.classes() <= classes) {
+    header->mutable_class_names()->Assign(set.class_names.begin(), set.class_names.end());
+  }
+  auto* shape = header->mutable_image_shape();
+  shape->set_channels(set.channels);
+  shape->set_height(set.size);
+  shape->set_width(set.size);
+  return ToFewShot(std::move(set));
 }
 
 int Fail(const std::string& message) {
@@ -326,10 +381,11 @@ int RunInit(const ConnectionOptions& connection, const InitCommand& command) {
     }
   }
   if (!resumed) {
-    auto loaded = LoadData(command);
+    v1::InitializeHeader header = command.header;
+    auto loaded = LoadData(*stub, connection, command, &header);
     if (!loaded.ok()) return Fail(std::string(loaded.status().message()));
     FewShotData data = StratifiedSample(*loaded, command.samples, command.sample_seed);
-    status = Call(*stub, connection, command, command.header, &data, received);
+    status = Call(*stub, connection, command, header, &data, received);
   }
   for (const v1::Summary& summary : received.summaries) PrintSummary(command, summary);
   if (!status.ok()) {

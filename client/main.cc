@@ -29,9 +29,15 @@ ABSL_FLAG(std::string, service, "", "health: the service to check (empty: the wh
 ABSL_FLAG(int64_t, depth, 0, "init: target depth (layers).");
 ABSL_FLAG(int64_t, width, 0, "init: target width (embedding dimension).");
 ABSL_FLAG(int64_t, heads, 0, "init: attention heads (0: width / the bank's head dim).");
-ABSL_FLAG(int64_t, classes, 10, "init: classes of the task head.");
-ABSL_FLAG(std::string, images, "", "init: IDX images file (gzipped or plain).");
-ABSL_FLAG(std::string, labels, "", "init: IDX labels file.");
+ABSL_FLAG(int64_t, classes, 0,
+          "init: classes of the task head (0: the data's: an image folder's sub-folders, else the "
+          "largest label + 1).");
+ABSL_FLAG(std::string, images, "",
+          "init: labelled images: an image folder (one sub-folder per class), a .npz (images and "
+          "labels, or x and y), a .npy, or an IDX images file; resized to the bank's shape.");
+ABSL_FLAG(std::string, labels, "",
+          "init: labels of a .npy or IDX --images (default: found beside them).");
+ABSL_FLAG(std::string, data_format, "auto", "init: --images' format: auto, folder, npy, npz, idx.");
 ABSL_FLAG(std::string, data, "", "init: safetensors file with 'images' and 'labels'.");
 ABSL_FLAG(int64_t, samples, 0, "init: stratified subset of this many samples (0: all).");
 ABSL_FLAG(int64_t, steps, -1,
@@ -156,6 +162,7 @@ int main(int argc, char** argv) {
   h.mutable_output()->set_include_scalers(!init.scalers_out.empty());
   init.images = absl::GetFlag(FLAGS_images);
   init.labels = absl::GetFlag(FLAGS_labels);
+  init.data_format = absl::GetFlag(FLAGS_data_format);
   init.data = absl::GetFlag(FLAGS_data);
   init.samples = absl::GetFlag(FLAGS_samples);
   init.sample_seed = absl::GetFlag(FLAGS_seed);

@@ -11,7 +11,10 @@ PACKAGES=(
   libgrpc++-dev protobuf-compiler-grpc protobuf-compiler libprotobuf-dev grpc-proto
   libabsl-dev prometheus-cpp-dev libmicrohttpd-dev nlohmann-json3-dev zlib1g-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev libgloo-dev
-  dataset-fashion-mnist gnuplot-nox python3 python3-yaml
+  libpng-dev libturbojpeg0-dev libzip-dev
+  dataset-fashion-mnist gnuplot-nox python3 python3-yaml python3-pil
+  fonts-dejavu-core fonts-liberation fonts-freefont-ttf fonts-croscore fonts-crosextra-carlito
+  fonts-crosextra-caladea fonts-urw-base35
   python3-grpcio python3-protobuf python3-numpy python3-torch python3-torchvision python3-pytest
   python3-pip python3-venv python3-wheel python3-setuptools
 )

@@ -314,7 +314,8 @@ v1::Summary FitSummary(const TemplateBank& bank, const ViTConfig& target, const 
 
 absl::StatusOr<std::unique_ptr<InitializeReactor::Download>> InitializeReactor::MakeDownload(
     const TemplateBank& bank, const ViTConfig& target, const FitOptions& fit,
-    const v1::OutputOptions& output, InitResult& result) {
+    const v1::OutputOptions& output, const std::vector<std::string>& class_names,
+    InitResult& result) {
   WeightsFileInfo info;
   info.bank_name = bank.name;
   info.bank_version = bank.version;
@@ -322,6 +323,7 @@ absl::StatusOr<std::unique_ptr<InitializeReactor::Download>> InitializeReactor::
   info.device = service_.device;
   info.threads = at::get_num_threads();
   info.geometry = bank.geometry;
+  info.class_names = class_names;
   auto download = std::make_unique<Download>();
   download->chunk_bytes = output.chunk_bytes() > 0
                               ? output.chunk_bytes()
@@ -395,7 +397,10 @@ absl::StatusOr<std::unique_ptr<InitializeReactor::Download>> InitializeReactor::
   fitted->scalers = result.scalers;
   fitted->head = result.head;
   const FitReport& r = result.report;
-  ASSIGN_OR_RETURN(auto download, MakeDownload(bank, target, fit, call_->output, result));
+  ASSIGN_OR_RETURN(auto download, MakeDownload(bank, target, fit, call_->output,
+                                                {t.resolved.class_names().begin(),
+                                                 t.resolved.class_names().end()},
+                                                result));
   // After MakeDownload: a rounding dtype measures the held-out accuracy again.
   fitted->summary = FitSummary(bank, target, r);
   lookup.lead->Complete(fitted);
@@ -440,7 +445,10 @@ absl::StatusOr<std::unique_ptr<InitializeReactor::Download>> InitializeReactor::
   result.report.trainable_params = fitted.summary.trainable_params();
   v1::OutputOptions output = fitted.header.output();
   output.set_chunk_bytes(chunk_bytes);
-  ASSIGN_OR_RETURN(auto download, MakeDownload(*bank, target, fit, output, result));
+  ASSIGN_OR_RETURN(auto download, MakeDownload(*bank, target, fit, output,
+                                                {fitted.header.class_names().begin(),
+                                                 fitted.header.class_names().end()},
+                                                result));
   download->result_key = fitted.key;
   auto* s = download->summary.mutable_summary();
   s->MergeFrom(fitted.summary);

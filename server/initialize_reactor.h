@@ -65,6 +65,7 @@ class InitializeReactor : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc:
                                                          const ViTConfig& target,
                                                          const FitOptions& fit,
                                                          const v1::OutputOptions& output,
+                                                         const std::vector<std::string>& class_names,
                                                          InitResult& result);
   absl::Status CheckAlive();
   // Messages that may wait for the client at once (the per-call memory bound).

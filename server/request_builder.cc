@@ -58,8 +58,16 @@ FitOptions ApplyFitHeader(const v1::FitOptions& f) {
 }
 
 v1::InitializeHeader ResolvedHeader(const TemplateBank& bank, const CheckedRequest& request,
-                                    const v1::OutputOptions& output, v1::ImageDType image_dtype) {
+                                    const v1::OutputOptions& output, v1::ImageDType image_dtype,
+                                    const std::vector<std::string>& class_names) {
   v1::InitializeHeader h;
+  const bool bank_classes = request.target().classes == bank.ancestry.classes &&
+                            request.fit().head_from_bank;
+  if (!class_names.empty()) {
+    h.mutable_class_names()->Add(class_names.begin(), class_names.end());
+  } else if (bank_classes) {
+    for (const std::string& name : BankClassNames(bank)) h.add_class_names(name);
+  }
   h.set_bank(bank.name);
   const ViTConfig& t = request.target();
   auto* target = h.mutable_target();
@@ -190,6 +198,8 @@ absl::Status RequestBuilder::AddHeader(const v1::InitializeHeader& h) {
     }
   }
   const ViTConfig& target = requests_[0].target();  // the image geometry is the bank's
+  RETURN_IF_ERROR(CheckImageShape(h, target));
+  RETURN_IF_ERROR(CheckClassNames(h, target.classes));
 
   output_ = h.output();
   if (!v1::WeightDType_IsValid(output_.dtype())) return Invalid("output.dtype", "unknown value");
@@ -226,6 +236,38 @@ absl::Status RequestBuilder::AddHeader(const v1::InitializeHeader& h) {
       at::empty({expected_samples_, target.channels, target.image_size, target.image_size},
                 is_float ? at::kFloat : at::kByte);
   data_.labels = at::empty({expected_samples_}, at::kLong);
+  return absl::OkStatus();
+}
+
+absl::Status RequestBuilder::CheckImageShape(const v1::InitializeHeader& h,
+                                             const ViTConfig& target) {
+  bank_shape_ = ShapeText(target.channels, target.image_size, target.image_size);
+  if (!h.has_image_shape()) return absl::OkStatus();
+  const v1::ImageShape& s = h.image_shape();
+  if (s.channels() == target.channels && s.height() == target.image_size &&
+      s.width() == target.image_size) {
+    return absl::OkStatus();
+  }
+  return Invalid("image_shape",
+                 absl::StrCat("bank '", bank_->name, "' takes ", bank_shape_,
+                              " images; the request has ",
+                              ShapeText(s.channels(), s.height(), s.width()),
+                              ". Resize them to the bank's side (shorter side, then centre crop) "
+                              "and convert their channels, or name a bank of that shape"));
+}
+
+absl::Status RequestBuilder::CheckClassNames(const v1::InitializeHeader& h, int64_t classes) {
+  if (h.class_names_size() > classes) {
+    return Invalid("class_names", absl::StrCat(h.class_names_size(), " names for ", classes,
+                                               " classes"));
+  }
+  for (const std::string& name : h.class_names()) {
+    if (name.size() > kMaxClassNameBytes) {
+      return Invalid("class_names", absl::StrCat("a name of ", name.size(),
+                                                 " bytes; at most ", kMaxClassNameBytes));
+    }
+  }
+  class_names_.assign(h.class_names().begin(), h.class_names().end());
   return absl::OkStatus();
 }
 
@@ -267,8 +309,11 @@ absl::Status RequestBuilder::AddChunk(const v1::DataChunk& chunk) {
   ++next_sequence_;
   const int64_t image_bytes = static_cast<int64_t>(chunk.images().size());
   if (image_bytes % sample_bytes_ != 0) {
-    return Invalid("data.images", absl::StrCat(image_bytes, " bytes is not a whole number of ",
-                                               sample_bytes_, "-byte images"));
+    return Invalid("data.images",
+                   absl::StrCat(image_bytes, " bytes is not a whole number of ", sample_bytes_,
+                                "-byte images (bank '", bank_->name, "' takes ", bank_shape_,
+                                " images of ", image_dtype_ == v1::IMAGE_DTYPE_FLOAT32
+                                                   ? "float32" : "uint8", ")"));
   }
   const int64_t k = image_bytes / sample_bytes_;
   if (static_cast<int64_t>(chunk.labels().size()) != 8 * k) {
@@ -302,7 +347,8 @@ absl::StatusOr<InitCall> RequestBuilder::Finish() {
     // The targets share the samples' tensors.
     absl::Status status = requests_[i].SetFewShot(expected_samples_ > 0 ? data_ : Dataset{});
     if (!status.ok()) return requests_.size() > 1 ? ForEntry(status, i) : status;
-    v1::InitializeHeader resolved = ResolvedHeader(*bank_, requests_[i], output_, image_dtype_);
+    v1::InitializeHeader resolved =
+        ResolvedHeader(*bank_, requests_[i], output_, image_dtype_, class_names_);
     call.targets.push_back({std::move(requests_[i]), std::move(resolved)});
   }
   requests_.clear();

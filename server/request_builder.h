@@ -55,7 +55,11 @@ FitOptions ApplyFitHeader(const v1::FitOptions& f);
 // `request` as a header that sets every field that determines the result
 // (output.chunk_bytes and num_samples do not).
 v1::InitializeHeader ResolvedHeader(const TemplateBank& bank, const CheckedRequest& request,
-                                    const v1::OutputOptions& output, v1::ImageDType image_dtype);
+                                    const v1::OutputOptions& output, v1::ImageDType image_dtype,
+                                    const std::vector<std::string>& class_names);
+
+// Longest class name a request may send.
+inline constexpr size_t kMaxClassNameBytes = 256;
 
 class RequestBuilder {
  public:
@@ -81,6 +85,8 @@ class RequestBuilder {
   absl::Status AddHeader(const v1::InitializeHeader& header);
   absl::Status AddResumeHeader(const v1::InitializeHeader& header);
   absl::Status CheckChunkBytes(uint32_t chunk_bytes) const;
+  absl::Status CheckImageShape(const v1::InitializeHeader& header, const ViTConfig& target);
+  absl::Status CheckClassNames(const v1::InitializeHeader& header, int64_t classes);
   absl::StatusOr<FitOptions> FitFromHeader(const v1::FitOptions& f) const;
   absl::Status AddChunk(const v1::DataChunk& chunk);
 
@@ -103,6 +109,8 @@ class RequestBuilder {
   uint64_t next_sequence_ = 0;
   int64_t sample_bytes_ = 0;
   v1::ImageDType image_dtype_ = v1::IMAGE_DTYPE_UINT8;
+  std::string bank_shape_;  // "1x28x28", for messages
+  std::vector<std::string> class_names_;
   // Images and labels hashed apart, so the digest does not depend on how
   // the client cut its chunks.
   Sha256 images_hash_, labels_hash_;

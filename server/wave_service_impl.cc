@@ -74,8 +74,11 @@ void WaveServiceImpl::FillBankInfo(const TemplateBank& bank, v1::BankInfo* info)
   info->set_tile(g.tile);
   info->set_head_dim(g.head_dim);
   info->set_mlp_ratio(g.mlp_ratio);
-  info->set_mean(g.mean);
-  info->set_std(g.std);
+  info->set_mean(g.mean[0]);
+  info->set_std(g.std[0]);
+  for (double m : g.mean) info->add_channel_mean(m);
+  for (double s : g.std) info->add_channel_std(s);
+  for (const std::string& name : BankClassNames(bank)) info->add_class_names(name);
   info->set_templates_per_kind(bank.NumTemplates("attn.qkv.weight"));
   info->set_template_params(bank.TemplateParamCount());
   auto fill = [](const ViTConfig& c, v1::TargetArchitecture* t) {

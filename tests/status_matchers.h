@@ -42,4 +42,13 @@ const absl::Status& GetStatus(const absl::StatusOr<T>& s) {
         << ::wave::testing::GetStatus(wave_result_);                       \
   } while (0)
 
+// Asserts that a StatusOr holds a value and moves it into `lhs`.
+#define ASSERT_OK_AND_ASSIGN(lhs, expr)                                      \
+  auto WAVE_TEST_CONCAT(wave_or_, __LINE__) = (expr);                        \
+  ASSERT_TRUE(WAVE_TEST_CONCAT(wave_or_, __LINE__).ok())                     \
+      << WAVE_TEST_CONCAT(wave_or_, __LINE__).status();                      \
+  lhs = std::move(*WAVE_TEST_CONCAT(wave_or_, __LINE__))
+#define WAVE_TEST_CONCAT_INNER(a, b) a##b
+#define WAVE_TEST_CONCAT(a, b) WAVE_TEST_CONCAT_INNER(a, b)
+
 #endif  // WAVE_TESTS_STATUS_MATCHERS_H_

@@ -242,4 +242,20 @@ int64_t ScalerCount(const ViTConfig& config, const BankGeometry& geometry,
 
 std::string AuxiliaryPrefix(size_t index) { return absl::StrCat("aux.", index, "."); }
 
+std::vector<std::string> BankClassNames(const TemplateBank& bank) {
+  std::vector<std::string> names;
+  if (auto it = bank.provenance.find("class_names"); it != bank.provenance.end()) {
+    auto j = nlohmann::json::parse(it->second, nullptr, /*allow_exceptions=*/false);
+    if (j.is_array()) {
+      for (const auto& v : j) {
+        if (v.is_string()) names.push_back(v.get<std::string>());
+      }
+      if (static_cast<int64_t>(names.size()) == bank.ancestry.classes) return names;
+    }
+  }
+  names.clear();
+  for (int64_t c = 0; c < bank.ancestry.classes; ++c) names.push_back(absl::StrCat(c));
+  return names;
+}
+
 }  // namespace wave

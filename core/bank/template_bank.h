@@ -60,6 +60,10 @@ std::string AuxiliaryPrefix(size_t index);
 int64_t ScalerCount(const ViTConfig& config, const BankGeometry& geometry,
                     const TemplateBank& bank);
 
+// The bank's class names, index i for label i: its provenance's
+// "class_names" (a JSON list), else "0", "1", ... for its ancestry's classes.
+std::vector<std::string> BankClassNames(const TemplateBank& bank);
+
 }  // namespace wave
 
 #endif  // WAVE_CORE_BANK_TEMPLATE_BANK_H_

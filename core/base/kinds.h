@@ -9,7 +9,10 @@
 #define WAVE_CORE_BASE_KINDS_H_
 
 #include <cstdint>
+#include <map>
 #include <string>
+
+#include "absl/status/statusor.h"
 #include <vector>
 
 #include "core/base/vit_config.h"
@@ -37,6 +40,17 @@ std::vector<KindShape> TemplateKinds(const ViTConfig& config, const BankGeometry
 
 // Every timm parameter name and shape of a model, head included.
 std::vector<std::pair<std::string, std::vector<int64_t>>> ParamShapes(const ViTConfig& config);
+
+// The configuration of a standard timm ViT/DeiT checkpoint (class token,
+// learned absolute position embedding over every patch and the class token,
+// pre-norm blocks with a qkv bias, a linear head), read from its tensor
+// shapes: depth, width, patch, channels, image side, MLP ratio and classes.
+// `heads` comes from the caller (the shapes do not say it). What is not that
+// model is refused naming the tensor (a distillation token, register tokens,
+// layer scale, global pooling's fc_norm, another position embedding), and
+// every name and shape is then checked against the configuration found.
+absl::StatusOr<ViTConfig> ConfigFromTimmShapes(
+    const std::map<std::string, std::vector<int64_t>>& shapes, int64_t heads);
 
 // The block index in a "blocks.{l}.*" name, or -1.
 int64_t LayerOf(const std::string& name);

@@ -1,5 +1,6 @@
 #include "core/base/vit_config.h"
 
+#include <algorithm>
 #include <numeric>
 #include <vector>
 
@@ -97,7 +98,14 @@ absl::Status ValidateGeometry(const BankGeometry& g) {
   if (auto s = CheckRange("head_dim", g.head_dim, 1); !s.ok()) return s;
   if (auto s = CheckRange("mlp_ratio", g.mlp_ratio, 1); !s.ok()) return s;
   if (g.image_size % g.patch != 0) return Invalid("patch", "must divide image_size");
-  if (!(g.std > 0)) return Invalid("std", "must be positive");
+  if (g.channels != 1 && g.channels != 3) return Invalid("channels", "must be 1 or 3");
+  if (static_cast<int64_t>(g.mean.size()) != g.channels ||
+      static_cast<int64_t>(g.std.size()) != g.channels) {
+    return Invalid("mean", "and std need one value per channel");
+  }
+  for (double s : g.std) {
+    if (!(s > 0)) return Invalid("std", "must be positive");
+  }
   return absl::OkStatus();
 }
 
@@ -193,6 +201,29 @@ absl::StatusOr<ViTConfig> ConfigFromJson(const std::string& text) {
   return c;
 }
 
+// A per-channel list, or one number for every channel (banks written before
+// geometry had one value per channel).
+absl::Status ReadChannelValues(const json& j, const char* key, int64_t channels,
+                               std::vector<double>* out) {
+  auto it = j.find(key);
+  if (it == j.end()) return absl::InvalidArgumentError(absl::StrCat("geometry: missing '", key, "'"));
+  if (it->is_number()) {
+    out->assign(std::max<int64_t>(channels, 1), it->get<double>());
+    return absl::OkStatus();
+  }
+  if (!it->is_array()) {
+    return absl::InvalidArgumentError(absl::StrCat("geometry: '", key, "' must be a list of numbers"));
+  }
+  out->clear();
+  for (const auto& v : *it) {
+    if (!v.is_number()) {
+      return absl::InvalidArgumentError(absl::StrCat("geometry: '", key, "' must be a list of numbers"));
+    }
+    out->push_back(v.get<double>());
+  }
+  return absl::OkStatus();
+}
+
 std::string GeometryToJson(const BankGeometry& g) {
   return json{{"image_size", g.image_size}, {"patch", g.patch}, {"channels", g.channels},
               {"tile", g.tile}, {"head_dim", g.head_dim}, {"mlp_ratio", g.mlp_ratio},
@@ -210,8 +241,8 @@ absl::StatusOr<BankGeometry> GeometryFromJson(const std::string& text) {
                             {"head_dim", &g.head_dim}, {"mlp_ratio", &g.mlp_ratio}}) {
     if (auto s = ReadField(*j, key, what, field); !s.ok()) return s;
   }
-  if (auto s = ReadField(*j, "mean", what, &g.mean); !s.ok()) return s;
-  if (auto s = ReadField(*j, "std", what, &g.std); !s.ok()) return s;
+  if (auto s = ReadChannelValues(*j, "mean", g.channels, &g.mean); !s.ok()) return s;
+  if (auto s = ReadChannelValues(*j, "std", g.channels, &g.std); !s.ok()) return s;
   if (auto s = ValidateGeometry(g); !s.ok()) return s;
   return g;
 }

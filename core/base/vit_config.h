@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -47,8 +48,9 @@ struct BankGeometry {
   int64_t tile = 32;      // w: templates are w x w (matrices) or length w
   int64_t head_dim = 32;  // d_h
   int64_t mlp_ratio = 4;  // r
-  double mean = 0.2860;   // input normalization (per image, all channels)
-  double std = 0.3530;
+  // Input normalization, one value per channel, of pixels scaled to [0, 1].
+  std::vector<double> mean = {0.2860};
+  std::vector<double> std = {0.3530};
 
   int64_t width_step() const;  // lcm(tile, head_dim)
   bool operator==(const BankGeometry& o) const;

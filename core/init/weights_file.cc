@@ -64,10 +64,18 @@ absl::StatusOr<std::unique_ptr<OwnedFile>> MakeWeightsFile(InitResult& result,
   Common(*file, target, info);
   file->writer.SetMetadata(
       "wave.preprocessing",
-      json{{"input", "uint8 images scaled to [0, 1], then (x - mean) / std"},
+      json{{"input",
+            "RGB or grayscale as image_shape's channels; resized (shorter side to the image "
+            "side, bilinear with antialias) and centre-cropped, as torchvision's Resize then "
+            "CenterCrop; uint8 scaled to [0, 1]; then (x - mean) / std per channel"},
+           {"image_shape", {info.geometry.channels, info.geometry.image_size,
+                            info.geometry.image_size}},
            {"mean", info.geometry.mean},
            {"std", info.geometry.std}}
           .dump());
+  if (!info.class_names.empty()) {
+    file->writer.SetMetadata("wave.class_names", json(info.class_names).dump());
+  }
   file->writer.SetMetadata("wave.seed", absl::StrCat(fit.seed));
   file->writer.SetMetadata(
       "wave.fit", json{{"steps", fit.steps},

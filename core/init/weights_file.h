@@ -17,6 +17,7 @@ struct WeightsFileInfo {
   std::string device = "cpu";
   int threads = 1;
   BankGeometry geometry;
+  std::vector<std::string> class_names;  // index i names label i; empty: none known
 };
 
 // A writer over tensors it owns (converted to `dtype` and made contiguous on

@@ -15,6 +15,7 @@
 #include "core/base/kinds.h"
 #include "core/base/status_macros.h"
 #include "core/model/vit.h"
+#include "nlohmann/json.hpp"
 
 namespace wave {
 namespace {
@@ -89,6 +90,10 @@ absl::StatusOr<TensorMap> TrainAncestry(const AncestryOptions& options, const Da
                                         const Dataset& test) {
   RETURN_IF_ERROR(ValidateConfig(options.config));
   TensorMap params = DirectInit(options.config, options.loop.seed);
+  if (!options.start.empty()) {
+    RETURN_IF_ERROR(ValidateParams(options.config, options.start));
+    CopyInto(params, options.start);
+  }
   TrainLoopOptions loop = options.loop;
   ASSIGN_OR_RETURN(Checkpoint ckpt, LoadCheckpoint(options.checkpoint_dir, "ancestry"));
   if (!ckpt.params.empty()) {
@@ -126,6 +131,43 @@ absl::StatusOr<TensorMap> LoadAncestry(const std::string& path, const ViTConfig&
   }
   for (auto& [name, t] : params) t = t.to(at::kFloat);
   return params;
+}
+
+absl::StatusOr<LoadedAncestry> LoadTimmAncestry(const std::string& path, int64_t heads,
+                                                int64_t head_dim) {
+  ASSIGN_OR_RETURN(SafetensorsFile file, SafetensorsFile::ReadFile(path));
+  ASSIGN_OR_RETURN(TensorMap params, ReadTensors(file));
+  if (heads <= 0) {
+    const auto& meta = file.metadata();
+    if (auto it = meta.find("num_heads"); it != meta.end()) {
+      if (!absl::SimpleAtoi(it->second, &heads)) heads = 0;
+    } else if (auto args = meta.find("wave.model_args"); args != meta.end()) {
+      auto j = nlohmann::json::parse(args->second, nullptr, /*allow_exceptions=*/false);
+      if (j.is_object() && j.contains("num_heads") && j["num_heads"].is_number_integer()) {
+        heads = j["num_heads"].get<int64_t>();
+      }
+    }
+  }
+  std::map<std::string, std::vector<int64_t>> shapes;
+  for (const auto& [name, t] : params) shapes[name] = t.sizes().vec();
+  if (auto cls = shapes.find("cls_token");
+      heads <= 0 && head_dim > 0 && cls != shapes.end() && cls->second.size() == 3 &&
+      cls->second[2] % head_dim == 0) {
+    heads = cls->second[2] / head_dim;
+  }
+  auto config = ConfigFromTimmShapes(shapes, heads);
+  if (!config.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("ancestry '", path, "': ", config.status().message()));
+  }
+  for (auto& [name, t] : params) {
+    if (!at::isFloatingType(t.scalar_type())) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("ancestry '", path, "': tensor '", name, "' is not floating point"));
+    }
+    t = t.to(at::kFloat);
+  }
+  return LoadedAncestry{*config, std::move(params)};
 }
 
 void SvdTemplates(const TensorMap& ancestry, const ViTConfig& config, const BankGeometry& geometry,

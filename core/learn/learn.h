@@ -20,6 +20,8 @@ struct AncestryOptions {
   ViTConfig config;
   TrainLoopOptions loop;
   std::string checkpoint_dir;  // empty: no checkpoints
+  // Fine-tunes these weights instead of training from timm's initialization.
+  TensorMap start;
 };
 
 // Trains a ViT from scratch, resuming from checkpoint_dir when it holds one.
@@ -30,6 +32,17 @@ absl::StatusOr<TensorMap> TrainAncestry(const AncestryOptions& options, const Da
 // Loads an ancestry from a safetensors file with timm names, checking every
 // name and shape against `config`.
 absl::StatusOr<TensorMap> LoadAncestry(const std::string& path, const ViTConfig& config);
+
+// A timm-named standard ViT checkpoint of any size and geometry, its
+// configuration read from its tensors (ConfigFromTimmShapes). Heads: `heads`
+// when > 0, else the file's metadata ("num_heads", or wave.model_args'
+// "num_heads"), else width / `head_dim` when that is > 0.
+struct LoadedAncestry {
+  ViTConfig config;
+  TensorMap params;
+};
+absl::StatusOr<LoadedAncestry> LoadTimmAncestry(const std::string& path, int64_t heads,
+                                                int64_t head_dim = 0);
 
 enum class TemplateInit { kSvd, kRandom };
 

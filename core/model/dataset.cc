@@ -21,14 +21,39 @@ Dataset ToDataset(const LabelledImages& in) {
   return out;
 }
 
+Dataset ToDataset(const ImageSet& set) {
+  Dataset out;
+  out.images = at::from_blob(const_cast<uint8_t*>(set.pixels.data()),
+                             {set.count, set.channels, set.size, set.size}, at::kByte)
+                   .clone();
+  out.labels = at::tensor(set.labels, at::kLong);
+  return out;
+}
+
 absl::StatusOr<Dataset> LoadFashionMnist(const std::string& split, const std::string& dir) {
   ASSIGN_OR_RETURN(LabelledImages raw, ReadFashionMnist(dir, split));
   return ToDataset(raw);
 }
 
-at::Tensor Normalize(const at::Tensor& images, double mean, double std) {
+at::Tensor Normalize(const at::Tensor& images, const std::vector<double>& mean,
+                     const std::vector<double>& std) {
   if (images.scalar_type() != at::kByte) return images.to(at::kFloat);
-  return (images.to(at::kFloat).div_(255.0).sub_(mean)).div_(std);
+  const int64_t channels = static_cast<int64_t>(mean.size());
+  at::Tensor m = at::tensor(mean, at::kFloat).view({1, channels, 1, 1});
+  at::Tensor s = at::tensor(std, at::kFloat).view({1, channels, 1, 1});
+  return images.to(at::kFloat).div_(255.0).sub_(m).div_(s);
+}
+
+void ChannelStatsOf(const Dataset& data, std::vector<double>* mean, std::vector<double>* std) {
+  const int64_t channels = data.images.size(1);
+  mean->assign(channels, 0.0);
+  std->assign(channels, 1.0);
+  for (int64_t c = 0; c < channels; ++c) {
+    at::Tensor x = data.images.select(1, c).to(at::kDouble).div_(255.0);
+    (*mean)[c] = x.mean().item<double>();
+    const double s = x.std(/*unbiased=*/false).item<double>();
+    (*std)[c] = s > 0 ? s : 1.0;
+  }
 }
 
 Dataset Slice(const Dataset& d, int64_t begin, int64_t end) {

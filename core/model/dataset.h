@@ -10,6 +10,7 @@
 
 #include "absl/status/statusor.h"
 #include "core/base/idx.h"
+#include "core/base/image_set.h"
 
 namespace wave {
 
@@ -20,11 +21,19 @@ struct Dataset {
 };
 
 Dataset ToDataset(const LabelledImages& images);
+Dataset ToDataset(const ImageSet& images);
 absl::StatusOr<Dataset> LoadFashionMnist(const std::string& split,
                                          const std::string& dir = kFashionMnistDir);
 
-// uint8 images scaled to [0, 1] then normalized; float images pass through.
-at::Tensor Normalize(const at::Tensor& images, double mean, double std);
+// uint8 images scaled to [0, 1] then normalized per channel (one mean and
+// std for each of the images' channels); float images pass through.
+at::Tensor Normalize(const at::Tensor& images, const std::vector<double>& mean,
+                     const std::vector<double>& std);
+
+// Per-channel mean and std of uint8 images scaled to [0, 1] (the
+// normalization a bank learned from `data` records; std 1 for a constant
+// channel).
+void ChannelStatsOf(const Dataset& data, std::vector<double>* mean, std::vector<double>* std);
 
 Dataset Slice(const Dataset& data, int64_t begin, int64_t end);
 // Only the samples of `classes`, relabelled by their position in it (the

@@ -175,7 +175,8 @@ at::Tensor DistillLoss(const at::Tensor& student, const at::Tensor& teacher,
 }
 
 double Accuracy(const std::function<at::Tensor(const at::Tensor&)>& forward, const Dataset& data,
-                double mean, double std, int64_t batch) {
+                const std::vector<double>& mean, const std::vector<double>& std,
+                int64_t batch) {
   c10::NoGradGuard no_grad;
   int64_t correct = 0;
   for (int64_t b = 0; b < data.size(); b += batch) {

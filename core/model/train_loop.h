@@ -42,7 +42,7 @@ struct TrainLoopOptions {
   double min_lr_ratio = 0.01;  // cosine floor, as a fraction of lr
   int64_t augment_pad = 0;     // 0: no augmentation
   uint64_t seed = 0;
-  double mean = 0.0, std = 1.0;  // normalization of uint8 images
+  std::vector<double> mean = {0.0}, std = {1.0};  // per-channel normalization of uint8 images
   int64_t start_epoch = 0;       // resume point
   std::string optimizer_state;   // optimizer checkpoint to resume from, if any
   int64_t log_every = 50;        // steps between progress lines
@@ -107,7 +107,8 @@ at::Tensor DistillLoss(const at::Tensor& student_logits, const at::Tensor& teach
 
 // Top-1 accuracy of `forward` (normalized images -> logits) on `data`.
 double Accuracy(const std::function<at::Tensor(const at::Tensor&)>& forward, const Dataset& data,
-                double mean, double std, int64_t batch = 1000);
+                const std::vector<double>& mean, const std::vector<double>& std,
+                int64_t batch = 1000);
 
 // Saves / loads an optimizer's state (LibTorch's archive format).
 absl::Status SaveOptimizer(torch::optim::Optimizer& optimizer, const std::string& path);

@@ -51,11 +51,32 @@ TEST(DatasetTest, HeldOutIndicesNameTheHeldOutSamplesInOrder) {
 TEST(DatasetTest, Uint8IsScaledThenNormalizedAndFloatPassesThrough) {
   at::Tensor bytes = at::full({1, 1, 1, 2}, 255, at::kByte);
   bytes[0][0][0][1] = 0;
-  at::Tensor x = Normalize(bytes, 0.5, 0.25);
+  at::Tensor x = Normalize(bytes, {0.5}, {0.25});
   EXPECT_FLOAT_EQ(x[0][0][0][0].item<float>(), 2.0f);
   EXPECT_FLOAT_EQ(x[0][0][0][1].item<float>(), -2.0f);
   at::Tensor f = at::full({1, 1, 1, 1}, 3.5f);
-  EXPECT_TRUE(Normalize(f, 0.5, 0.25).equal(f));
+  EXPECT_TRUE(Normalize(f, {0.5}, {0.25}).equal(f));
+}
+
+TEST(DatasetTest, EachChannelHasItsOwnMeanAndStd) {
+  at::Tensor rgb = at::full({1, 3, 1, 1}, 255, at::kByte);
+  at::Tensor x = Normalize(rgb, {0.5, 0.0, 1.0}, {0.5, 1.0, 0.25});
+  EXPECT_FLOAT_EQ(x[0][0][0][0].item<float>(), 1.0f);
+  EXPECT_FLOAT_EQ(x[0][1][0][0].item<float>(), 1.0f);
+  EXPECT_FLOAT_EQ(x[0][2][0][0].item<float>(), 0.0f);
+}
+
+TEST(DatasetTest, ChannelStatsAreThoseOfThePixelsInUnitRange) {
+  Dataset d;
+  d.images = at::zeros({2, 2, 1, 1}, at::kByte);
+  d.images[0][0][0][0] = 255;  // channel 0: {1, 0}; channel 1: constant 0
+  d.labels = at::zeros({2}, at::kLong);
+  std::vector<double> mean, std;
+  ChannelStatsOf(d, &mean, &std);
+  EXPECT_DOUBLE_EQ(mean[0], 0.5);
+  EXPECT_DOUBLE_EQ(std[0], 0.5);
+  EXPECT_DOUBLE_EQ(mean[1], 0.0);
+  EXPECT_DOUBLE_EQ(std[1], 1.0);  // a constant channel is left unscaled
 }
 
 TEST(DatasetTest, SelectingClassesKeepsTheirSamplesAndRelabelsThemInOrder) {

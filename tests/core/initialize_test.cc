@@ -154,7 +154,7 @@ TEST_F(InitializeTest, ReturnedWeightsReproduceTheFittedLogits) {
   TensorMap again = ComposeWeights(bank_.templates, r->scalers, target, bank_.geometry);
   for (const auto& [name, w] : again) EXPECT_TRUE(w.equal(r->weights.at(name))) << name;
   // Held-out accuracy is reproducible from the returned file's weights.
-  at::Tensor x = Normalize(data_.images.slice(0, 0, 8), 0.286, 0.353);
+  at::Tensor x = Normalize(data_.images.slice(0, 0, 8), {0.286}, {0.353});
   at::Tensor a = VitForward(target, r->weights, x);
   EXPECT_TRUE(a.isfinite().all().item<bool>());
 }
@@ -201,7 +201,7 @@ TEST_F(InitializeTest, RejectsBadInput) {
   EXPECT_STATUS(InitializeTarget(bank_, target, d, Options(1)), StatusCode::kInvalidArgument,
                 "labels: 10 labels for 300 images");
   d = data_;
-  d.images = Normalize(d.images, 0, 1);
+  d.images = Normalize(d.images, {0.0}, {1.0});
   d.images[0][0][0][0] = NAN;
   EXPECT_STATUS(InitializeTarget(bank_, target, d, Options(1)), StatusCode::kInvalidArgument,
                 "images: contain NaN or infinite");

@@ -58,8 +58,8 @@ class DistillTest : public ::testing::Test {
     a.loop.epochs = 4;
     a.loop.batch = 32;
     a.loop.log_every = 0;
-    a.loop.mean = 0.286;
-    a.loop.std = 0.353;
+    a.loop.mean = {0.286};
+    a.loop.std = {0.353};
     auto ancestry = TrainAncestry(a, train_, test_);
     ASSERT_OK(ancestry);
     ancestry_ = *ancestry;
@@ -74,8 +74,8 @@ class DistillTest : public ::testing::Test {
     o.loop.batch = 32;
     o.loop.lr = 3e-3;
     o.loop.log_every = 0;
-    o.loop.mean = 0.286;
-    o.loop.std = 0.353;
+    o.loop.mean = {0.286};
+    o.loop.std = {0.353};
     return o;
   }
 
@@ -85,7 +85,7 @@ class DistillTest : public ::testing::Test {
                                  bank.geometry);
     p["head.weight"] = bank.auxiliaries[0].head.at("head.weight");
     p["head.bias"] = bank.auxiliaries[0].head.at("head.bias");
-    at::Tensor x = Normalize(train_.images, 0.286, 0.353);
+    at::Tensor x = Normalize(train_.images, {0.286}, {0.353});
     return DistillLoss(VitForward(config_, p, x), VitForward(config_, ancestry_, x),
                        train_.labels, 2.0, 1.0)
         .item<double>();

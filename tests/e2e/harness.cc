@@ -1,5 +1,7 @@
 #include "tests/e2e/harness.h"
 
+#include "core/data/read_data.h"
+
 #include <arpa/inet.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -112,6 +114,14 @@ pid_t StartBinary(const std::string& binary, const std::vector<std::string>& arg
                   const std::vector<std::string>& env, const std::string& out_path,
                   const std::string& err_path) {
   return Spawn(BuildDir() + "/" + binary, args, out_path, err_path, env);
+}
+
+absl::StatusOr<FewShotData> ReadFewShotIdx(const std::string& images, const std::string& labels) {
+  ImageLoadOptions options;
+  options.labels_path = labels;
+  auto set = ReadIdxData(images, options);
+  if (!set.ok()) return set.status();
+  return ToFewShot(*std::move(set));
 }
 
 std::string TestImagesPath() {

@@ -15,12 +15,17 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/statusor.h"
+#include "client/few_shot_data.h"
+
 namespace wave::testing {
 
 std::string BuildDir();
 // Fashion-MNIST's test set, from Debian's dataset-fashion-mnist.
 std::string TestImagesPath();
 std::string TestLabelsPath();
+// IDX images and labels as a client uploads them.
+absl::StatusOr<FewShotData> ReadFewShotIdx(const std::string& images, const std::string& labels);
 // "<gtest temp dir>/<name>.<pid>.<random>": a path private to this test
 // process, the same for the same name within it.
 std::string TempPath(const std::string& name);

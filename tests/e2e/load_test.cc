@@ -111,7 +111,7 @@ TEST(LoadTest, MixedCallsStayCorrectAndLeaveNothingBehind) {
   const int clients = static_cast<int>(EnvOr("WAVE_LOAD_CLIENTS", 4));
   ServerProcess server({"--fit_slots=2", "--max_queued=16", "--queue_timeout=60"});
   ASSERT_TRUE(server.started()) << server.log();
-  auto all = ReadIdxData(testing::TestImagesPath(), testing::TestLabelsPath());
+  auto all = testing::ReadFewShotIdx(testing::TestImagesPath(), testing::TestLabelsPath());
   ASSERT_TRUE(all.ok()) << all.status();
   const FewShotData data = StratifiedSample(*all, 64, 3);
 

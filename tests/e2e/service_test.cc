@@ -79,7 +79,7 @@ TEST(ServiceTest, InitWritesAFileThatReproducesTheServersModel) {
 
   // The server's held-out accuracy is reproduced from the file: same sample,
   // same split, logits from our forward pass over the downloaded weights.
-  auto raw = ReadIdxData(testing::TestImagesPath(), testing::TestLabelsPath());
+  auto raw = testing::ReadFewShotIdx(testing::TestImagesPath(), testing::TestLabelsPath());
   ASSERT_OK(raw);
   FewShotData sample = StratifiedSample(*raw, 200, 7);
   Dataset data;
@@ -340,7 +340,7 @@ TEST(LearnClassesTest, ABankLearnedFromSomeClassesRecordsThem) {
   EXPECT_NE(bank->provenance.at("data").find("train /"), std::string::npos);
   auto bad = RunBinary("tools/learn/wave-learn", {"--out=" + out, "--classes=4,12"});
   EXPECT_NE(bad.exit_code, 0);
-  EXPECT_NE(bad.err.find("--classes: '12' is not a Fashion-MNIST class"), std::string::npos)
+  EXPECT_NE(bad.err.find("--classes: 12 is not a class of the data (10)"), std::string::npos)
       << bad.err;
 }
 

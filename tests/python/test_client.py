@@ -104,8 +104,30 @@ def test_torch_tensors_and_float_images_are_accepted(server, fashion):
     x, y = fashion
     images = (torch.from_numpy(x[:200]).float() / 255 - 0.5) / 0.5  # already normalized
     with wave_init.Client(server.address) as client:
-        result = client.initialize(3, 48, 10, images, torch.from_numpy(y[:200]), steps=5)
-    assert result.summary.param_count > 0
+        result = client.initialize(3, 48, 10, images[:, None], torch.from_numpy(y[:200]),
+                                   steps=5, normalized=True)
+        assert result.summary.param_count > 0
+        with pytest.raises(ValueError, match=r"float images must be in \[0, 1\]"):
+            client.initialize(3, 48, 10, images, torch.from_numpy(y[:200]), steps=5)
+
+
+def test_to_tensor_floats_and_rgb_of_another_size_reach_the_banks_shape(server, fashion):
+    """[0, 1] floats (ToTensor's) are the uint8 upload; N x H x W x C RGB of
+    another side is brought to the bank's 1 x 28 x 28 by luma, resize and crop
+    before anything is sent; the same call with uint8 gives the same bytes."""
+    x, y = fashion
+    rgb = np.repeat(x[:100, :, :, None], 3, axis=3)
+    bigger = np.stack([np.asarray(__import__("PIL.Image").Image.fromarray(im).resize((40, 36)))
+                       for im in rgb])
+    with wave_init.Client(server.address) as client:
+        a = client.initialize(3, 48, 10, bigger, y[:100], steps=3, class_names=list("abcdefghij"))
+        b = client.initialize(3, 48, 10, bigger.astype(np.float32) / 255, y[:100], steps=3,
+                              class_names=list("abcdefghij"))
+        with pytest.raises(ValueError, match=r"labels: 10 is outside \[0, 10\)"):
+            client.initialize(3, 48, 10, x[:10], np.full(10, 10), steps=0)
+    assert a.summary.sha256 == b.summary.sha256
+    assert a.class_names == list("abcdefghij")
+    assert json.loads(a.metadata["wave.preprocessing"])["image_shape"] == [1, 28, 28]
 
 
 @pytest.mark.parametrize("kwargs,code,words", [

@@ -23,6 +23,7 @@
 #include "core/base/file_util.h"
 #include "core/base/flags_usage.h"
 #include "core/base/status_macros.h"
+#include "core/data/read_data.h"
 #include "core/init/initialize.h"
 #include "core/learn/baselines.h"
 #include "core/learn/learn.h"
@@ -39,6 +40,15 @@ ABSL_FLAG(std::string, sizes, "3x128,12x128,6x64,6x256,9x192",
 ABSL_FLAG(std::string, methods, "wave,wave-naive,direct,weight-selection,heur-lg,mimetic",
           "Initializations to compare (also wave-select: WAVE with tiles selected across "
           "width, ScalerInit::kSelect).");
+ABSL_FLAG(std::string, data, wave::kFashionMnistDir,
+          "Training pool: an image folder, a .npy/.npz or IDX (docs/own-data.md), brought to "
+          "the bank's channels and image side.");
+ABSL_FLAG(std::string, data_format, "auto", "auto (from the path), folder, npy, npz or idx.");
+ABSL_FLAG(std::string, test_data, "",
+          "Test images. Default: IDX's t10k-* beside train-*; otherwise a stratified tenth of "
+          "--data (seed 1000) held out of the pool.");
+ABSL_FLAG(std::string, val_data, "",
+          "Validation images (--split=val). Default: --val_samples carved from the pool.");
 ABSL_FLAG(int64_t, epochs, 5, "Training epochs after initialization.");
 ABSL_FLAG(int64_t, train_samples, 10000, "Fixed stratified training subset (0: all 60k).");
 ABSL_FLAG(int64_t, test_samples, 0, "Test images used (0: all 10k).");
@@ -165,8 +175,8 @@ absl::StatusOr<EvalOptions> EvalOptionsFromFlags() {
   if (o.split != "test" && o.split != "val") {
     return absl::InvalidArgumentError("--split: test or val");
   }
-  if (o.split == "val" && o.val_samples <= 0) {
-    return absl::InvalidArgumentError("--split=val: needs --val_samples");
+  if (o.split == "val" && o.val_samples <= 0 && absl::GetFlag(FLAGS_val_data).empty()) {
+    return absl::InvalidArgumentError("--split=val: needs --val_data or --val_samples");
   }
   return o;
 }
@@ -177,7 +187,7 @@ struct Context {
   TensorMap ancestry;
   Dataset train, few_shot, eval;  // eval: the validation or the test images
   int64_t classes = 0;            // of the target task
-  double mean, std;
+  std::vector<double> mean, std;
   uint64_t seed = 0;
 };
 
@@ -402,17 +412,45 @@ absl::Status ReportOnly(const std::string& dir, const std::string& default_csv) 
                      options);
 }
 
+absl::StatusOr<Dataset> ReadFlagData(const std::string& path, const Context& ctx) {
+  ASSIGN_OR_RETURN(DataFormat format, ParseDataFormat(absl::GetFlag(FLAGS_data_format)));
+  ImageLoadOptions options;
+  options.channels = ctx.bank.geometry.channels;
+  options.image_size = ctx.bank.geometry.image_size;
+  ASSIGN_OR_RETURN(ImageSet set, ReadImageData(path, format, options));
+  return ToDataset(set);
+}
+
+// The seed of the test split carved from --data when no test data are
+// given: apart from every run's seed, so all runs measure the same images.
+constexpr uint64_t kTestSplitSeed = 1000;
+
 absl::Status LoadData(Context& ctx) {
-  ASSIGN_OR_RETURN(Dataset pool, LoadFashionMnist("train"));
-  ASSIGN_OR_RETURN(Dataset test, LoadFashionMnist("t10k"));
+  const std::string data = absl::GetFlag(FLAGS_data);
+  ASSIGN_OR_RETURN(Dataset pool, ReadFlagData(data, ctx));
+  std::string test_path = absl::GetFlag(FLAGS_test_data);
+  if (test_path.empty()) test_path = IdxTestSplitOf(data);
+  Dataset test;
+  if (!test_path.empty()) {
+    ASSIGN_OR_RETURN(test, ReadFlagData(test_path, ctx));
+  } else {
+    const int64_t all = pool.labels.max().item<int64_t>() + 1;
+    std::tie(pool, test) = SplitHeldOut(pool, pool.size() / 10, all, kTestSplitSeed);
+  }
+  Dataset given_val;
+  if (const std::string val_path = absl::GetFlag(FLAGS_val_data); !val_path.empty()) {
+    ASSIGN_OR_RETURN(given_val, ReadFlagData(val_path, ctx));
+  }
   if (!ctx.options.classes.empty()) {
     ASSIGN_OR_RETURN(pool, SelectClasses(pool, ctx.options.classes));
     ASSIGN_OR_RETURN(test, SelectClasses(test, ctx.options.classes));
   }
   // The validation images leave the pool first, with a seed of their own, so
   // the training subset is the same whether a run measures on val or test.
-  Dataset val;
-  if (ctx.options.val_samples > 0) {
+  Dataset val = given_val;
+  if (given_val.size() > 0 && !ctx.options.classes.empty()) {
+    ASSIGN_OR_RETURN(val, SelectClasses(given_val, ctx.options.classes));
+  } else if (given_val.size() == 0 && ctx.options.val_samples > 0) {
     std::tie(pool, val) = SplitHeldOut(pool, ctx.options.val_samples, ctx.classes, 1000);
   }
   const int64_t n = ctx.options.train_samples;

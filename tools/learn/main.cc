@@ -3,6 +3,7 @@
 #include <ATen/Parallel.h>
 
 #include <chrono>
+#include <optional>
 #include <cstdio>
 #include <sys/stat.h>
 #include <thread>
@@ -23,16 +24,36 @@
 #include "core/learn/learn.h"
 #include "core/model/dataset.h"
 #include "core/model/vit.h"
+#include "core/data/read_data.h"
+#include "nlohmann/json.hpp"
 
-ABSL_FLAG(std::string, data_dir, wave::kFashionMnistDir,
-          "Folder with Fashion-MNIST's gzipped IDX files (train-* and t10k-*).");
+ABSL_FLAG(std::string, data, wave::kFashionMnistDir,
+          "Training images: an image folder (one sub-folder per class), a .npy or .npz, or IDX "
+          "(a folder with train-* files, or an images file). docs/own-data.md.");
+ABSL_FLAG(std::string, data_format, "auto", "auto (from the path), folder, npy, npz or idx.");
+ABSL_FLAG(std::string, test_data, "",
+          "Images the accuracies in the bank's provenance are measured on (same formats). "
+          "Default: IDX's t10k-* beside train-*; otherwise a seeded, stratified tenth of --data "
+          "held out of training.");
+ABSL_FLAG(int64_t, image_size, 0,
+          "Square side of the bank's images; others are resized (shorter side) and centre-cropped "
+          "as torchvision's Resize then CenterCrop. 0: the data's own (square) size.");
+ABSL_FLAG(int64_t, channels, 0,
+          "1 or 3; grayscale is repeated into RGB, RGB becomes luma. 0: the data's own (an image "
+          "folder: 3).");
 ABSL_FLAG(std::string, out, "", "Bank file to write (safetensors). Required.");
 ABSL_FLAG(std::string, work_dir, "",
           "Folder for checkpoints (default: <out>.work). A rerun resumes from it.");
 ABSL_FLAG(std::string, name, "fashion-mnist-vit", "Bank name.");
 ABSL_FLAG(std::string, version, "1", "Bank version.");
 ABSL_FLAG(std::string, ancestry_in, "",
-          "Ancestry safetensors file with timm names; empty: train one from scratch.");
+          "A pretrained standard ViT/DeiT as the ancestry: safetensors with timm names, its size "
+          "and geometry read from its tensors (--ancestry, --patch are then ignored). Another "
+          "class count than the data's gets a new head, and --ancestry_epochs fine-tune it on "
+          "the data (the same count: used as it is). Empty: train one from scratch.");
+ABSL_FLAG(int64_t, ancestry_heads, 0,
+          "--ancestry_in: its attention heads (0: the file's metadata's num_heads, else its "
+          "width / --head_dim).");
 ABSL_FLAG(std::string, ancestry, "6x128", "Ancestry size, DEPTHxWIDTH.");
 ABSL_FLAG(int64_t, ancestry_epochs, 15, "Epochs of ancestry training.");
 ABSL_FLAG(double, ancestry_lr, 1e-3, "Peak learning rate of ancestry training.");
@@ -54,11 +75,11 @@ ABSL_FLAG(double, kl_weight, 1.0, "Weight of tau^2 * KL against the cross-entrop
 ABSL_FLAG(int64_t, batch, 128, "Mini-batch size.");
 ABSL_FLAG(int64_t, augment_pad, 2,
           "Random-crop padding with random horizontal flips; 0 turns augmentation off.");
-ABSL_FLAG(int64_t, train_samples, 0, "Use only this many training images (0: all 60k).");
+ABSL_FLAG(int64_t, train_samples, 0, "Use only this many training images (0: all).");
 ABSL_FLAG(std::string, classes, "",
-          "Learn from these Fashion-MNIST classes only, comma-separated (e.g. 0,1,2,3,4), "
-          "relabelled 0.. in that order; recorded in the bank's provenance. Empty: all 10.");
-ABSL_FLAG(int64_t, test_samples, 0, "Use only this many test images (0: all 10k).");
+          "Learn from these classes of the data only, by index, comma-separated (e.g. 0,1,2,3,4), "
+          "relabelled 0.. in that order; recorded in the bank's provenance. Empty: all.");
+ABSL_FLAG(int64_t, test_samples, 0, "Use only this many test images (0: all).");
 ABSL_FLAG(uint64_t, seed, 1, "Seed of every random choice.");
 ABSL_FLAG(int32_t, threads, 0, "LibTorch intra-op threads (0: all cores).");
 ABSL_FLAG(double, rendezvous_timeout, 120,
@@ -70,19 +91,27 @@ ABSL_FLAG(double, collective_timeout, 120,
 namespace wave {
 namespace {
 
+// Seed of the test split carved from --data when no test data are given.
+constexpr uint64_t kTestSplitSeed = 1000;
+
 absl::Status CheckPositive(const char* flag, double value) {
   if (!(value > 0)) return absl::InvalidArgumentError(absl::StrCat("--", flag, " must be > 0"));
   return absl::OkStatus();
 }
 
-// What to learn, from the flags, checked before any data is read.
+// What to learn, from the flags, checked before any data is read; the
+// geometry's image side, channels and normalization, and the class count,
+// are completed from the data (CompletePlan).
 struct Plan {
   std::string out, work_dir;
   BankGeometry geometry;
   ViTConfig ancestry;
+  std::vector<std::string> auxiliary_sizes;
   std::vector<ViTConfig> auxiliaries;
   std::string template_init;
-  std::vector<int64_t> classes;  // empty: all of Fashion-MNIST's 10
+  std::vector<int64_t> classes;  // empty: every class of the data
+  std::vector<std::string> class_names;
+  std::optional<LoadedAncestry> loaded;  // --ancestry_in
   int threads = 1;
 };
 
@@ -90,9 +119,9 @@ absl::StatusOr<std::vector<int64_t>> ParseClasses(const std::string& text) {
   std::vector<int64_t> classes;
   for (auto part : absl::StrSplit(text, ',', absl::SkipEmpty())) {
     int64_t c = 0;
-    if (!absl::SimpleAtoi(part, &c) || c < 0 || c > 9) {
+    if (!absl::SimpleAtoi(part, &c) || c < 0) {
       return absl::InvalidArgumentError(
-          absl::StrCat("--classes: '", part, "' is not a Fashion-MNIST class (0-9)"));
+          absl::StrCat("--classes: '", part, "' is not a class index (0, 1, ...)"));
     }
     classes.push_back(c);
   }
@@ -111,17 +140,42 @@ absl::StatusOr<Plan> PlanFromFlags() {
   geometry.head_dim = absl::GetFlag(FLAGS_head_dim);
   geometry.mlp_ratio = absl::GetFlag(FLAGS_mlp_ratio);
   geometry.patch = absl::GetFlag(FLAGS_patch);
-  RETURN_IF_ERROR(ValidateGeometry(geometry));
-  ASSIGN_OR_RETURN(plan.classes, ParseClasses(absl::GetFlag(FLAGS_classes)));
-  const int64_t kClasses = plan.classes.empty() ? 10 : plan.classes.size();
-  ASSIGN_OR_RETURN(plan.ancestry,
-                   ParseTargetSize(absl::GetFlag(FLAGS_ancestry), kClasses, geometry));
-  std::string aux_text = absl::GetFlag(FLAGS_auxiliaries);
-  if (aux_text.empty()) aux_text = absl::GetFlag(FLAGS_ancestry);
-  for (const auto& part : absl::StrSplit(aux_text, ',')) {
-    ASSIGN_OR_RETURN(ViTConfig aux, ParseTargetSize(part, kClasses, geometry));
-    plan.auxiliaries.push_back(aux);
+  geometry.image_size = absl::GetFlag(FLAGS_image_size);
+  geometry.channels = absl::GetFlag(FLAGS_channels);
+  if (geometry.channels != 0 && geometry.channels != 1 && geometry.channels != 3) {
+    return absl::InvalidArgumentError("--channels must be 1 or 3 (or 0: the data's own)");
   }
+  if (geometry.image_size < 0) return absl::InvalidArgumentError("--image_size must be >= 0");
+  if (geometry.image_size > 0 && geometry.image_size % geometry.patch != 0) {
+    return absl::InvalidArgumentError(absl::StrCat("--patch (", geometry.patch,
+                                                   ") must divide --image_size (",
+                                                   geometry.image_size, ")"));
+  }
+  if (const std::string in = absl::GetFlag(FLAGS_ancestry_in); !in.empty()) {
+    ASSIGN_OR_RETURN(plan.loaded, LoadTimmAncestry(in, absl::GetFlag(FLAGS_ancestry_heads),
+                                                   geometry.head_dim));
+    const ViTConfig& a = plan.loaded->config;
+    if (geometry.image_size > 0 && geometry.image_size != a.image_size) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--image_size ", geometry.image_size, " differs from the ancestry's ", a.image_size));
+    }
+    if (geometry.channels > 0 && geometry.channels != a.channels) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--channels ", geometry.channels, " differs from the ancestry's ", a.channels));
+    }
+    geometry.image_size = a.image_size;
+    geometry.channels = a.channels;
+    geometry.patch = a.patch;
+    geometry.mlp_ratio = a.mlp_ratio;
+    geometry.head_dim = a.head_dim();
+  }
+  ASSIGN_OR_RETURN(plan.classes, ParseClasses(absl::GetFlag(FLAGS_classes)));
+  std::string aux_text = absl::GetFlag(FLAGS_auxiliaries);
+  if (aux_text.empty()) {
+    aux_text = plan.loaded ? absl::StrCat(plan.loaded->config.depth, "x", plan.loaded->config.width)
+                           : absl::GetFlag(FLAGS_ancestry);
+  }
+  plan.auxiliary_sizes = absl::StrSplit(aux_text, ',');
   plan.template_init = absl::GetFlag(FLAGS_template_init);
   if (plan.template_init != "svd" && plan.template_init != "random") {
     return absl::InvalidArgumentError("--template_init must be 'svd' or 'random'");
@@ -142,30 +196,88 @@ absl::StatusOr<Plan> PlanFromFlags() {
   return plan;
 }
 
-// Fashion-MNIST's train and test sets, cut as the flags say.
-absl::StatusOr<std::pair<Dataset, Dataset>> LoadData(const Plan& plan) {
-  const std::string data_dir = absl::GetFlag(FLAGS_data_dir);
-  ASSIGN_OR_RETURN(Dataset train, LoadFashionMnist("train", data_dir));
-  ASSIGN_OR_RETURN(Dataset test, LoadFashionMnist("t10k", data_dir));
+absl::StatusOr<ImageSet> ReadFlagData(const std::string& path, const Plan& plan) {
+  ASSIGN_OR_RETURN(DataFormat format, ParseDataFormat(absl::GetFlag(FLAGS_data_format)));
+  ImageLoadOptions options;
+  options.channels = plan.geometry.channels;
+  options.image_size = plan.geometry.image_size;
+  options.threads = plan.threads;
+  return ReadImageData(path, format, options);
+}
+
+// The training and test images, cut as the flags say; completes the plan's
+// geometry (side, channels, per-channel mean and std of the training
+// images), classes and sizes from them.
+absl::StatusOr<std::pair<Dataset, Dataset>> LoadData(Plan& plan) {
+  const std::string data = absl::GetFlag(FLAGS_data);
+  ASSIGN_OR_RETURN(ImageSet train_set, ReadFlagData(data, plan));
+  plan.geometry.channels = train_set.channels;
+  plan.geometry.image_size = train_set.size;
+  std::string test_path = absl::GetFlag(FLAGS_test_data);
+  if (test_path.empty()) test_path = IdxTestSplitOf(data);
+  std::optional<ImageSet> test_set;
+  if (!test_path.empty()) {
+    ASSIGN_OR_RETURN(test_set, ReadFlagData(test_path, plan));
+    if (test_set->class_names != train_set.class_names &&
+        test_set->classes() > train_set.classes()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--test_data has classes the training data lacks (", test_set->classes(), " against ",
+          train_set.classes(), ")"));
+    }
+  }
+  plan.class_names = train_set.class_names;
+  Dataset train = ToDataset(train_set);
+  const int64_t all_classes = train_set.classes();
+  Dataset test;
+  if (test_set) {
+    test = ToDataset(*test_set);
+  } else {
+    // The stated split: a tenth of the training data, stratified, seed 1000
+    // (apart from --seed, so every bank learned from these data is measured
+    // on the same images).
+    std::tie(train, test) = SplitHeldOut(train, train.size() / 10, all_classes, kTestSplitSeed);
+  }
+  train_set = ImageSet();
   if (!plan.classes.empty()) {
+    std::vector<std::string> names;
+    for (int64_t c : plan.classes) {
+      if (c >= all_classes) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("--classes: ", c, " is not a class of the data (", all_classes, ")"));
+      }
+      names.push_back(plan.class_names[c]);
+    }
+    plan.class_names = names;
     ASSIGN_OR_RETURN(train, SelectClasses(train, plan.classes));
     ASSIGN_OR_RETURN(test, SelectClasses(test, plan.classes));
   }
+  const int64_t classes = static_cast<int64_t>(plan.class_names.size());
   if (int64_t n = absl::GetFlag(FLAGS_train_samples); n > 0 && n < train.size()) {
-    train = StratifiedSubset(train, n, plan.ancestry.classes, absl::GetFlag(FLAGS_seed));
+    train = StratifiedSubset(train, n, classes, absl::GetFlag(FLAGS_seed));
   }
   if (int64_t n = absl::GetFlag(FLAGS_test_samples); n > 0 && n < test.size()) {
     test = Slice(test, 0, n);
   }
+  ChannelStatsOf(train, &plan.geometry.mean, &plan.geometry.std);
+  RETURN_IF_ERROR(ValidateGeometry(plan.geometry));
+  if (plan.loaded) {
+    plan.ancestry = plan.loaded->config;
+    plan.ancestry.classes = classes;
+  } else {
+    ASSIGN_OR_RETURN(plan.ancestry,
+                     ParseTargetSize(absl::GetFlag(FLAGS_ancestry), classes, plan.geometry));
+  }
+  for (const auto& part : plan.auxiliary_sizes) {
+    ASSIGN_OR_RETURN(ViTConfig aux, ParseTargetSize(part, classes, plan.geometry));
+    plan.auxiliaries.push_back(aux);
+  }
   return std::make_pair(std::move(train), std::move(test));
 }
 
-// The ancestry: loaded from --ancestry_in, or trained here (resumable).
+// The ancestry: trained here (resumable), or loaded from --ancestry_in and,
+// when its class count is not the data's, given a new head and fine-tuned.
 absl::StatusOr<TensorMap> GetAncestry(const Plan& plan, const TrainLoopOptions& loop,
                                       const Dataset& train, const Dataset& test) {
-  if (const std::string in = absl::GetFlag(FLAGS_ancestry_in); !in.empty()) {
-    return LoadAncestry(in, plan.ancestry);
-  }
   AncestryOptions a;
   a.config = plan.ancestry;
   a.loop = loop;
@@ -174,6 +286,21 @@ absl::StatusOr<TensorMap> GetAncestry(const Plan& plan, const TrainLoopOptions& 
   a.loop.weight_decay = absl::GetFlag(FLAGS_ancestry_weight_decay);
   a.loop.log_prefix = "ancestry";
   a.checkpoint_dir = plan.work_dir;
+  if (plan.loaded) {
+    a.start = plan.loaded->params;
+    // Its own classes: used as it is. Others: a new head, fine-tuned.
+    if (plan.loaded->config.classes == plan.ancestry.classes) return a.start;
+    {
+      if (a.loop.epochs == 0) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "the ancestry has ", plan.loaded->config.classes, " classes and the data ",
+            plan.ancestry.classes, ": give --ancestry_epochs to fine-tune it with a new head"));
+      }
+      TensorMap fresh = DirectInit(plan.ancestry, absl::GetFlag(FLAGS_seed));
+      a.start["head.weight"] = fresh["head.weight"];
+      a.start["head.bias"] = fresh["head.bias"];
+    }
+  }
   return TrainAncestry(a, train, test);
 }
 
@@ -204,8 +331,15 @@ std::map<std::string, std::string> Provenance(const Plan& plan, const TemplateBa
   const std::string ancestry_in = absl::GetFlag(FLAGS_ancestry_in);
   std::map<std::string, std::string> p = {
       {"command", absl::StrJoin(args, " ")},
-      {"data", absl::StrCat("fashion-mnist (", absl::GetFlag(FLAGS_data_dir), "), ",
-                            train.size(), " train / ", test.size(), " test images")},
+      {"data", absl::StrCat(absl::GetFlag(FLAGS_data), ", ", train.size(), " train / ",
+                            test.size(), " test images of ", ShapeText(plan.geometry.channels,
+                            plan.geometry.image_size, plan.geometry.image_size))},
+      {"test_data", absl::GetFlag(FLAGS_test_data).empty()
+                        ? (IdxTestSplitOf(absl::GetFlag(FLAGS_data)).empty()
+                               ? "a stratified tenth of the data (seed 1000)"
+                               : IdxTestSplitOf(absl::GetFlag(FLAGS_data)))
+                        : absl::GetFlag(FLAGS_test_data)},
+      {"class_names", nlohmann::json(plan.class_names).dump()},
       {"ancestry", ancestry_in.empty() ? "trained from scratch" : ancestry_in},
       {"ancestry_test_accuracy", absl::StrCat(ancestry_acc)},
       {"ancestry_epochs", absl::StrCat(absl::GetFlag(FLAGS_ancestry_epochs))},
@@ -242,7 +376,7 @@ absl::StatusOr<std::unique_ptr<ProcessGroup>> JoinGroup() {
 }
 
 absl::Status Run(int argc, char** argv) {
-  ASSIGN_OR_RETURN(const Plan plan, PlanFromFlags());
+  ASSIGN_OR_RETURN(Plan plan, PlanFromFlags());
   ASSIGN_OR_RETURN(std::unique_ptr<ProcessGroup> group, JoinGroup());
   at::set_num_threads(plan.threads);
   ASSIGN_OR_RETURN(auto data, LoadData(plan));
@@ -302,8 +436,10 @@ absl::Status Run(int argc, char** argv) {
 
 int main(int argc, char** argv) {
   absl::SetProgramUsageMessage(
-      "Builds a WAVE template bank from Fashion-MNIST.\n"
-      "  wave-learn --out=models/bank.safetensors [flags]");
+      "Builds a WAVE template bank from labelled images: an image folder, NumPy arrays or IDX\n"
+      "(Fashion-MNIST by default), from an ancestry trained here or a pretrained timm ViT.\n"
+      "  wave-learn --data=DIR_OR_FILE --out=models/bank.safetensors [flags]\n"
+      "  (docs/own-data.md walks through it)");
   wave::ShowEveryFlagInHelp();
   absl::ParseCommandLine(argc, argv);
   absl::Status status = wave::Run(argc, argv);

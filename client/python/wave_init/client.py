@@ -78,12 +78,18 @@ class Result:
     scalers_file: bytes = b""
 
     @property
-    def mean(self) -> float:
+    def mean(self) -> List[float]:
+        """Per-channel input mean of pixels scaled to [0, 1]."""
         return json.loads(self.metadata["wave.preprocessing"])["mean"]
 
     @property
-    def std(self) -> float:
+    def std(self) -> List[float]:
         return json.loads(self.metadata["wave.preprocessing"])["std"]
+
+    @property
+    def class_names(self) -> List[str]:
+        """Index i names label i, when the request or the bank named them."""
+        return json.loads(self.metadata.get("wave.class_names", "[]"))
 
 
 def _have_torch() -> bool:
@@ -100,27 +106,83 @@ def _as_numpy(x) -> np.ndarray:
     return np.asarray(x)
 
 
-def _few_shot(images, labels):
-    """uint8 or float32 images as [N, C, H, W] (a channel axis added to
-    [N, H, W]) and int64 labels, both little-endian and contiguous."""
-    images, labels = _as_numpy(images), _as_numpy(labels)
+def _channels_last(images: np.ndarray) -> np.ndarray:
+    """N x H x W x C from N x H x W, N x H x W x C or N x C x H x W (the
+    channel axis is the one of size 1 or 3; the last when both are)."""
     if images.ndim == 3:
-        images = images[:, None]
+        return images[..., None]
     if images.ndim != 4:
-        raise ValueError(f"images: expected N x C x H x W or N x H x W, got {images.shape}")
-    if images.dtype == np.uint8:
-        image_dtype = wave_pb2.IMAGE_DTYPE_UINT8
-    elif images.dtype == np.float32:
-        image_dtype = wave_pb2.IMAGE_DTYPE_FLOAT32
-        images = images.astype("<f4", copy=False)
-    else:
-        raise ValueError(f"images: uint8 or float32, got {images.dtype}")
+        raise ValueError("images: expected N x H x W, N x H x W x C or N x C x H x W, "
+                         f"got shape {images.shape}")
+    if images.shape[3] in (1, 3):
+        return images
+    if images.shape[1] in (1, 3):
+        return images.transpose(0, 2, 3, 1)
+    raise ValueError(f"images: shape {images.shape} has no channel axis of size 1 or 3")
+
+
+def fit_image(image: np.ndarray, channels: int, size: int) -> np.ndarray:
+    """One H x W x C uint8 image brought to a bank's geometry by the rules the
+    server's tools use (docs/own-data.md): grayscale repeated into RGB, RGB to
+    luma; the shorter side scaled to `size` (PIL's antialiased bilinear, as
+    torchvision's Resize) and the centre cut (as CenterCrop). Returns
+    C x size x size."""
+    from PIL import Image  # only needed when images are not the bank's shape
+    h, w, c = image.shape
+    if c == channels and h == size and w == size:
+        return image.transpose(2, 0, 1)
+    pil = Image.fromarray(image[..., 0] if c == 1 else image, "L" if c == 1 else "RGB")
+    pil = pil.convert("L" if channels == 1 else "RGB")
+    if (h, w) != (size, size):
+        short, long = min(h, w), max(h, w)
+        new_long = int(size * long / short)
+        new_h, new_w = (size, new_long) if h <= w else (new_long, size)
+        pil = pil.resize((new_w, new_h), Image.BILINEAR)
+        top, left = int(round((new_h - size) / 2.0)), int(round((new_w - size) / 2.0))
+        pil = pil.crop((left, top, left + size, top + size))
+    out = np.asarray(pil)
+    return (out[None] if out.ndim == 2 else out.transpose(2, 0, 1)).copy()
+
+
+def _few_shot(images, labels, channels: int, size: int, normalized: bool = False):
+    """The upload: images as [N, C, size, size] of the bank's shape and int64
+    labels, both little-endian and contiguous. uint8 images are 0-255;
+    float32 ones are in [0, 1] (torchvision's ToTensor) and are sent as 8
+    bits, unless `normalized` (already (x - mean) / std by the bank's
+    statistics: sent as float32, and then already of the bank's shape)."""
+    images, labels = _as_numpy(images), _as_numpy(labels)
     if labels.ndim != 1 or len(labels) != len(images):
         raise ValueError(f"labels: expected {len(images)} integers, got shape {labels.shape}")
     if not np.issubdtype(labels.dtype, np.integer):
         raise ValueError(f"labels: integers, got {labels.dtype}")
-    return (np.ascontiguousarray(images), np.ascontiguousarray(labels.astype("<i8")),
-            image_dtype)
+    labels = np.ascontiguousarray(labels.astype("<i8"))
+    if normalized:
+        if images.dtype != np.float32:
+            raise ValueError(f"images: normalized=True takes float32, got {images.dtype}")
+        nchw = images if images.ndim == 4 and images.shape[1] in (1, 3) else \
+            _channels_last(images).transpose(0, 3, 1, 2)
+        if nchw.shape[1:] != (channels, size, size):
+            raise ValueError(f"images: normalized images must already be the bank's "
+                             f"{channels}x{size}x{size}; got {'x'.join(map(str, nchw.shape[1:]))}")
+        return (np.ascontiguousarray(nchw.astype("<f4", copy=False)), labels,
+                wave_pb2.IMAGE_DTYPE_FLOAT32)
+    if images.dtype == np.float32 or images.dtype == np.float64:
+        if images.size and (np.nanmin(images) < 0 or np.nanmax(images) > 1 or
+                            np.isnan(images).any()):
+            raise ValueError(
+                "images: float images must be in [0, 1] (what torchvision's ToTensor gives); "
+                f"these range from {np.nanmin(images):.3g} to {np.nanmax(images):.3g}. "
+                "Pass normalized=True for images already normalized by the bank's mean/std")
+        images = np.rint(images * 255).astype(np.uint8)
+    elif images.dtype != np.uint8:
+        raise ValueError(f"images: uint8 (0-255) or float32 in [0, 1], got {images.dtype}")
+    hwc = _channels_last(images)
+    if hwc.shape[1:] == (size, size, channels):
+        out = hwc.transpose(0, 3, 1, 2)
+    else:
+        out = np.stack([fit_image(x, channels, size) for x in hwc]) if len(hwc) else \
+            np.zeros((0, channels, size, size), np.uint8)
+    return np.ascontiguousarray(out), labels, wave_pb2.IMAGE_DTYPE_UINT8
 
 
 class _Download:
@@ -205,8 +267,13 @@ class Client:
     def initialize(self, depth: int, width: int, classes: int, images, labels, *,
                    heads: Optional[int] = None, **options) -> Result:
         """Initial weights for a ViT of `depth` x `width` fitted on the
-        labelled few-shot `images` (uint8 or float32 arrays or tensors,
-        N x C x H x W or N x H x W). Options: bank, steps, seed, batch, lr,
+        labelled few-shot `images` (NumPy arrays or tensors, N x C x H x W,
+        N x H x W x C or N x H x W; uint8 0-255 or float32 in [0, 1] as
+        torchvision's ToTensor gives), brought to the bank's channels and
+        side before upload (grayscale to RGB or RGB to luma; resize and centre
+        crop as torchvision's Resize then CenterCrop). Options:
+        normalized (float32 already (x - mean) / std by the bank's figures),
+        class_names (written into the file's metadata), bank, steps, seed, batch, lr,
         held_out, head_from_bank, eval_every, patience, head_steps, scaler_init
         ("structured", "select": tiles copied across a width, the better start
         for zero or few steps on the bank's own classes; "naive"), dtype ("f32",
@@ -257,15 +324,25 @@ class Client:
                     head_steps: Optional[int] = None, scaler_init: Optional[str] = None,
                     auxiliary: Optional[str] = None, dtype: str = "f32", include_scalers: bool = False,
                     deadline: Optional[float] = None, resume_retries: int = 2,
-                    progress: Union[None, str, Callable[[Event], None]] = None
+                    progress: Union[None, str, Callable[[Event], None]] = None,
+                    normalized: bool = False, class_names: Optional[List[str]] = None
                     ) -> List[Result]:
         if dtype not in _DTYPES:
             raise ValueError(f"dtype: one of {sorted(_DTYPES)}")
-        images, labels, image_dtype = _few_shot(images, labels)
+        info = self.describe(bank or "", deadline=deadline if deadline else 10)
+        channels, size = int(info["channels"]), int(info["image_size"])
+        images, labels, image_dtype = _few_shot(images, labels, channels, size, normalized)
+        classes = max(t.classes for t in targets)
+        if len(labels) and (labels.min() < 0 or labels.max() >= classes):
+            bad = int(labels.min() if labels.min() < 0 else labels.max())
+            raise ValueError(f"labels: {bad} is outside [0, {classes}): the target has "
+                             f"{classes} classes")
         header = wave_pb2.InitializeHeader(
             bank=bank or "",
             output=wave_pb2.OutputOptions(dtype=_DTYPES[dtype], include_scalers=include_scalers),
-            num_samples=len(labels), image_dtype=image_dtype)
+            num_samples=len(labels), image_dtype=image_dtype,
+            image_shape=wave_pb2.ImageShape(channels=channels, height=size, width=size),
+            class_names=list(class_names or []))
         if len(targets) == 1:
             header.target.CopyFrom(targets[0])
         else:

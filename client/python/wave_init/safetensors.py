@@ -47,3 +47,31 @@ def parse(data: bytes, as_torch: bool):
             tensors[name] = np.frombuffer(raw, dtype=np.dtype(_NUMPY[dtype]).newbyteorder("<")
                                           ).reshape(shape).copy()
     return tensors, metadata
+
+
+_DTYPE_NAMES = {np.dtype(np.float32): "F32", np.dtype(np.float16): "F16",
+                np.dtype(np.int64): "I64", np.dtype(np.int32): "I32", np.dtype(np.uint8): "U8",
+                np.dtype(np.float64): "F64"}
+
+
+def serialize(tensors, metadata=None) -> bytes:
+    """The safetensors bytes of {name: array-like} (NumPy arrays, or torch
+    tensors, which are moved to the CPU), with string metadata."""
+    header, blobs, offset = {}, [], 0
+    for name in sorted(tensors):
+        t = tensors[name]
+        if hasattr(t, "detach"):
+            t = t.detach().cpu().contiguous().numpy()
+        a = np.ascontiguousarray(t)
+        if a.dtype not in _DTYPE_NAMES:
+            raise ValueError(f"safetensors: {name} has unsupported dtype {a.dtype}")
+        raw = a.astype(a.dtype.newbyteorder("<"), copy=False).tobytes()
+        header[name] = {"dtype": _DTYPE_NAMES[a.dtype], "shape": list(a.shape),
+                        "data_offsets": [offset, offset + len(raw)]}
+        blobs.append(raw)
+        offset += len(raw)
+    if metadata:
+        header["__metadata__"] = {str(k): str(v) for k, v in metadata.items()}
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)
+    return struct.pack("<Q", len(text)) + text + b"".join(blobs)

@@ -62,9 +62,12 @@ def vision_transformer(result=None, *, weights=None, model_args=None,
 
 
 def preprocess(images, result) -> torch.Tensor:
-    """uint8 images ([N, C, H, W] or [N, H, W]) as the service fits on them:
-    scaled to [0, 1], then normalized by the bank's mean and std."""
+    """uint8 images ([N, C, H, W] or [N, H, W]) of the bank's shape as the
+    service fits on them: scaled to [0, 1], then normalized by the bank's
+    per-channel mean and std."""
     x = torch.as_tensor(images)
     if x.dim() == 3:
         x = x.unsqueeze(1)
-    return (x.float() / 255.0 - result.mean) / result.std
+    mean = torch.tensor(result.mean, dtype=torch.float32).view(1, -1, 1, 1)
+    std = torch.tensor(result.std, dtype=torch.float32).view(1, -1, 1, 1)
+    return (x.float() / 255.0 - mean) / std
