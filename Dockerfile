@@ -42,11 +42,13 @@ COPY --from=build /build/server/wave-server /build/client/wave-client \
 COPY models/fashion-mnist-vit.safetensors /opt/wave/banks/fashion-mnist-vit.safetensors
 # Measured best on Fashion-MNIST's own classes; the first stays the default bank.
 COPY models/multi-aux-24/fashion-mnist-vit-multiaux24.safetensors /opt/wave/banks/fashion-mnist-vit-multiaux24.safetensors
+# RGB 3x32x32 letters (docs/own-data.md).
+COPY models/glyphs/glyphs-vit.safetensors /opt/wave/banks/glyphs-vit.safetensors
 COPY deploy/entrypoint.sh /usr/local/bin/wave-entrypoint
 USER 10001
 # gRPC, plaintext health for probes, Prometheus metrics.
 EXPOSE 50051 50052 9090
-ENV WAVE_BANKS=/opt/wave/banks/fashion-mnist-vit.safetensors,/opt/wave/banks/fashion-mnist-vit-multiaux24.safetensors \
+ENV WAVE_BANKS=/opt/wave/banks/fashion-mnist-vit.safetensors,/opt/wave/banks/fashion-mnist-vit-multiaux24.safetensors,/opt/wave/banks/glyphs-vit.safetensors \
     WAVE_ADDRESS=0.0.0.0:50051 \
     WAVE_METRICS_PORT=9090 \
     WAVE_DEVICE=auto

@@ -40,9 +40,11 @@ ABSL_FLAG(std::string, metrics_address, "",
           "--metrics_port.");
 ABSL_FLAG(std::string, banks,
           "models/fashion-mnist-vit.safetensors,"
-          "models/multi-aux-24/fashion-mnist-vit-multiaux24.safetensors",
+          "models/multi-aux-24/fashion-mnist-vit-multiaux24.safetensors,"
+          "models/glyphs/glyphs-vit.safetensors",
           "Template bank files, comma-separated; the first is the default. The second default "
-          "measured best on Fashion-MNIST's own classes (docs/eval/targets.md).");
+          "measured best on Fashion-MNIST's own classes (docs/eval/targets.md); the third takes "
+          "3x32x32 RGB images (docs/own-data.md).");
 ABSL_FLAG(std::string, device, kDefaults.device,
           "auto | cpu | cuda: where banks live and fits run.");
 ABSL_FLAG(int32_t, fit_slots, kDefaults.fit_slots, "Fits that run at once.");

@@ -21,30 +21,7 @@ import torchvision
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "client",
                                 "python"))
 from wave_init import safetensors  # noqa: E402
-
-
-def timm_names(state, depth):
-    """torchvision VisionTransformer state dict -> timm's VisionTransformer names."""
-    out = {
-        "patch_embed.proj.weight": state["conv_proj.weight"],
-        "patch_embed.proj.bias": state["conv_proj.bias"],
-        "cls_token": state["class_token"],
-        "pos_embed": state["encoder.pos_embedding"],
-        "norm.weight": state["encoder.ln.weight"],
-        "norm.bias": state["encoder.ln.bias"],
-        "head.weight": state["heads.head.weight"],
-        "head.bias": state["heads.head.bias"],
-    }
-    for i in range(depth):
-        tv, timm = f"encoder.layers.encoder_layer_{i}.", f"blocks.{i}."
-        pairs = {"ln_1": "norm1", "ln_2": "norm2", "mlp.0": "mlp.fc1", "mlp.3": "mlp.fc2",
-                 "self_attention.out_proj": "attn.proj"}
-        for a, b in pairs.items():
-            for p in ("weight", "bias"):
-                out[f"{timm}{b}.{p}"] = state[f"{tv}{a}.{p}"]
-        out[f"{timm}attn.qkv.weight"] = state[f"{tv}self_attention.in_proj_weight"]
-        out[f"{timm}attn.qkv.bias"] = state[f"{tv}self_attention.in_proj_bias"]
-    return out
+from wave_init.torchvision import timm_name  # noqa: E402
 
 
 def load_folder(path, size):
@@ -101,7 +78,7 @@ def main():
             total += loss.item() * len(idx)
         print(f"[torchvision] epoch {epoch + 1}/{args.epochs}: train loss {total / len(x):.4f}",
               flush=True)
-    tensors = timm_names(model.state_dict(), args.depth)
+    tensors = {timm_name(k): v for k, v in model.state_dict().items()}
     metadata = {"num_heads": args.heads, "source": "torchvision.models.VisionTransformer",
                 "class_names": ",".join(classes)}
     os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)

@@ -118,6 +118,41 @@ TEST_F(RequestBuilderTest, ChunksMustFollowTheHeaderInOrderAndAddUp) {
                 "the header announced 4 samples but 3 arrived");
 }
 
+TEST_F(RequestBuilderTest, TheImageShapeAndClassNamesAreCheckedAtTheHeader) {
+  auto with = [&](const std::function<void(v1::InitializeHeader*)>& change) {
+    RequestBuilder builder(limits_, banks_);
+    v1::InitializeRequest r = Header(4);
+    change(r.mutable_header());
+    return builder.Add(r);
+  };
+  EXPECT_STATUS(with([](auto* h) {
+                  h->mutable_image_shape()->set_channels(3);
+                  h->mutable_image_shape()->set_height(32);
+                  h->mutable_image_shape()->set_width(32);
+                }),
+                StatusCode::kInvalidArgument,
+                "image_shape: bank 'tiny' takes 1x28x28 images; the request has 3x32x32");
+  EXPECT_OK(with([](auto* h) {
+    h->mutable_image_shape()->set_channels(1);
+    h->mutable_image_shape()->set_height(28);
+    h->mutable_image_shape()->set_width(28);
+  }));
+  EXPECT_STATUS(with([](auto* h) {
+                  for (int i = 0; i < 11; ++i) h->add_class_names("c");
+                }),
+                StatusCode::kInvalidArgument, "class_names: 11 names for 10 classes");
+  EXPECT_STATUS(with([](auto* h) { h->add_class_names(std::string(257, 'x')); }),
+                StatusCode::kInvalidArgument, "class_names: a name of 257 bytes; at most 256");
+  // Without a shape, a chunk that does not divide says what the bank takes.
+  RequestBuilder builder(limits_, banks_);
+  ASSERT_OK(builder.Add(Header(4)));
+  v1::InitializeRequest rgb = Chunk(1, 0);
+  rgb.mutable_data()->set_images(std::string(3 * 32 * 32, '\0'));
+  EXPECT_STATUS(builder.Add(rgb), StatusCode::kInvalidArgument,
+                "3072 bytes is not a whole number of 784-byte images (bank 'tiny' takes 1x28x28 "
+                "images of uint8)");
+}
+
 // The cache key's inputs: the data digest depends on the samples, not on
 // how the client cut them into chunks; the resolved header on the options'
 // values, not on whether the defaults were spelled out.

@@ -38,6 +38,20 @@ def torchvision_name(timm_name: str) -> str:
     return _rename(timm_name, _TOP)
 
 
+_TV_BLOCK = re.compile(r"encoder\.layers\.encoder_layer_(\d+)\.(.+)")
+
+
+def timm_name(torchvision_name_: str) -> str:
+    """The inverse of torchvision_name: a torchvision VisionTransformer's
+    state-dict name as timm's (so a model trained in torchvision can be a
+    bank's ancestry, `wave-learn --ancestry_in`)."""
+    m = _TV_BLOCK.fullmatch(torchvision_name_)
+    if m:
+        inverse = {tv: timm for timm, tv in _IN_BLOCK.items()}
+        return f"blocks.{m.group(1)}.{_rename(m.group(2), inverse)}"
+    return _rename(torchvision_name_, {tv: timm for timm, tv in _TOP.items()})
+
+
 def vision_transformer(result=None, *, weights=None, model_args=None,
                        dtype=torch.float32) -> torchvision.models.VisionTransformer:
     """A torchvision VisionTransformer of the returned size with the returned
