@@ -1,5 +1,10 @@
 // init: upload few-shot data, follow the fit, download and verify the files.
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <optional>
@@ -89,6 +94,7 @@ class Download {
   }
   uint64_t bytes() const { return bytes_; }
   const std::string& part() const { return part_; }
+  const std::string& path() const { return path_; }
 
  private:
   std::string path_, part_, key_path_;
@@ -264,10 +270,16 @@ void Receive(grpc::ClientReaderWriter<v1::InitializeRequest, v1::InitializeRespo
           target = ScalersOf(command, received, f.target_index());
         }
         if (target == nullptr || !target->Append(f)) {
-          if (received.error.empty()) received.error = "could not write the downloaded file";
+          if (received.error.empty()) {
+            received.error = target == nullptr
+                                 ? absl::StrCat("the server sent a file for target ",
+                                                f.target_index(), ", which was not asked for")
+                                 : absl::StrCat("could not write ", target->part(), ": ",
+                                                std::strerror(errno));
+          }
           break;
         }
-        display.Bytes(f.name(), target->bytes(), f.total_bytes());
+        display.Bytes(target->path(), target->bytes(), f.total_bytes());
         break;
       }
       case v1::InitializeResponse::kSummary:
@@ -348,6 +360,34 @@ grpc::Status Call(v1::WaveInit::Stub& stub, const ConnectionOptions& connection,
   return stream->Finish();
 }
 
+// Every output's folder exists (made when missing) and can be written, before
+// anything is read or sent: a path that cannot take the file is named with
+// the system's reason while nothing has been spent on it.
+absl::Status PrepareOutputs(const InitCommand& command) {
+  std::vector<std::string> paths = command.outs;
+  if (!command.scalers_out.empty()) paths.push_back(command.scalers_out);
+  for (const std::string& path : paths) {
+    const std::filesystem::path file(path);
+    const std::filesystem::path dir = file.has_parent_path() ? file.parent_path() : ".";
+    std::error_code ec;
+    std::filesystem::create_directories(dir, ec);
+    if (ec) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("cannot create the folder '", dir.string(), "' for ", path, ": ",
+                       ec.message()));
+    }
+    if (std::filesystem::is_directory(file, ec)) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("cannot write ", path, ": it is a folder"));
+    }
+    if (access(dir.c_str(), W_OK) != 0) {
+      return absl::FailedPreconditionError(absl::StrCat(
+          "cannot write ", path, ": ", std::strerror(errno), " (folder '", dir.string(), "')"));
+    }
+  }
+  return absl::OkStatus();
+}
+
 void Reset(const InitCommand& command, Received& received) {
   received = Received{};
   received.models.resize(command.outs.size());
@@ -357,6 +397,7 @@ void Reset(const InitCommand& command, Received& received) {
 }  // namespace
 
 int RunInit(const ConnectionOptions& connection, const InitCommand& command) {
+  if (auto s = PrepareOutputs(command); !s.ok()) return Fail(std::string(s.message()));
   auto channel = Connect(connection);
   if (!channel.ok()) return Fail(std::string(channel.status().message()));
   auto stub = v1::WaveInit::NewStub(*channel);

@@ -194,5 +194,11 @@ int main(int argc, char** argv) {
   }
   init.json = absl::GetFlag(FLAGS_json);
   init.resume = absl::GetFlag(FLAGS_resume);
+  // Required flags are the client's own errors, said before any data is read.
+  if (h.targets_size() == 0 && !init.resume &&
+      (absl::GetFlag(FLAGS_depth) <= 0 || absl::GetFlag(FLAGS_width) <= 0)) {
+    std::fprintf(stderr, "wave-client: init needs --depth and --width (or --sizes=DxW,...)\n");
+    return 2;
+  }
   return wave::RunInit(c, init);
 }

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <thread>
 
@@ -342,6 +343,33 @@ TEST(LearnClassesTest, ABankLearnedFromSomeClassesRecordsThem) {
   EXPECT_NE(bad.exit_code, 0);
   EXPECT_NE(bad.err.find("--classes: 12 is not a class of the data (10)"), std::string::npos)
       << bad.err;
+}
+
+// The client's own mistakes are said before any data is read or any server
+// is asked: a missing size, an output path that cannot be written; a
+// missing output folder is made.
+TEST(ClientTest, MissingSizeAndUnwritableOutputAreSaidBeforeAnyUpload) {
+  const std::vector<std::string> offline = {"init", "--server=127.0.0.1:1", "--deadline=5"};
+  auto args = [&](std::vector<std::string> extra) {
+    std::vector<std::string> all = offline;
+    all.insert(all.end(), extra.begin(), extra.end());
+    return all;
+  };
+  auto no_depth = RunBinary("client/wave-client", args({"--images=/nonexistent"}));
+  EXPECT_EQ(no_depth.exit_code, 2);
+  EXPECT_NE(no_depth.err.find("init needs --depth and --width"), std::string::npos)
+      << no_depth.err;
+  const std::string file = testing::TempPath("plain_file");
+  std::ofstream(file) << "x";
+  auto under_file = RunBinary("client/wave-client",
+                              args({"--depth=1", "--width=32", "--out=" + file + "/vit.safetensors"}));
+  EXPECT_NE(under_file.exit_code, 0);
+  EXPECT_NE(under_file.err.find("cannot create the folder '" + file + "'"), std::string::npos)
+      << under_file.err;
+  const std::string nested = testing::TempPath("new_out") + "/a/b";
+  auto made = RunBinary("client/wave-client", args({"--sizes=1x32", "--out_dir=" + nested}));
+  EXPECT_NE(made.exit_code, 0);  // no server there
+  EXPECT_TRUE(std::filesystem::is_directory(nested)) << made.err;
 }
 
 }  // namespace

@@ -353,3 +353,16 @@ def test_torchvision_names_cover_every_timm_name():
     assert wtv.torchvision_name("norm.weight") == "encoder.ln.weight"
     with pytest.raises(KeyError):
         wtv.torchvision_name("blocks.0.attn.q.weight")
+
+
+def test_initialize_to_file_makes_the_folder_and_names_an_unwritable_path(server, fashion, tmp_path):
+    x, y = fashion
+    target = tmp_path / "new" / "nested" / "vit.safetensors"
+    with wave_init.Client(server.address) as client:
+        client.initialize_to_file(str(target), 1, 32, 10, x[:50], y[:50], steps=0)
+        assert target.exists()
+        blocker = tmp_path / "file"
+        blocker.write_text("x")
+        with pytest.raises(OSError, match="file"):
+            client.initialize_to_file(str(blocker / "vit.safetensors"), 1, 32, 10, x[:50],
+                                      y[:50], steps=0)

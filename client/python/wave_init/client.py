@@ -395,6 +395,8 @@ class Client:
         (and the scalers to `scalers_path` when given)."""
         if scalers_path is not None:
             kwargs["include_scalers"] = True
+        for target in [path] + ([scalers_path] if scalers_path is not None else []):
+            _check_writable(target)  # before anything is uploaded
         result = self.initialize(*args, **kwargs)
         _write_atomically(path, result.model_file)
         if scalers_path is not None:
@@ -483,6 +485,17 @@ class _Broken(Exception):
     def __init__(self, error, key, summaries):
         super().__init__(str(error))
         self.error, self.key, self.summaries = error, key, summaries
+
+
+def _check_writable(path: str):
+    """Makes the file's folder when missing; raises OSError naming the path
+    and the system's reason when the file cannot be written there."""
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"cannot write {path}: it is a folder")
+    if not os.access(folder, os.W_OK):
+        raise PermissionError(f"cannot write {path}: folder {folder} is not writable")
 
 
 def _write_atomically(path: str, data: bytes):
