@@ -274,13 +274,19 @@ absl::StatusOr<std::unique_ptr<grpc::Server>> StartApiServer(const ServerOptions
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   ASSIGN_OR_RETURN(auto credentials, Credentials(o));
   grpc::ServerBuilder builder;
+  // Without SO_REUSEPORT a second server on a taken port fails to start
+  // instead of sharing its traffic (and missing its cache and resume keys).
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   builder.AddListeningPort(o.address, credentials, port);
   builder.RegisterService(service);
   builder.SetMaxReceiveMessageSize(static_cast<int>(o.limits.max_message_bytes));
   builder.SetMaxSendMessageSize(static_cast<int>(o.limits.max_message_bytes));
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server || *port == 0) {
-    return absl::UnavailableError(absl::StrCat("cannot listen on ", o.address));
+    return absl::UnavailableError(absl::StrCat(
+        "cannot listen on ", o.address,
+        ": the port is taken (another wave-server?) or the address is not this machine's; "
+        "choose another --address"));
   }
   server->GetHealthCheckService()->SetServingStatus(true);
   server->GetHealthCheckService()->SetServingStatus(v1::WaveInit::service_full_name(), true);
@@ -291,11 +297,14 @@ absl::StatusOr<std::unique_ptr<grpc::Server>> StartApiServer(const ServerOptions
 absl::StatusOr<std::unique_ptr<grpc::Server>> StartProbeServer(const std::string& address) {
   if (address.empty()) return nullptr;
   grpc::ServerBuilder builder;
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   int port = 0;
   builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &port);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
-  if (!server || port == 0)
-    return absl::UnavailableError(absl::StrCat("cannot listen on ", address));
+  if (!server || port == 0) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", address,
+                                               ": the port is taken or not this machine's"));
+  }
   server->GetHealthCheckService()->SetServingStatus(true);
   return server;
 }

@@ -19,9 +19,11 @@ namespace wave {
 
 struct ServiceContext {
   ServerOptions options;
+  // Declared before everything that reports to it, so it is destroyed after
+  // them (the pool's destructor still reports its last counts).
+  std::unique_ptr<Metrics> metrics;
   BankRegistry banks;
   std::unique_ptr<FitPool> pool;
-  std::unique_ptr<Metrics> metrics;
   std::unique_ptr<ResourceBudget> uploading_calls, upload_bytes, download_bytes;
   std::unique_ptr<CallWatchdog> watchdog;
   std::unique_ptr<ResultCache> cache;

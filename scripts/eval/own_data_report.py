@@ -20,8 +20,6 @@ import subprocess
 import sys
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
-sys.path.insert(0, os.path.join(ROOT, "client", "python"))
-from wave_init import safetensors  # noqa: E402
 
 DIR = "docs/eval/glyphs"
 DOC = "docs/own-data.md"
@@ -29,6 +27,8 @@ BEGIN, END = "<!-- figures: made by scripts/eval/own_data_report.py -->", "<!-- 
 
 
 def write_banks_csv():
+    sys.path.insert(0, os.path.join(ROOT, "client", "python"))
+    from wave_init import safetensors
     rows = []
     for path in sorted(glob.glob("models/glyphs/*.safetensors")):
         if path.endswith(".ancestry.safetensors"):
@@ -70,6 +70,7 @@ def main():
     p.add_argument("--from_banks", action="store_true", help="rewrite banks.csv from the banks")
     p.add_argument("--eval", default="build/tools/eval/wave-eval")
     args = p.parse_args()
+    args.eval = os.path.abspath(args.eval)
     os.chdir(ROOT)
     if args.from_banks:
         write_banks_csv()

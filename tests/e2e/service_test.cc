@@ -372,5 +372,19 @@ TEST(ClientTest, MissingSizeAndUnwritableOutputAreSaidBeforeAnyUpload) {
   EXPECT_TRUE(std::filesystem::is_directory(nested)) << made.err;
 }
 
+// A second server on a port another one listens on refuses to start, naming
+// the address, instead of taking part of its traffic (SO_REUSEPORT).
+TEST(ServerStartTest, ASecondServerOnATakenPortRefusesToStart) {
+  ServerProcess first;
+  ASSERT_TRUE(first.started()) << first.log();
+  auto second = RunBinary("server/wave-server",
+                          {"--banks=" + testing::TestBankPath(), "--address=" + first.address(),
+                           "--metrics_address=127.0.0.1:0", "--threads=1"});
+  EXPECT_NE(second.exit_code, 0);
+  EXPECT_NE(second.err.find("cannot listen on " + first.address() + ": the port is taken"),
+            std::string::npos)
+      << second.err;
+}
+
 }  // namespace
 }  // namespace wave
