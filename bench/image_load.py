@@ -51,7 +51,7 @@ def main():
     lines = [BEGIN + " (targets: >= 5,000 images/s, peak memory <= 2x the decoded data)", "",
              f"`bench/image_load.py` (run {utc} UTC, {os.cpu_count()} cores; rows in "
              "`bench/results/image_load.csv`): `ReadImageFolder` on 20,000 PNG files of 32x32 "
-             "RGB, decoded by libpng on every core into one set; the peak resident memory the "
+             "RGB (in the page cache: written or read just before), decoded by libpng on every core into one set; the peak resident memory the "
              "read added, against the decoded pixels. Median of the repeats:", "",
              "| data | images/s | decoded MB | peak growth MB | ratio |", "|---|---|---|---|---|"]
     for label in dict.fromkeys(r["data"] for r in rows):

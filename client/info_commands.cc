@@ -1,5 +1,9 @@
 // health, banks, describe.
 #include <cstdio>
+#include <map>
+#include <string>
+
+#include "absl/strings/str_join.h"
 
 #include "client/commands.h"
 #include "grpc/health/v1/health.grpc.pb.h"
@@ -45,8 +49,17 @@ void PrintBank(const v1::BankInfo& b) {
               "at most %lld parameters\n",
               (long long)b.width_step(), (long long)b.max_width(), (long long)b.max_depth(),
               (long long)b.max_params());
+  std::printf("  normalization mean %s, std %s (per channel)\n",
+              absl::StrJoin(b.channel_mean(), ", ").c_str(),
+              absl::StrJoin(b.channel_std(), ", ").c_str());
+  if (b.class_names_size() > 0) {
+    std::printf("  classes       %s\n", absl::StrJoin(b.class_names(), ", ").c_str());
+  }
   std::printf("  device        %s\n", b.device().c_str());
-  for (const auto& [k, v] : b.provenance()) std::printf("  %-13s %s\n", k.c_str(), v.c_str());
+  // Sorted: a protobuf map has no order of its own.
+  const std::map<std::string, std::string> provenance(b.provenance().begin(),
+                                                      b.provenance().end());
+  for (const auto& [k, v] : provenance) std::printf("  %-13s %s\n", k.c_str(), v.c_str());
 }
 
 }  // namespace

@@ -4,7 +4,8 @@
                                  accuracy (written from the banks' provenance
                                  with --from_banks)
   docs/eval/glyphs/results.csv   WAVE and Direct on the glyphs' test images
-                                 (wave-eval; the command is in docs/own-data.md)
+  docs/eval/glyphs/torchvision.csv  WAVE from the bank learned from a torchvision ViT
+                                 (wave-eval; the commands are in docs/own-data.md)
 The paired report (docs/eval/glyphs/results.md) is made by wave-eval
 --report_only; its per-size sections and banks.csv's rows replace the block
 between the markers in docs/own-data.md.
@@ -74,7 +75,9 @@ def main():
     os.chdir(ROOT)
     if args.from_banks:
         write_banks_csv()
-    subprocess.run([args.eval, "--report_only", f"--inputs={DIR}/results.csv", f"--out_dir={DIR}",
+    inputs = ",".join(f"{DIR}/{name}" for name in ("results.csv", "torchvision.csv")
+                      if os.path.exists(f"{DIR}/{name}"))
+    subprocess.run([args.eval, "--report_only", f"--inputs={inputs}", f"--out_dir={DIR}",
                     "--reference=wave", "--report_epochs=0,1,5", "--yardstick=direct"],
                    check=True, stdout=subprocess.DEVNULL)
     with open(DOC) as f:
