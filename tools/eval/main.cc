@@ -23,13 +23,13 @@
 #include "core/base/file_util.h"
 #include "core/base/flags_usage.h"
 #include "core/base/status_macros.h"
-#include "core/data/read_data.h"
 #include "core/init/initialize.h"
 #include "core/learn/baselines.h"
 #include "core/learn/learn.h"
 #include "core/model/dataset.h"
 #include "core/model/train_loop.h"
 #include "core/model/vit.h"
+#include "tools/common/data_flags.h"
 #include "tools/eval/report.h"
 
 ABSL_FLAG(std::string, bank, "models/fashion-mnist-vit.safetensors", "Template bank.");
@@ -40,13 +40,6 @@ ABSL_FLAG(std::string, sizes, "3x128,12x128,6x64,6x256,9x192",
 ABSL_FLAG(std::string, methods, "wave,wave-naive,direct,weight-selection,heur-lg,mimetic",
           "Initializations to compare (also wave-select: WAVE with tiles selected across "
           "width, ScalerInit::kSelect).");
-ABSL_FLAG(std::string, data, wave::kFashionMnistDir,
-          "Training pool: an image folder, a .npy/.npz or IDX (docs/own-data.md), brought to "
-          "the bank's channels and image side.");
-ABSL_FLAG(std::string, data_format, "auto", "auto (from the path), folder, npy, npz or idx.");
-ABSL_FLAG(std::string, test_data, "",
-          "Test images. Default: IDX's t10k-* beside train-*; otherwise a stratified tenth of "
-          "--data (seed 1000) held out of the pool.");
 ABSL_FLAG(std::string, val_data, "",
           "Validation images (--split=val). Default: --val_samples carved from the pool.");
 ABSL_FLAG(int64_t, epochs, 5, "Training epochs after initialization.");
@@ -412,34 +405,17 @@ absl::Status ReportOnly(const std::string& dir, const std::string& default_csv) 
                      options);
 }
 
-absl::StatusOr<Dataset> ReadFlagData(const std::string& path, const Context& ctx) {
-  ASSIGN_OR_RETURN(DataFormat format, ParseDataFormat(absl::GetFlag(FLAGS_data_format)));
+// Every image brought to the bank's channels and side.
+absl::Status LoadData(Context& ctx) {
   ImageLoadOptions options;
   options.channels = ctx.bank.geometry.channels;
   options.image_size = ctx.bank.geometry.image_size;
-  ASSIGN_OR_RETURN(ImageSet set, ReadImageData(path, format, options));
-  return ToDataset(set);
-}
-
-// The seed of the test split carved from --data when no test data are
-// given: apart from every run's seed, so all runs measure the same images.
-constexpr uint64_t kTestSplitSeed = 1000;
-
-absl::Status LoadData(Context& ctx) {
-  const std::string data = absl::GetFlag(FLAGS_data);
-  ASSIGN_OR_RETURN(Dataset pool, ReadFlagData(data, ctx));
-  std::string test_path = absl::GetFlag(FLAGS_test_data);
-  if (test_path.empty()) test_path = IdxTestSplitOf(data);
-  Dataset test;
-  if (!test_path.empty()) {
-    ASSIGN_OR_RETURN(test, ReadFlagData(test_path, ctx));
-  } else {
-    const int64_t all = pool.labels.max().item<int64_t>() + 1;
-    std::tie(pool, test) = SplitHeldOut(pool, pool.size() / 10, all, kTestSplitSeed);
-  }
+  ASSIGN_OR_RETURN(TrainAndTest data, ReadTrainAndTest(options));
+  Dataset pool = std::move(data.train), test = std::move(data.test);
   Dataset given_val;
   if (const std::string val_path = absl::GetFlag(FLAGS_val_data); !val_path.empty()) {
-    ASSIGN_OR_RETURN(given_val, ReadFlagData(val_path, ctx));
+    ASSIGN_OR_RETURN(ImageSet val_set, ReadFlagData(val_path, options));
+    given_val = ToDataset(val_set);
   }
   if (!ctx.options.classes.empty()) {
     ASSIGN_OR_RETURN(pool, SelectClasses(pool, ctx.options.classes));

@@ -24,17 +24,9 @@
 #include "core/learn/learn.h"
 #include "core/model/dataset.h"
 #include "core/model/vit.h"
-#include "core/data/read_data.h"
+#include "tools/common/data_flags.h"
 #include "nlohmann/json.hpp"
 
-ABSL_FLAG(std::string, data, wave::kFashionMnistDir,
-          "Training images: an image folder (one sub-folder per class), a .npy or .npz, or IDX "
-          "(a folder with train-* files, or an images file). docs/own-data.md.");
-ABSL_FLAG(std::string, data_format, "auto", "auto (from the path), folder, npy, npz or idx.");
-ABSL_FLAG(std::string, test_data, "",
-          "Images the accuracies in the bank's provenance are measured on (same formats). "
-          "Default: IDX's t10k-* beside train-*; otherwise a seeded, stratified tenth of --data "
-          "held out of training.");
 ABSL_FLAG(int64_t, image_size, 0,
           "Square side of the bank's images; others are resized (shorter side) and centre-cropped "
           "as torchvision's Resize then CenterCrop. 0: the data's own (square) size.");
@@ -91,9 +83,6 @@ ABSL_FLAG(double, collective_timeout, 120,
 namespace wave {
 namespace {
 
-// Seed of the test split carved from --data when no test data are given.
-constexpr uint64_t kTestSplitSeed = 1000;
-
 absl::Status CheckPositive(const char* flag, double value) {
   if (!(value > 0)) return absl::InvalidArgumentError(absl::StrCat("--", flag, " must be > 0"));
   return absl::OkStatus();
@@ -111,6 +100,7 @@ struct Plan {
   std::string template_init;
   std::vector<int64_t> classes;  // empty: every class of the data
   std::vector<std::string> class_names;
+  std::string test_source;  // where the test images came from
   std::optional<LoadedAncestry> loaded;  // --ancestry_in
   int threads = 1;
 };
@@ -196,48 +186,21 @@ absl::StatusOr<Plan> PlanFromFlags() {
   return plan;
 }
 
-absl::StatusOr<ImageSet> ReadFlagData(const std::string& path, const Plan& plan) {
-  ASSIGN_OR_RETURN(DataFormat format, ParseDataFormat(absl::GetFlag(FLAGS_data_format)));
+// The training and test images (ReadTrainAndTest), cut as the flags say;
+// completes the plan's geometry (side, channels, per-channel mean and std of
+// the training images), classes and sizes from them.
+absl::StatusOr<std::pair<Dataset, Dataset>> LoadData(Plan& plan) {
   ImageLoadOptions options;
   options.channels = plan.geometry.channels;
   options.image_size = plan.geometry.image_size;
   options.threads = plan.threads;
-  return ReadImageData(path, format, options);
-}
-
-// The training and test images, cut as the flags say; completes the plan's
-// geometry (side, channels, per-channel mean and std of the training
-// images), classes and sizes from them.
-absl::StatusOr<std::pair<Dataset, Dataset>> LoadData(Plan& plan) {
-  const std::string data = absl::GetFlag(FLAGS_data);
-  ASSIGN_OR_RETURN(ImageSet train_set, ReadFlagData(data, plan));
-  plan.geometry.channels = train_set.channels;
-  plan.geometry.image_size = train_set.size;
-  std::string test_path = absl::GetFlag(FLAGS_test_data);
-  if (test_path.empty()) test_path = IdxTestSplitOf(data);
-  std::optional<ImageSet> test_set;
-  if (!test_path.empty()) {
-    ASSIGN_OR_RETURN(test_set, ReadFlagData(test_path, plan));
-    if (test_set->class_names != train_set.class_names &&
-        test_set->classes() > train_set.classes()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "--test_data has classes the training data lacks (", test_set->classes(), " against ",
-          train_set.classes(), ")"));
-    }
-  }
-  plan.class_names = train_set.class_names;
-  Dataset train = ToDataset(train_set);
-  const int64_t all_classes = train_set.classes();
-  Dataset test;
-  if (test_set) {
-    test = ToDataset(*test_set);
-  } else {
-    // The stated split: a tenth of the training data, stratified, seed 1000
-    // (apart from --seed, so every bank learned from these data is measured
-    // on the same images).
-    std::tie(train, test) = SplitHeldOut(train, train.size() / 10, all_classes, kTestSplitSeed);
-  }
-  train_set = ImageSet();
+  ASSIGN_OR_RETURN(TrainAndTest data, ReadTrainAndTest(options));
+  plan.geometry.channels = data.channels;
+  plan.geometry.image_size = data.image_size;
+  plan.class_names = data.class_names;
+  plan.test_source = data.test_source;
+  Dataset train = std::move(data.train), test = std::move(data.test);
+  const int64_t all_classes = static_cast<int64_t>(plan.class_names.size());
   if (!plan.classes.empty()) {
     std::vector<std::string> names;
     for (int64_t c : plan.classes) {
@@ -334,11 +297,7 @@ std::map<std::string, std::string> Provenance(const Plan& plan, const TemplateBa
       {"data", absl::StrCat(absl::GetFlag(FLAGS_data), ", ", train.size(), " train / ",
                             test.size(), " test images of ", ShapeText(plan.geometry.channels,
                             plan.geometry.image_size, plan.geometry.image_size))},
-      {"test_data", absl::GetFlag(FLAGS_test_data).empty()
-                        ? (IdxTestSplitOf(absl::GetFlag(FLAGS_data)).empty()
-                               ? "a stratified tenth of the data (seed 1000)"
-                               : IdxTestSplitOf(absl::GetFlag(FLAGS_data)))
-                        : absl::GetFlag(FLAGS_test_data)},
+      {"test_data", plan.test_source},
       {"class_names", nlohmann::json(plan.class_names).dump()},
       {"ancestry", ancestry_in.empty() ? "trained from scratch" : ancestry_in},
       {"ancestry_test_accuracy", absl::StrCat(ancestry_acc)},
