@@ -32,5 +32,52 @@ TEST(KindsTest, EveryParameterButTheHeadIsTemplatedWithAGridThatFits) {
   }
 }
 
+std::map<std::string, std::vector<int64_t>> TimmShapes(const ViTConfig& c) {
+  std::map<std::string, std::vector<int64_t>> shapes;
+  for (auto& [name, shape] : ParamShapes(c)) shapes[name] = shape;
+  return shapes;
+}
+
+TEST(TimmShapesTest, EverySizeAndGeometryIsReadFromTheTensors) {
+  ViTConfig c;
+  c.depth = 3;
+  c.width = 96;
+  c.heads = 3;
+  c.patch = 4;
+  c.channels = 3;
+  c.image_size = 32;
+  c.classes = 7;
+  c.mlp_ratio = 4;
+  auto found = ConfigFromTimmShapes(TimmShapes(c), 3);
+  ASSERT_TRUE(found.ok()) << found.status();
+  EXPECT_EQ(*found, c);
+  EXPECT_NE(ConfigFromTimmShapes(TimmShapes(c), 0).status().message().find("--ancestry_heads"),
+            std::string::npos);
+}
+
+TEST(TimmShapesTest, WhatIsNotAStandardViTIsRefusedNamingTheTensor) {
+  ViTConfig c;  // 6x128, 1x28x28, patch 7
+  auto refused = [&](auto edit) {
+    auto shapes = TimmShapes(c);
+    edit(shapes);
+    return std::string(ConfigFromTimmShapes(shapes, 4).status().message());
+  };
+  EXPECT_NE(refused([](auto& s) { s["dist_token"] = {1, 1, 128}; })
+                .find("tensor 'dist_token': a distillation token"),
+            std::string::npos);
+  EXPECT_NE(refused([](auto& s) { s.erase("cls_token"); }).find("tensor 'cls_token': missing"),
+            std::string::npos);
+  EXPECT_NE(refused([](auto& s) { s["pos_embed"] = {1, 16, 128}; })
+                .find("tensor 'pos_embed': has 16 positions"),
+            std::string::npos);
+  EXPECT_NE(refused([](auto& s) { s["blocks.0.ls1.gamma"] = {128}; }).find("layer scale"),
+            std::string::npos);
+  EXPECT_NE(refused([](auto& s) { s["fc_norm.weight"] = {128}; }).find("fc_norm"),
+            std::string::npos);
+  EXPECT_NE(refused([](auto& s) { s.erase("blocks.2.attn.qkv.bias"); })
+                .find("tensor 'blocks.2.attn.qkv.bias': missing"),
+            std::string::npos);
+}
+
 }  // namespace
 }  // namespace wave
