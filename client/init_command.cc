@@ -19,6 +19,7 @@
 #include "core/base/status_macros.h"
 #include "core/data/read_data.h"
 #include "google/protobuf/util/json_util.h"
+#include "nlohmann/json.hpp"
 #include "wave/v1/wave.grpc.pb.h"
 
 namespace wave {
@@ -291,12 +292,44 @@ void Receive(grpc::ClientReaderWriter<v1::InitializeRequest, v1::InitializeRespo
   }
 }
 
+// Proto3's JSON mapping writes 64-bit integers as strings; the summary's
+// counts are printed as numbers, found by the fields' types.
+void Int64FieldsAsNumbers(const google::protobuf::Descriptor& descriptor, nlohmann::json& j) {
+  using google::protobuf::FieldDescriptor;
+  for (int i = 0; i < descriptor.field_count(); ++i) {
+    const FieldDescriptor& field = *descriptor.field(i);
+    auto it = j.find(field.json_name());
+    if (it == j.end() || field.is_map()) continue;
+    auto convert = [&](nlohmann::json& v) {
+      if (field.cpp_type() == FieldDescriptor::CPPTYPE_INT64 && v.is_string()) {
+        v = std::stoll(v.get<std::string>());
+      } else if (field.cpp_type() == FieldDescriptor::CPPTYPE_UINT64 && v.is_string()) {
+        v = std::stoull(v.get<std::string>());
+      } else if (field.cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE && v.is_object()) {
+        Int64FieldsAsNumbers(*field.message_type(), v);
+      }
+    };
+    if (it->is_array()) {
+      for (auto& v : *it) convert(v);
+    } else {
+      convert(*it);
+    }
+  }
+}
+
+std::string SummaryJson(const v1::Summary& summary) {
+  std::string text;
+  (void)google::protobuf::util::MessageToJsonString(summary, &text);
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) return text;
+  Int64FieldsAsNumbers(*v1::Summary::descriptor(), j);
+  return j.dump();
+}
+
 void PrintSummary(const InitCommand& command, const v1::Summary& summary) {
   const std::string& out = command.outs[summary.target_index()];
   if (command.json) {
-    std::string json;
-    (void)google::protobuf::util::MessageToJsonString(summary, &json);
-    std::printf("%s\n", json.c_str());
+    std::printf("%s\n", SummaryJson(summary).c_str());
     return;
   }
   const auto& t = summary.target();

@@ -51,6 +51,10 @@ TEST(ServiceTest, InitWritesAFileThatReproducesTheServersModel) {
                                       "--held_out=40"}));
   ASSERT_EQ(r.exit_code, 0) << r.err << server.log();
   auto summary = nlohmann::json::parse(r.out);
+  // Counts are JSON numbers, not proto3's strings for 64-bit integers.
+  EXPECT_TRUE(summary["paramCount"].is_number_integer()) << r.out;
+  EXPECT_TRUE(summary["target"]["depth"].is_number_integer()) << r.out;
+  EXPECT_TRUE(summary["heldOutIndices"][0].is_number_integer()) << r.out;
   EXPECT_FALSE(testing::FileExists(out + ".part"));
 
   // The file loads, with exactly timm's names and shapes.
