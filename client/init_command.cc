@@ -122,6 +122,21 @@ absl::StatusOr<v1::BankInfo> DescribeForUpload(v1::WaveInit::Stub& stub,
   return info;
 }
 
+// The class count of every target (they share it); 0 when not given.
+int64_t TargetClasses(const v1::InitializeHeader& header) {
+  return header.targets_size() == 0 ? header.target().classes() : header.targets(0).classes();
+}
+
+// Sets `classes` on every target that left it at 0.
+void FillClasses(v1::InitializeHeader* header, int64_t classes) {
+  if (header->targets_size() == 0 && header->target().classes() == 0) {
+    header->mutable_target()->set_classes(classes);
+  }
+  for (auto& t : *header->mutable_targets()) {
+    if (t.classes() == 0) t.set_classes(classes);
+  }
+}
+
 // --images (an image folder, .npy/.npz or IDX) brought to the bank's shape,
 // or --data (safetensors, already the bank's shape). Completes the header:
 // the images' shape, the class names, and the class count when not given.
@@ -130,18 +145,10 @@ absl::StatusOr<FewShotData> LoadData(v1::WaveInit::Stub& stub, const ConnectionO
   if (!c.labels.empty() && c.images.empty()) {
     return absl::InvalidArgumentError("--labels needs --images");
   }
-  const bool classes_given = header->targets_size() == 0 ? header->target().classes() > 0
-                                                         : header->targets(0).classes() > 0;
-  if (!c.data.empty() && classes_given) return ReadSafetensorsData(c.data);
+  if (!c.data.empty() && TargetClasses(*header) > 0) return ReadSafetensorsData(c.data);
   ASSIGN_OR_RETURN(v1::BankInfo bank, DescribeForUpload(stub, connection, header->bank()));
   if (c.images.empty()) {
-    // No images to count classes in: the bank's own.
-    if (header->targets_size() == 0 && header->target().classes() == 0) {
-      header->mutable_target()->set_classes(bank.ancestry().classes());
-    }
-    for (auto& t : *header->mutable_targets()) {
-      if (t.classes() == 0) t.set_classes(bank.ancestry().classes());
-    }
+    FillClasses(header, bank.ancestry().classes());  // no images to count classes in
     return c.data.empty() ? FewShotData{} : ReadSafetensorsData(c.data);
   }
   ASSIGN_OR_RETURN(DataFormat format, ParseDataFormat(c.data_format));
@@ -150,13 +157,8 @@ absl::StatusOr<FewShotData> LoadData(v1::WaveInit::Stub& stub, const ConnectionO
   options.image_size = bank.image_size();
   options.labels_path = c.labels;
   ASSIGN_OR_RETURN(ImageSet set, ReadImageData(c.images, format, options));
-  auto set_classes = [&](v1::TargetArchitecture* t) {
-    if (t->classes() == 0) t->set_classes(set.classes());
-  };
-  if (header->targets_size() == 0) set_classes(header->mutable_target());
-  for (auto& t : *header->mutable_targets()) set_classes(&t);
-  const int64_t classes = header->targets_size() == 0 ? header->target().classes()
-                                                      : header->targets(0).classes();
+  FillClasses(header, set.classes());
+  const int64_t classes = TargetClasses(*header);
   RETURN_IF_ERROR(ValidateLabels(set, classes));
   if (set.classes() <= classes) {
     header->mutable_class_names()->Assign(set.class_names.begin(), set.class_names.end());
