@@ -340,7 +340,7 @@ TEST(MultiTargetTest, SeveralSizesFromOneUploadEachVerifiedAndCachedApart) {
     EXPECT_FALSE(IsHit(summaries[i]));
     EXPECT_TRUE(testing::FileExists(dir + "/vit-" + names[i] + ".safetensors"));
   }
-  EXPECT_EQ(summaries[1]["target"]["width"], "48");
+  EXPECT_EQ(summaries[1]["target"]["width"], 48);  // a number, not proto3 JSON's string
   EXPECT_EQ(Metric(server.metrics_port(), "wave_fit_steps_total"), 3 * 12);
   // Each size is its own cache entry: one of them asked alone is a hit.
   const std::string alone = testing::TempPath("alone.safetensors");
