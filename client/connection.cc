@@ -22,6 +22,13 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> Connect(const ConnectionOptions& 
     credentials = grpc::SslCredentials(ssl);
   }
   grpc::ChannelArguments args;
+  if (!o.lb_policy.empty()) {
+    if (o.lb_policy != "round_robin" && o.lb_policy != "pick_first") {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "--lb_policy must be round_robin or pick_first, not '", o.lb_policy, "'"));
+    }
+    args.SetLoadBalancingPolicyName(o.lb_policy);
+  }
   args.SetMaxReceiveMessageSize(static_cast<int>(o.max_message_bytes));
   args.SetMaxSendMessageSize(static_cast<int>(o.max_message_bytes));
   return grpc::CreateCustomChannel(o.server, credentials, args);

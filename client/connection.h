@@ -13,6 +13,7 @@ namespace wave {
 
 struct ConnectionOptions {
   std::string server = "localhost:50051";
+  std::string lb_policy;  // "round_robin", or "" for gRPC's default (pick_first)
   std::string token;  // sent as "authorization: Bearer <token>"
   std::string tls_ca, tls_cert, tls_key;
   bool tls = false;

@@ -17,7 +17,11 @@
 #include "core/base/flags_usage.h"
 #include "core/base/malloc_tuning.h"
 
-ABSL_FLAG(std::string, server, "localhost:50051", "Server address host:port.");
+ABSL_FLAG(std::string, server, "localhost:50051",
+          "Server address host:port, or a gRPC target such as dns:///NAME:PORT.");
+ABSL_FLAG(std::string, lb_policy, "",
+          "round_robin: spread calls over every address --server resolves to (a headless "
+          "Kubernetes Service); empty: gRPC's default, pick_first (one address).");
 ABSL_FLAG(std::string, token_file, "", "File with the bearer token; also $WAVE_AUTH_TOKEN.");
 ABSL_FLAG(bool, tls, false, "Use TLS with the system's root certificates.");
 ABSL_FLAG(std::string, tls_ca, "", "PEM CA that signed the server's certificate (turns TLS on).");
@@ -25,79 +29,124 @@ ABSL_FLAG(std::string, tls_cert, "", "PEM client certificate (mutual TLS).");
 ABSL_FLAG(std::string, tls_key, "", "PEM client key (mutual TLS).");
 ABSL_FLAG(double, deadline, 0, "Seconds before the call is abandoned (0: none).");
 ABSL_FLAG(std::string, bank, "", "Template bank name (empty: the server's default).");
-ABSL_FLAG(std::string, service, "", "health: the service to check (empty: the whole server).");
-ABSL_FLAG(int64_t, depth, 0, "init: target depth (layers).");
-ABSL_FLAG(int64_t, width, 0, "init: target width (embedding dimension).");
-ABSL_FLAG(int64_t, heads, 0, "init: attention heads (0: width / the bank's head dim).");
+ABSL_FLAG(std::string, service, "", "The service to check (empty: the whole server).");
+ABSL_FLAG(int64_t, depth, 0, "target depth (layers).");
+ABSL_FLAG(int64_t, width, 0, "target width (embedding dimension).");
+ABSL_FLAG(int64_t, heads, 0, "attention heads (0: width / the bank's head dim).");
 ABSL_FLAG(int64_t, classes, 0,
-          "init: classes of the task head (0: the data's: an image folder's sub-folders, else the "
+          "classes of the task head (0: the data's: an image folder's sub-folders, else the "
           "largest label + 1).");
 ABSL_FLAG(std::string, images, "",
-          "init: labelled images: an image folder (one sub-folder per class), a .npz (images and "
+          "labelled images: an image folder (one sub-folder per class), a .npz (images and "
           "labels, or x and y), a .npy, or an IDX images file; resized to the bank's shape.");
 ABSL_FLAG(std::string, labels, "",
-          "init: labels of a .npy or IDX --images (default: found beside them).");
-ABSL_FLAG(std::string, data_format, "auto", "init: --images' format: auto, folder, npy, npz, idx.");
-ABSL_FLAG(std::string, data, "", "init: safetensors file with 'images' and 'labels'.");
-ABSL_FLAG(int64_t, samples, 0, "init: stratified subset of this many samples (0: all).");
+          "labels of a .npy or IDX --images (default: found beside them).");
+ABSL_FLAG(std::string, data_format, "auto", "--images' format: auto, folder, npy, npz, idx.");
+ABSL_FLAG(std::string, data, "", "safetensors file with 'images' and 'labels'.");
+ABSL_FLAG(int64_t, samples, 0, "stratified subset of this many samples (0: all).");
 ABSL_FLAG(int64_t, steps, -1,
-          "init: most fit steps (-1: the bank's or the server's default, 400 with early "
+          "most fit steps (-1: the bank's or the server's default, 400 with early "
           "stopping; 0: scaler initialization only).");
-ABSL_FLAG(int64_t, batch, 0, "init: fit batch size (0: the bank's or the server's default).");
-ABSL_FLAG(double, lr, 0, "init: scaler learning rate (0: the server's default).");
-ABSL_FLAG(double, head_lr, 0, "init: head learning rate (0: the server's default).");
-ABSL_FLAG(uint64_t, seed, 0, "init: seed of sampling and fitting.");
-ABSL_FLAG(int64_t, held_out, -1, "init: samples held out to report accuracy (-1: default).");
+ABSL_FLAG(int64_t, batch, 0, "fit batch size (0: the bank's or the server's default).");
+ABSL_FLAG(double, lr, 0, "scaler learning rate (0: the server's default).");
+ABSL_FLAG(double, head_lr, 0, "head learning rate (0: the server's default).");
+ABSL_FLAG(uint64_t, seed, 0, "seed of sampling and fitting.");
+ABSL_FLAG(int64_t, held_out, -1, "samples held out to report accuracy (-1: default).");
 ABSL_FLAG(int64_t, eval_every, -1,
-          "init: early stopping measures the held-out accuracy every this many steps "
+          "early stopping measures the held-out accuracy every this many steps "
           "(0: off; -1: the server's default).");
 ABSL_FLAG(int64_t, patience, -1,
-          "init: stop after this many measurements without improvement (0: never; -1: the "
+          "stop after this many measurements without improvement (0: never; -1: the "
           "server's default).");
 ABSL_FLAG(std::string, scaler_init, "",
-          "init: structured | select | naive (empty: the bank's or the server's default).");
+          "structured | select | naive (empty: the bank's or the server's default).");
 ABSL_FLAG(std::string, auxiliary, "",
-          "init: banks with several auxiliaries: nearest | narrower (empty: the bank's or the "
+          "banks with several auxiliaries: nearest | narrower (empty: the bank's or the "
           "server's default, nearest).");
 ABSL_FLAG(int64_t, head_steps, -1,
-          "init: steps of the head alone on the initialized body's features before --steps "
+          "steps of the head alone on the initialized body's features before --steps "
           "(cheap: one forward pass over the samples in all; -1: the bank's or the server's "
           "default, 0).");
 ABSL_FLAG(bool, head_from_bank, true,
-          "init: start the head from the bank's when the class counts agree; "
+          "start the head from the bank's when the class counts agree; "
           "--nohead_from_bank when your classes mean something else.");
-ABSL_FLAG(std::string, dtype, "f32", "init: output dtype f32 | f16 | bf16.");
-ABSL_FLAG(std::string, out, "model.safetensors", "init: output weights file.");
+ABSL_FLAG(std::string, dtype, "f32", "Output dtype f32 | f16 | bf16 (half precision: half the bytes).");
+ABSL_FLAG(std::string, out, "model.safetensors", "output weights file.");
 ABSL_FLAG(std::string, sizes, "",
-          "init: several targets from one upload, DEPTHxWIDTH,... (instead of --depth/--width); "
+          "several targets from one upload, DEPTHxWIDTH,... (instead of --depth/--width); "
           "each written to --out_dir/vit-DEPTHxWIDTH.safetensors as it completes.");
-ABSL_FLAG(std::string, out_dir, ".", "init: where --sizes' files go.");
-ABSL_FLAG(std::string, scalers_out, "", "init: also fetch the fitted scalers into this file.");
-ABSL_FLAG(bool, json, false, "init: print the summary as JSON.");
+ABSL_FLAG(std::string, out_dir, ".", "where --sizes' files go.");
+ABSL_FLAG(std::string, scalers_out, "", "also fetch the fitted scalers into this file.");
+ABSL_FLAG(bool, json, false, "print the summary as JSON.");
 ABSL_FLAG(bool, resume, false,
-          "init: continue the download a broken call left in --out's .part (with its .part.key); "
+          "continue the download a broken call left in --out's .part (with its .part.key); "
           "fits again when the server no longer keeps the result.");
 
 namespace {
 
 const char kUsage[] =
     "wave-client: initial weights for a ViT of any size from a wave-server.\n\n"
-    "Subcommands:\n"
+    "Commands:\n"
     "  health    [--service=NAME]        is the server serving? (exit 0 if so)\n"
     "  banks                             list the loaded template banks\n"
     "  describe  [--bank=NAME]           one bank: geometry, provenance, valid sizes\n"
-    "  init      --depth --width [--heads] --classes\n"
-    "            (--images=IDX --labels=IDX | --data=FILE.safetensors) [--samples=N]\n"
-    "            [--steps --batch --lr --head_lr --seed --held_out --scaler_init --auxiliary\n"
-    "             --head_from_bank] [--dtype=f32|f16|bf16] --out=model.safetensors\n"
-    "            [--scalers_out=FILE] [--resume]  fit and download verified weights\n"
-    "            (--sizes=DxW,DxW,... --out_dir=DIR: several sizes from one upload)\n\n"
-    "Connection flags for every subcommand: --server --deadline --token_file --tls --tls_ca\n"
-    "--tls_cert --tls_key. `wave-client SUBCOMMAND --help` lists every flag.\n";
+    "  init      fit and download verified weights for one size (--depth --width) or\n"
+    "            several (--sizes=DxW,...), from --images (a folder, .npz, .npy or IDX)\n\n"
+    "`wave-client COMMAND --help` lists that command's flags.\n";
+
+const wave::FlagGroup kConnection = {
+    "Connection (every command)",
+    {"server", "lb_policy", "deadline", "token_file", "tls", "tls_ca", "tls_cert", "tls_key"}};
+const std::vector<wave::FlagGroup> kInitGroups = {
+    {"Target", {"bank", "depth", "width", "heads", "classes", "sizes"}},
+    {"Data", {"images", "labels", "data_format", "data", "samples"}},
+    {"Fit (unset: the bank's or the server's defaults, as describe shows them)",
+     {"steps", "batch", "lr", "head_lr", "seed", "held_out", "eval_every", "patience",
+      "scaler_init", "auxiliary", "head_steps", "head_from_bank"}},
+    {"Output", {"out", "out_dir", "scalers_out", "dtype", "json", "resume"}},
+};
+
+// Help for `command` ("" for the program), from its own flags only.
+std::string HelpFor(const std::string& command) {
+  if (command == "init") {
+    std::vector<wave::FlagGroup> groups = kInitGroups;
+    groups.push_back(kConnection);
+    return wave::GroupedHelp(
+        "wave-client init: fit and download verified weights.\n"
+        "  wave-client init --depth=9 --width=192 --images=DIR --out=vit.safetensors\n"
+        "  wave-client init --sizes=3x64,9x192 --images=x.npz --out_dir=vits\n",
+        groups, "");
+  }
+  if (command == "health") {
+    return wave::GroupedHelp("wave-client health: exit 0 when the server is serving.\n",
+                             {{"Health", {"service"}}, kConnection}, "");
+  }
+  if (command == "banks" || command == "describe") {
+    return wave::GroupedHelp(
+        "wave-client " + command + ": " +
+            (command == "banks" ? "the loaded template banks.\n"
+                                : "one bank: geometry, normalization, classes, valid sizes.\n"),
+        {{"Bank", {"bank"}}, kConnection}, "");
+  }
+  // The program's help lists every flag; one no section names shows at the end.
+  std::vector<wave::FlagGroup> groups = {kConnection, {"health", {"service"}}};
+  for (const auto& group : kInitGroups) {
+    groups.push_back({"init: " + group.title, group.flags});
+  }
+  return wave::GroupedHelp(kUsage, groups, "client/main.cc");
+}
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (wave::WantsHelp(argc, argv)) {
+    std::string command;
+    for (int i = 1; i < argc && command.empty(); ++i) {
+      if (argv[i][0] != '-') command = argv[i];
+    }
+    std::fputs(HelpFor(command).c_str(), stdout);
+    return 0;
+  }
   absl::SetProgramUsageMessage(kUsage);
   wave::ShowEveryFlagInHelp();
   std::vector<char*> args = absl::ParseCommandLine(argc, argv);
@@ -110,6 +159,7 @@ int main(int argc, char** argv) {
 
   wave::ConnectionOptions c;
   c.server = absl::GetFlag(FLAGS_server);
+  c.lb_policy = absl::GetFlag(FLAGS_lb_policy);
   c.deadline_s = absl::GetFlag(FLAGS_deadline);
   c.tls = absl::GetFlag(FLAGS_tls);
   c.tls_ca = absl::GetFlag(FLAGS_tls_ca);

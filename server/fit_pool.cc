@@ -1,6 +1,7 @@
 #include "server/fit_pool.h"
 
 #include "absl/strings/str_cat.h"
+#include "server/refusal.h"
 
 namespace wave {
 
@@ -31,9 +32,8 @@ absl::Status FitPool::Submit(Job job) {
   std::lock_guard<std::mutex> lock(mu_);
   if (stopping_) return absl::UnavailableError("server is shutting down");
   if (running_ + static_cast<int>(queue_.size()) >= slots_ + max_queued_) {
-    return absl::ResourceExhaustedError(
-        absl::StrCat("all ", slots_, " fit slots are busy and ", queue_.size(),
-                     " fits are waiting; retry later"));
+    return BusyRefusal(absl::StrCat("all ", slots_, " fit slots are busy and ", queue_.size(),
+                                    " fits are waiting"));
   }
   queue_.push_back({std::move(job), std::chrono::steady_clock::now()});
   NotifyLocked();
@@ -54,7 +54,7 @@ void FitPool::Work() {
       NotifyLocked();
     }
     const bool late = std::chrono::steady_clock::now() - p.enqueued > timeout_;
-    p.job(late ? absl::ResourceExhaustedError("waited too long for a fit slot; retry later")
+    p.job(late ? BusyRefusal("waited too long for a fit slot")
                : absl::OkStatus());
     std::lock_guard<std::mutex> lock(mu_);
     --running_;
@@ -80,7 +80,7 @@ void FitPool::ExpireLate() {
     queue_.pop_front();
     NotifyLocked();
     lock.unlock();
-    late.job(absl::ResourceExhaustedError("waited too long for a fit slot; retry later"));
+    late.job(BusyRefusal("waited too long for a fit slot"));
     lock.lock();
   }
 }

@@ -11,6 +11,7 @@
 #include "core/base/status_macros.h"
 #include "core/init/weights_file.h"
 #include "server/auth.h"
+#include "server/refusal.h"
 #include "server/status_util.h"
 
 namespace wave {
@@ -130,11 +131,13 @@ void InitializeReactor::Download::FileDone() {
 InitializeReactor::InitializeReactor(ServiceContext& service, grpc::CallbackServerContext* context)
     : service_(service),
       context_(context),
-      builder_(service.options.limits, service.banks, service.upload_bytes.get(), service.device) {
-  absl::Status status = CheckToken(*context, service.options.auth_token);
+      client_(Authenticate(*context, service.options.auth_tokens)),
+      builder_(service.options.limits, service.banks, service.upload_bytes.get(),
+               client_.ok() ? *client_ : "", service.device) {
+  absl::Status status = client_.status();
   if (status.ok() && service.draining) status = absl::UnavailableError("server is shutting down");
   if (status.ok()) {
-    auto lease = service.uploading_calls->Take(1);
+    auto lease = service.uploading_calls->Take(1, *client_);
     if (lease.ok()) {
       uploading_lease_ = std::move(*lease);
     } else {
@@ -210,12 +213,20 @@ void InitializeReactor::EndUpload() {
     status = call.status();
     if (status.ok()) {
       call_.emplace(*std::move(call));
-      auto lease = service_.download_bytes->Take(ExpectedDownloadBytes(*call_));
+      auto lease = service_.download_bytes->Take(ExpectedDownloadBytes(*call_), *client_);
       if (lease.ok()) {
         download_lease_ = std::move(*lease);
       } else {
         status = lease.status();
       }
+    }
+  }
+  if (status.ok()) {
+    auto lease = service_.fit_places->Take(1, *client_);
+    if (lease.ok()) {
+      fit_lease_ = std::move(*lease);
+    } else {
+      status = lease.status();
     }
   }
   if (status.ok()) {
@@ -250,8 +261,9 @@ void InitializeReactor::RunFit(const absl::Status& admitted) {
   }
   if (call_) call_->ReleaseFewShot();
   std::lock_guard<std::mutex> lock(mu_);
+  fit_lease_.Release();
   if (download.ok() && !call_) {
-    auto lease = service_.download_bytes->Take(download->front()->total_bytes);
+    auto lease = service_.download_bytes->Take(download->front()->total_bytes, *client_);
     if (lease.ok()) {
       download_lease_ = std::move(*lease);
     } else {
@@ -603,6 +615,7 @@ void InitializeReactor::FinishLocked(const absl::Status& status) {
   final_status_ = expired_ ? *expired_ : status;
   expires_at_ = CallWatchdog::kNever;
   uploading_lease_.Release();
+  fit_lease_.Release();
   download_lease_.Release();
   downloads_.clear();
   Finish(ToGrpcStatus(final_status_));
@@ -620,6 +633,7 @@ void InitializeReactor::OnDone() {
   const std::string code = GrpcCodeName(static_cast<grpc::StatusCode>(final_status_.code()));
   const double seconds = SecondsSince(started_);
   service_.metrics->RecordRequest("Initialize", code, seconds);
+  service_.metrics->RecordRefusal(RefusalReason(final_status_));
   LogCall("Initialize", context_->peer(), target_name_, code, seconds,
           std::string(final_status_.message()));
   delete this;

@@ -89,9 +89,10 @@ class InitializeReactor : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc:
   const int64_t started_ = CallWatchdog::Now();
   grpc::ByteBuffer read_buffer_;
   int64_t messages_read_ = 0;
+  const absl::StatusOr<std::string> client_;  // server/auth.h's identity
   RequestBuilder builder_;
   std::optional<InitCall> call_;  // the validated request, from the end of the upload
-  ResourceBudget::Lease uploading_lease_, download_lease_;
+  ResourceBudget::Lease uploading_lease_, fit_lease_, download_lease_;
 
   std::mutex mu_;
   Phase phase_ = Phase::kUpload;

@@ -3,7 +3,6 @@
 #include <ATen/Parallel.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/grpcpp.h>
-#include <grpcpp/health_check_service_interface.h>
 #include <signal.h>
 
 #include <chrono>
@@ -14,13 +13,16 @@
 #include "absl/flags/flag.h"
 #include "absl/flags/parse.h"
 #include "absl/flags/usage.h"
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "core/base/file_util.h"
 #include "core/base/flags_usage.h"
 #include "core/base/malloc_tuning.h"
 #include "core/base/status_macros.h"
+#include "server/auth.h"
 #include "server/call_watchdog.h"
+#include "server/health_service.h"
 #include "server/options.h"
 #include "server/resource_budget.h"
 #include "server/service_context.h"
@@ -29,7 +31,12 @@
 // Defaults live in options.h only; the flags read them from there.
 static const wave::ServerOptions kDefaults;
 
-ABSL_FLAG(std::string, address, kDefaults.address, "gRPC listen address (host:port).");
+ABSL_FLAG(std::string, address, kDefaults.address,
+          "gRPC listen address (host:port). Loopback unless set; any other address needs "
+          "--auth_token_file, TLS, or --insecure.");
+ABSL_FLAG(bool, insecure, false,
+          "Allow a non-loopback --address with neither a token nor TLS (a trusted network "
+          "only).");
 ABSL_FLAG(std::string, probe_address, "",
           "Extra plaintext listener serving only grpc.health.v1 (for Kubernetes probes, which "
           "speak neither TLS nor tokens); empty: none.");
@@ -57,7 +64,8 @@ ABSL_FLAG(int64_t, chunk_bytes, kDefaults.chunk_bytes, "Default file chunk size 
 ABSL_FLAG(double, exit_timeout, kDefaults.exit_timeout_s,
           "Seconds in-flight calls get after SIGTERM.");
 ABSL_FLAG(std::string, auth_token_file, "",
-          "File holding the bearer token clients must send; also $WAVE_AUTH_TOKEN.");
+          "File of bearer tokens clients must send, one per line ('#' lines skipped); each "
+          "token is one client for --max_client_share. Also $WAVE_AUTH_TOKEN (one token).");
 ABSL_FLAG(std::string, tls_cert, "", "PEM server certificate (TLS on when set).");
 ABSL_FLAG(std::string, tls_key, "", "PEM server private key.");
 ABSL_FLAG(std::string, tls_client_ca, "", "PEM CA: when set, clients must present certificates.");
@@ -68,6 +76,8 @@ ABSL_FLAG(int64_t, max_call_params, kDefaults.limits.max_call_params,
           "Most parameters of all of one call's targets together.");
 ABSL_FLAG(int64_t, max_depth, kDefaults.limits.max_depth, "Deepest target.");
 ABSL_FLAG(int64_t, max_width, kDefaults.limits.max_width, "Widest target.");
+ABSL_FLAG(int64_t, max_classes, kDefaults.limits.max_classes, "Most classes of a target.");
+ABSL_FLAG(int64_t, max_batch, kDefaults.limits.max_batch, "Largest fit batch a request may ask for.");
 ABSL_FLAG(int64_t, max_fit_steps, kDefaults.limits.max_fit_steps, "Most fit steps per request.");
 ABSL_FLAG(int64_t, max_samples, kDefaults.limits.max_samples, "Most few-shot samples per request.");
 ABSL_FLAG(int64_t, max_sample_bytes, kDefaults.limits.max_sample_bytes,
@@ -76,6 +86,17 @@ ABSL_FLAG(int64_t, max_message_bytes, kDefaults.limits.max_message_bytes,
           "Largest gRPC message, each way.");
 ABSL_FLAG(double, max_lr, kDefaults.limits.max_lr,
           "Largest fit.lr and fit.head_lr a request may ask for.");
+ABSL_FLAG(double, max_client_share, kDefaults.bounds.max_client_share,
+          "The most one client (its token, or its address without tokens) may hold of each "
+          "budget, of the uploading calls, of the fit slots and queue and of the Watch "
+          "streams, as a fraction of each; a client holding nothing may always make one "
+          "call. 1: no per-client bound.");
+ABSL_FLAG(int32_t, max_watch_streams, kDefaults.bounds.max_watch_streams,
+          "Health Watch streams open at once (each client at most its share).");
+ABSL_FLAG(double, connection_idle_timeout, kDefaults.bounds.connection_idle_timeout_s,
+          "Seconds a connection with no call in flight stays open.");
+ABSL_FLAG(int32_t, max_streams_per_connection, kDefaults.bounds.max_streams_per_connection,
+          "Calls in flight on one connection.");
 ABSL_FLAG(int32_t, max_uploading_calls, kDefaults.bounds.max_uploading_calls,
           "Initialize calls that may be uploading at once; more get RESOURCE_EXHAUSTED.");
 ABSL_FLAG(int64_t, upload_budget_bytes, kDefaults.bounds.upload_budget_bytes,
@@ -108,6 +129,25 @@ ABSL_FLAG(double, max_fit_seconds, kDefaults.bounds.max_fit_s,
 namespace wave {
 namespace {
 
+// The server's tokens: the file's lines, or $WAVE_AUTH_TOKEN; none: auth off.
+absl::StatusOr<std::vector<std::string>> ReadServerTokens(const std::string& path) {
+  if (path.empty()) {
+    ASSIGN_OR_RETURN(std::string token, ReadBearerToken(""));
+    if (token.empty()) return std::vector<std::string>();
+    return std::vector<std::string>{token};
+  }
+  ASSIGN_OR_RETURN(std::string text, ReadSecretFile(path));
+  return ParseTokens(text, path);
+}
+
+// Whether only this machine can reach `address` (host:port, or unix:PATH).
+bool IsLoopback(const std::string& address) {
+  if (absl::StartsWith(address, "unix:")) return true;
+  const size_t colon = address.rfind(':');
+  const std::string host = address.substr(0, colon == std::string::npos ? 0 : colon);
+  return host == "localhost" || absl::StartsWith(host, "127.") || host == "[::1]";
+}
+
 absl::StatusOr<ServerOptions> OptionsFromFlags() {
   ServerOptions o;
   o.address = absl::GetFlag(FLAGS_address);
@@ -127,12 +167,18 @@ absl::StatusOr<ServerOptions> OptionsFromFlags() {
   o.limits.max_targets = absl::GetFlag(FLAGS_max_targets);
   o.limits.max_call_params = absl::GetFlag(FLAGS_max_call_params);
   o.limits.max_width = absl::GetFlag(FLAGS_max_width);
+  o.limits.max_classes = absl::GetFlag(FLAGS_max_classes);
+  o.limits.max_batch = absl::GetFlag(FLAGS_max_batch);
   o.limits.max_fit_steps = absl::GetFlag(FLAGS_max_fit_steps);
   o.limits.max_samples = absl::GetFlag(FLAGS_max_samples);
   o.limits.max_sample_bytes = absl::GetFlag(FLAGS_max_sample_bytes);
   o.limits.max_message_bytes = absl::GetFlag(FLAGS_max_message_bytes);
   o.limits.max_lr = absl::GetFlag(FLAGS_max_lr);
   ClientBounds& b = o.bounds;
+  b.max_client_share = absl::GetFlag(FLAGS_max_client_share);
+  b.max_watch_streams = absl::GetFlag(FLAGS_max_watch_streams);
+  b.connection_idle_timeout_s = absl::GetFlag(FLAGS_connection_idle_timeout);
+  b.max_streams_per_connection = absl::GetFlag(FLAGS_max_streams_per_connection);
   b.max_uploading_calls = absl::GetFlag(FLAGS_max_uploading_calls);
   b.upload_budget_bytes = absl::GetFlag(FLAGS_upload_budget_bytes);
   b.download_budget_bytes = absl::GetFlag(FLAGS_download_budget_bytes);
@@ -154,6 +200,13 @@ absl::StatusOr<ServerOptions> OptionsFromFlags() {
   if (b.max_uploading_calls < 1 || b.upload_budget_bytes < 0 || b.download_budget_bytes < 0) {
     return absl::InvalidArgumentError("--max_uploading_calls must be >= 1 and the budgets >= 0");
   }
+  if (!(b.max_client_share > 0 && b.max_client_share <= 1)) {
+    return absl::InvalidArgumentError("--max_client_share must be in (0, 1]");
+  }
+  if (b.max_watch_streams < 1 || b.max_streams_per_connection < 1) {
+    return absl::InvalidArgumentError(
+        "--max_watch_streams and --max_streams_per_connection must be >= 1");
+  }
   o.metrics_address = absl::GetFlag(FLAGS_metrics_address);
   if (o.metrics_address.empty() && o.metrics_port > 0) {
     const size_t colon = o.address.rfind(':');
@@ -167,12 +220,20 @@ absl::StatusOr<ServerOptions> OptionsFromFlags() {
   if (o.device != "auto" && o.device != "cpu" && o.device != "cuda") {
     return absl::InvalidArgumentError("--device must be auto, cpu or cuda");
   }
-  ASSIGN_OR_RETURN(o.auth_token, ReadBearerToken(absl::GetFlag(FLAGS_auth_token_file)));
+  ASSIGN_OR_RETURN(o.auth_tokens, ReadServerTokens(absl::GetFlag(FLAGS_auth_token_file)));
   o.tls_cert = absl::GetFlag(FLAGS_tls_cert);
   o.tls_key = absl::GetFlag(FLAGS_tls_key);
   o.tls_client_ca = absl::GetFlag(FLAGS_tls_client_ca);
   if (o.tls_cert.empty() != o.tls_key.empty()) {
     return absl::InvalidArgumentError("--tls_cert and --tls_key go together");
+  }
+  if (!IsLoopback(o.address) && o.auth_tokens.empty() && o.tls_cert.empty() &&
+      !absl::GetFlag(FLAGS_insecure)) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "--address=", o.address,
+        " is reachable from other machines, but neither --auth_token_file nor --tls_cert is "
+        "set: anyone who can reach it could use the server. Set a token or TLS, listen on "
+        "loopback (--address=127.0.0.1:PORT), or pass --insecure on a trusted network"));
   }
   return o;
 }
@@ -244,13 +305,28 @@ absl::Status StartContext(ServiceContext& ctx) {
   auto gauge = [metrics](const char* resource) {
     return [metrics, resource](int64_t amount) { metrics->SetHeld(resource, amount); };
   };
+  const double share = o.bounds.max_client_share;
   ctx.uploading_calls = std::make_unique<ResourceBudget>(
-      "uploading calls", "calls", o.bounds.max_uploading_calls, gauge("uploading_calls"));
+      BudgetSpec{"uploading calls", "calls", o.bounds.max_uploading_calls,
+                 "--max_uploading_calls", "", share},
+      gauge("uploading_calls"));
   ctx.upload_bytes = std::make_unique<ResourceBudget>(
-      "upload memory", "bytes", o.bounds.upload_budget_bytes, gauge("upload_bytes"));
+      BudgetSpec{"upload memory", "bytes", o.bounds.upload_budget_bytes, "--upload_budget_bytes",
+                 "send fewer samples", share},
+      gauge("upload_bytes"));
+  ctx.fit_places = std::make_unique<ResourceBudget>(
+      BudgetSpec{"fit slots and queue places", "calls", o.fit_slots + o.max_queued,
+                 "--fit_slots, --max_queued", "", share},
+      gauge("fit_places"));
   ctx.download_bytes = std::make_unique<ResourceBudget>(
-      "download memory", "bytes", o.bounds.download_budget_bytes, gauge("download_bytes"));
-  for (const char* resource : {"uploading_calls", "upload_bytes", "download_bytes"}) {
+      BudgetSpec{"download memory", "bytes", o.bounds.download_budget_bytes,
+                 "--download_budget_bytes",
+                 "ask for --dtype=f16 or bf16 (half the bytes), fewer sizes per call, or a "
+                 "smaller target",
+                 share},
+      gauge("download_bytes"));
+  for (const char* resource :
+       {"uploading_calls", "upload_bytes", "fit_places", "download_bytes", "watch_streams"}) {
     metrics->SetHeld(resource, 0);
   }
   ctx.watchdog = std::make_unique<CallWatchdog>();
@@ -267,18 +343,38 @@ absl::Status StartContext(ServiceContext& ctx) {
   return absl::OkStatus();
 }
 
+// What bounds a connection: no SO_REUSEPORT (a second server on a taken port
+// fails to start instead of sharing its traffic and missing its cache and
+// resume keys), idle connections closed, streams per connection bounded.
+void BoundConnections(const ClientBounds& b, grpc::ServerBuilder& builder) {
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONNECTION_IDLE_MS,
+                             static_cast<int>(b.connection_idle_timeout_s * 1000));
+  builder.AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, b.max_streams_per_connection);
+}
+
+// Health for "" and `services`, Watch streams bounded per client.
+std::unique_ptr<HealthService> MakeHealthService(const ServerOptions& o, Metrics* metrics,
+                                                 const char* gauge,
+                                                 std::vector<std::string> services) {
+  return std::make_unique<HealthService>(
+      std::move(services),
+      BudgetSpec{"health Watch streams", "streams", o.bounds.max_watch_streams,
+                 "--max_watch_streams", "", o.bounds.max_client_share},
+      [metrics, gauge](int64_t open) { metrics->SetHeld(gauge, open); });
+}
+
 // The API server, serving health for "" and the service's name.
 absl::StatusOr<std::unique_ptr<grpc::Server>> StartApiServer(const ServerOptions& o,
-                                                             grpc::Service* service, int* port) {
-  grpc::EnableDefaultHealthCheckService(true);
+                                                             grpc::Service* service,
+                                                             HealthService* health, int* port) {
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   ASSIGN_OR_RETURN(auto credentials, Credentials(o));
   grpc::ServerBuilder builder;
-  // Without SO_REUSEPORT a second server on a taken port fails to start
-  // instead of sharing its traffic (and missing its cache and resume keys).
-  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  BoundConnections(o.bounds, builder);
   builder.AddListeningPort(o.address, credentials, port);
   builder.RegisterService(service);
+  builder.RegisterService(health);
   builder.SetMaxReceiveMessageSize(static_cast<int>(o.limits.max_message_bytes));
   builder.SetMaxSendMessageSize(static_cast<int>(o.limits.max_message_bytes));
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
@@ -288,33 +384,34 @@ absl::StatusOr<std::unique_ptr<grpc::Server>> StartApiServer(const ServerOptions
         ": the port is taken (another wave-server?) or the address is not this machine's; "
         "choose another --address"));
   }
-  server->GetHealthCheckService()->SetServingStatus(true);
-  server->GetHealthCheckService()->SetServingStatus(v1::WaveInit::service_full_name(), true);
   return server;
 }
 
 // The plaintext listener for probes: only the default health service.
-absl::StatusOr<std::unique_ptr<grpc::Server>> StartProbeServer(const std::string& address) {
+absl::StatusOr<std::unique_ptr<grpc::Server>> StartProbeServer(const ServerOptions& o,
+                                                               const std::string& address,
+                                                               HealthService* health) {
   if (address.empty()) return nullptr;
   grpc::ServerBuilder builder;
-  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  BoundConnections(o.bounds, builder);
   int port = 0;
   builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &port);
+  builder.RegisterService(health);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (!server || port == 0) {
     return absl::UnavailableError(absl::StrCat("cannot listen on ", address,
                                                ": the port is taken or not this machine's"));
   }
-  server->GetHealthCheckService()->SetServingStatus(true);
   return server;
 }
 
 // Probes see NOT_SERVING while fits and downloads in flight finish (up to
 // the exit timeout); new calls are refused; then what is left is cancelled.
-void Drain(ServiceContext& ctx, grpc::Server& server, grpc::Server* probe_server) {
+void Drain(ServiceContext& ctx, grpc::Server& server, HealthService& health,
+           grpc::Server* probe_server, HealthService& probe_health) {
   ctx.draining = true;
-  server.GetHealthCheckService()->SetServingStatus(false);
-  if (probe_server) probe_server->GetHealthCheckService()->SetServingStatus(false);
+  health.SetServing(false);
+  probe_health.SetServing(false);
   const auto deadline =
       std::chrono::steady_clock::now() +
       std::chrono::milliseconds(static_cast<int64_t>(ctx.options.exit_timeout_s * 1000));
@@ -323,6 +420,8 @@ void Drain(ServiceContext& ctx, grpc::Server& server, grpc::Server* probe_server
          (ctx.pool->running() + ctx.pool->waiting() > 0 || ctx.watchdog->watched() > 0)) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
+  health.Shutdown();
+  probe_health.Shutdown();
   server.Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
   if (probe_server) probe_server->Shutdown(std::chrono::system_clock::now());
   ctx.pool.reset();  // joins the workers once in-flight fits have finished
@@ -338,32 +437,68 @@ absl::Status Run() {
   const ServerOptions& o = ctx.options;
   RETURN_IF_ERROR(StartContext(ctx));
   WaveServiceImpl service(ctx);
+  auto health = MakeHealthService(o, ctx.metrics.get(), "watch_streams",
+                                  {v1::WaveInit::service_full_name()});
+  auto probe_health = MakeHealthService(o, ctx.metrics.get(), "probe_watch_streams", {});
   int port = 0;
-  ASSIGN_OR_RETURN(std::unique_ptr<grpc::Server> server, StartApiServer(o, &service, &port));
-  ASSIGN_OR_RETURN(std::unique_ptr<grpc::Server> probe_server,
-                   StartProbeServer(absl::GetFlag(FLAGS_probe_address)));
+  ASSIGN_OR_RETURN(std::unique_ptr<grpc::Server> server,
+                   StartApiServer(o, &service, health.get(), &port));
+  ASSIGN_OR_RETURN(
+      std::unique_ptr<grpc::Server> probe_server,
+      StartProbeServer(o, absl::GetFlag(FLAGS_probe_address), probe_health.get()));
   std::fprintf(stderr,
                "wave-server %s listening on port %d (%s, %s, %d fit slot(s) x %d threads, "
                "metrics port %d, auth %s), default bank '%s'\n",
                WAVE_VERSION, port, ctx.device.c_str(), o.tls_cert.empty() ? "plaintext" : "TLS",
                o.fit_slots, ctx.torch_threads, ctx.metrics->port(),
-               o.auth_token.empty() ? "off" : "on", ctx.banks.default_name().c_str());
+               o.auth_tokens.empty() ? "off" : "on", ctx.banks.default_name().c_str());
 
   const int sig = WaitForShutdown(ctx);
   std::fprintf(stderr, "wave-server: signal %d, draining for up to %.0f s\n", sig,
                o.exit_timeout_s);
-  Drain(ctx, *server, probe_server.get());
+  Drain(ctx, *server, *health, probe_server.get(), *probe_health);
   std::fprintf(stderr, "wave-server: stopped\n");
   return absl::OkStatus();
 }
+
+const char kUsage[] =
+    "wave-server: serves WAVE weight initialization over gRPC.\n\n"
+    "  wave-server                      the bundled banks, on 127.0.0.1:50051\n"
+    "  wave-server --banks=A.safetensors,B.safetensors --address=0.0.0.0:50051 \\\n"
+    "      --auth_token_file=tokens.txt\n";
+
+// --help's sections, by what an operator sets them for.
+const std::vector<FlagGroup> kFlagGroups = {
+    {"Listening and security",
+     {"address", "auth_token_file", "tls_cert", "tls_key", "tls_client_ca", "insecure",
+      "probe_address", "metrics_port", "metrics_address"}},
+    {"Banks and compute",
+     {"banks", "device", "fit_slots", "threads", "max_queued", "queue_timeout",
+      "max_fit_seconds"}},
+    {"Limits of one request (past them: FAILED_PRECONDITION, naming the flag)",
+     {"max_target_params", "max_targets", "max_call_params", "max_depth", "max_width",
+      "max_classes", "max_batch", "max_fit_steps", "max_samples", "max_sample_bytes",
+      "max_message_bytes", "max_lr"}},
+    {"What clients may hold, and for how long (past them: RESOURCE_EXHAUSTED or "
+     "DEADLINE_EXCEEDED; docs/RELIABILITY.md)",
+     {"max_client_share", "max_uploading_calls", "upload_budget_bytes", "download_budget_bytes",
+      "max_watch_streams", "max_streams_per_connection", "connection_idle_timeout",
+      "header_timeout", "upload_idle_timeout", "upload_timeout", "write_stall_timeout",
+      "min_download_rate"}},
+    {"Result cache", {"cache_bytes", "cache_dir", "cache_dir_bytes"}},
+    {"Output and shutdown", {"chunk_bytes", "exit_timeout"}},
+};
 
 }  // namespace
 }  // namespace wave
 
 int main(int argc, char** argv) {
-  absl::SetProgramUsageMessage(
-      "Serves WAVE weight initialization over gRPC.\n"
-      "  wave-server --banks=models/fashion-mnist-vit.safetensors");
+  if (wave::WantsHelp(argc, argv)) {
+    std::fputs(wave::GroupedHelp(wave::kUsage, wave::kFlagGroups, "server/main.cc").c_str(),
+               stdout);
+    return 0;
+  }
+  absl::SetProgramUsageMessage(wave::kUsage);
   wave::ShowEveryFlagInHelp();
   absl::ParseCommandLine(argc, argv);
   wave::KeepLargeAllocationsInHeap();

@@ -54,6 +54,14 @@ struct Metrics::Impl {
           .Name("wave_calls_expired_total")
           .Help("Calls the server ended because the client was too slow, by reason")
           .Register(*registry);
+  prometheus::Family<prometheus::Counter>& refusals =
+      prometheus::BuildCounter()
+          .Name("wave_refusals_total")
+          .Help(
+              "Calls refused for what they asked, by reason: busy (the server is full; add "
+              "capacity), client_share (one client holds its share), limit (the request "
+              "exceeds a configured limit; a client error)")
+          .Register(*registry);
   prometheus::Family<prometheus::Gauge>& held =
       prometheus::BuildGauge()
           .Name("wave_client_held")
@@ -98,6 +106,10 @@ int Metrics::port() const { return impl_->http ? impl_->http->port() : 0; }
 
 void Metrics::RecordExpiry(const std::string& reason) {
   impl_->expired.Add({{"reason", reason}}).Increment();
+}
+
+void Metrics::RecordRefusal(const std::string& reason) {
+  if (!reason.empty()) impl_->refusals.Add({{"reason", reason}}).Increment();
 }
 
 void Metrics::SetHeld(const std::string& resource, int64_t amount) {

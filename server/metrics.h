@@ -25,8 +25,11 @@ class Metrics {
   // A call the server ended because its client was too slow (reason: header,
   // upload_idle, upload_total, write_stall, download_rate).
   void RecordExpiry(const std::string& reason);
+  // A call refused for what it asked (server/refusal.h's reasons: busy,
+  // client_share, limit); "" is no refusal and is not counted.
+  void RecordRefusal(const std::string& reason);
   // What clients hold now of a bounded resource (upload_bytes,
-  // download_bytes, uploading_calls).
+  // download_bytes, uploading_calls, fit_places, watch_streams).
   void SetHeld(const std::string& resource, int64_t amount);
   // The result cache: an event (hit, miss, eviction, dir_eviction, corrupt)
   // and the bytes it holds in memory.

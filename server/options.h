@@ -37,6 +37,11 @@ struct Limits {
 // What slow, idle or numerous clients may hold, and for how long. Every
 // bound is stated in docs/RELIABILITY.md and tested end to end.
 struct ClientBounds {
+  // The most one client (server/auth.h's identity: its token, or its address
+  // when tokens are off) may hold of each budget below and of the fit slots
+  // and queue, as a fraction of it; a client holding nothing may always take
+  // one call's worth. A quarter: one client cannot keep three others out.
+  double max_client_share = 0.25;
   int max_uploading_calls = 64;  // calls between their start and the end of their upload
   // Few-shot bytes held by all calls together, from the header (which
   // reserves what it announces) until the call's fit ends.
@@ -52,6 +57,13 @@ struct ClientBounds {
   // write_stall_timeout_s: a reader that trickles cannot hold the weights.
   double min_download_bytes_per_s = 1 << 20;
   double max_fit_s = 900;  // one fit's wall time, on its slot
+  // Health Watch streams open at once, server-wide (each client at most
+  // max_client_share of them).
+  int max_watch_streams = 256;
+  // A connection with no call in flight is closed after this long.
+  double connection_idle_timeout_s = 300;
+  // Calls in flight on one connection (HTTP/2 streams).
+  int max_streams_per_connection = 256;
 };
 
 // The result cache (server/result_cache.h).
@@ -62,7 +74,7 @@ struct CacheOptions {
 };
 
 struct ServerOptions {
-  std::string address = "0.0.0.0:50051";
+  std::string address = "127.0.0.1:50051";  // loopback unless set (see --insecure)
   int metrics_port = 9090;      // 0: no metrics endpoint
   std::string metrics_address;  // host:port; empty: the API's host, metrics_port
   std::vector<std::string> bank_paths;
@@ -74,7 +86,7 @@ struct ServerOptions {
   int64_t chunk_bytes = 2 << 20;
   int max_buffered_chunks = 4;  // file chunks queued per call (memory bound)
   double exit_timeout_s = 20;   // grace for in-flight calls on SIGTERM
-  std::string auth_token;       // empty: no token required
+  std::vector<std::string> auth_tokens;  // empty: no token required
   std::string tls_cert, tls_key, tls_client_ca;
   Limits limits;
   ClientBounds bounds;

@@ -6,6 +6,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/base/status_macros.h"
 #include "server/bank_fit_defaults.h"
+#include "server/refusal.h"
 
 namespace wave {
 namespace {
@@ -14,10 +15,6 @@ absl::Status Invalid(absl::string_view field, absl::string_view rule) {
   return absl::InvalidArgumentError(absl::StrCat(field, ": ", rule));
 }
 
-absl::Status OverLimit(absl::string_view field, int64_t value, int64_t limit) {
-  return absl::ResourceExhaustedError(
-      absl::StrCat(field, ": ", value, " exceeds the server's limit of ", limit));
-}
 
 }  // namespace
 
@@ -112,12 +109,17 @@ absl::StatusOr<FitOptions> RequestBuilder::FitFromHeader(const v1::FitOptions& f
   RETURN_IF_ERROR(CheckFitSchemes(f));
   fit.device = device_;
   if (fit.steps > limits_.max_fit_steps) {
-    return OverLimit("fit.steps", fit.steps, limits_.max_fit_steps);
+    return LimitRefusal("fit.steps", fit.steps, limits_.max_fit_steps, "--max_fit_steps",
+                        "ask for fewer steps");
   }
   if (fit.head_steps > limits_.max_fit_steps) {
-    return OverLimit("fit.head_steps", fit.head_steps, limits_.max_fit_steps);
+    return LimitRefusal("fit.head_steps", fit.head_steps, limits_.max_fit_steps,
+                        "--max_fit_steps", "ask for fewer head steps");
   }
-  if (fit.batch > limits_.max_batch) return OverLimit("fit.batch", fit.batch, limits_.max_batch);
+  if (fit.batch > limits_.max_batch) {
+    return LimitRefusal("fit.batch", fit.batch, limits_.max_batch, "--max_batch",
+                        "ask for a smaller batch");
+  }
   for (const auto& [field, lr] :
        {std::pair<const char*, double>{"fit.lr", fit.lr}, {"fit.head_lr", fit.head_lr}}) {
     if (lr > limits_.max_lr) {
@@ -143,10 +145,17 @@ absl::StatusOr<CheckedRequest> RequestBuilder::CheckTarget(const v1::TargetArchi
     return Invalid("target.classes", absl::StrCat("must be >= 1, got ", t.classes()));
   }
   if (t.heads() < 0) return Invalid("target.heads", "must be >= 0 (0: from the bank)");
-  if (t.depth() > limits_.max_depth) return OverLimit("target.depth", t.depth(), limits_.max_depth);
-  if (t.width() > limits_.max_width) return OverLimit("target.width", t.width(), limits_.max_width);
+  if (t.depth() > limits_.max_depth) {
+    return LimitRefusal("target.depth", t.depth(), limits_.max_depth, "--max_depth",
+                        "ask for a shallower target");
+  }
+  if (t.width() > limits_.max_width) {
+    return LimitRefusal("target.width", t.width(), limits_.max_width, "--max_width",
+                        "ask for a narrower target");
+  }
   if (t.classes() > limits_.max_classes) {
-    return OverLimit("target.classes", t.classes(), limits_.max_classes);
+    return LimitRefusal("target.classes", t.classes(), limits_.max_classes, "--max_classes",
+                        "ask for fewer classes");
   }
   // The request's options over the bank's defaults for these classes (then the server's).
   ASSIGN_OR_RETURN(FitOptions fit, FitFor(t, asked));
@@ -155,7 +164,8 @@ absl::StatusOr<CheckedRequest> RequestBuilder::CheckTarget(const v1::TargetArchi
                                                                   t.heads(), t.classes(), fit));
   const ViTConfig& target = request.target();
   if (target.ParamCount() > limits_.max_target_params) {
-    return OverLimit("target parameters", target.ParamCount(), limits_.max_target_params);
+    return LimitRefusal("target parameters", target.ParamCount(), limits_.max_target_params,
+                        "--max_target_params", "ask for a smaller depth or width");
   }
   return request;
 }
@@ -170,7 +180,10 @@ absl::Status ForEntry(const absl::Status& status, size_t index) {
   } else {
     message = absl::StrCat("targets[", index, "]: ", message);
   }
-  return absl::Status(status.code(), message);
+  absl::Status named(status.code(), message);
+  status.ForEachPayload(
+      [&](absl::string_view url, const absl::Cord& payload) { named.SetPayload(url, payload); });
+  return named;
 }
 
 }  // namespace
@@ -183,7 +196,8 @@ absl::Status RequestBuilder::AddHeader(const v1::InitializeHeader& h) {
   } else {
     if (h.has_target()) return Invalid("targets", "set either target or targets, not both");
     if (h.targets_size() > limits_.max_targets) {
-      return OverLimit("targets", h.targets_size(), limits_.max_targets);
+      return LimitRefusal("targets", h.targets_size(), limits_.max_targets, "--max_targets",
+                          "ask for fewer sizes per call");
     }
     int64_t params = 0;
     for (int i = 0; i < h.targets_size(); ++i) {
@@ -194,7 +208,8 @@ absl::Status RequestBuilder::AddHeader(const v1::InitializeHeader& h) {
     }
     if (params > limits_.max_call_params) {
       requests_.clear();
-      return OverLimit("targets' total parameters", params, limits_.max_call_params);
+      return LimitRefusal("targets' total parameters", params, limits_.max_call_params,
+                          "--max_call_params", "ask for fewer or smaller sizes per call");
     }
   }
   const ViTConfig& target = requests_[0].target();  // the image geometry is the bank's
@@ -211,7 +226,8 @@ absl::Status RequestBuilder::AddHeader(const v1::InitializeHeader& h) {
   expected_samples_ = h.num_samples();
   if (expected_samples_ < 0) return Invalid("num_samples", "must be >= 0");
   if (expected_samples_ > limits_.max_samples) {
-    return OverLimit("num_samples", expected_samples_, limits_.max_samples);
+    return LimitRefusal("num_samples", expected_samples_, limits_.max_samples, "--max_samples",
+                        absl::StrCat("send at most ", limits_.max_samples, " samples"));
   }
   // Each target's fit (the bank's defaults may differ between targets' classes).
   for (const CheckedRequest& request : requests_) {
@@ -226,11 +242,12 @@ absl::Status RequestBuilder::AddHeader(const v1::InitializeHeader& h) {
   }
   sample_bytes_ = target.channels * target.image_size * target.image_size * (is_float ? 4 : 1);
   if (expected_samples_ * (sample_bytes_ + 8) > limits_.max_sample_bytes) {
-    return OverLimit("few-shot bytes", expected_samples_ * (sample_bytes_ + 8),
-                     limits_.max_sample_bytes);
+    return LimitRefusal("few-shot bytes", expected_samples_ * (sample_bytes_ + 8),
+                        limits_.max_sample_bytes, "--max_sample_bytes",
+                        "send fewer samples, or uint8 images instead of float32");
   }
   if (upload_bytes_ != nullptr) {
-    ASSIGN_OR_RETURN(upload_lease_, upload_bytes_->Take(expected_samples_ * (sample_bytes_ + 8)));
+    ASSIGN_OR_RETURN(upload_lease_, upload_bytes_->Take(expected_samples_ * (sample_bytes_ + 8), client_));
   }
   data_.images =
       at::empty({expected_samples_, target.channels, target.image_size, target.image_size},

@@ -63,11 +63,16 @@ inline constexpr size_t kMaxClassNameBytes = 256;
 
 class RequestBuilder {
  public:
-  // `upload_bytes`: the server-wide budget (none when null). `device`: where
-  // the fit will run.
+  // `upload_bytes`: the server-wide budget (none when null), taken for
+  // `client` (server/auth.h's identity). `device`: where the fit will run.
   RequestBuilder(const Limits& limits, const BankRegistry& banks,
-                 ResourceBudget* upload_bytes = nullptr, std::string device = "cpu")
-      : limits_(limits), banks_(banks), upload_bytes_(upload_bytes), device_(std::move(device)) {}
+                 ResourceBudget* upload_bytes = nullptr, std::string client = "",
+                 std::string device = "cpu")
+      : limits_(limits),
+        banks_(banks),
+        upload_bytes_(upload_bytes),
+        client_(std::move(client)),
+        device_(std::move(device)) {}
 
   // Takes the next message; the first must be the header.
   absl::Status Add(const v1::InitializeRequest& message);
@@ -93,6 +98,7 @@ class RequestBuilder {
   const Limits& limits_;
   const BankRegistry& banks_;
   ResourceBudget* const upload_bytes_;
+  const std::string client_;
   const std::string device_;
   bool header_seen_ = false;
   std::shared_ptr<const TemplateBank> bank_;

@@ -24,7 +24,8 @@ struct ServiceContext {
   std::unique_ptr<Metrics> metrics;
   BankRegistry banks;
   std::unique_ptr<FitPool> pool;
-  std::unique_ptr<ResourceBudget> uploading_calls, upload_bytes, download_bytes;
+  // Every resource a client holds, each bounded server-wide and per client.
+  std::unique_ptr<ResourceBudget> uploading_calls, upload_bytes, fit_places, download_bytes;
   std::unique_ptr<CallWatchdog> watchdog;
   std::unique_ptr<ResultCache> cache;
   std::string device = "cpu";  // resolved from options.device

@@ -8,6 +8,7 @@
 #include "nlohmann/json.hpp"
 #include "server/auth.h"
 #include "server/initialize_reactor.h"
+#include "server/refusal.h"
 #include "server/status_util.h"
 
 namespace wave {
@@ -56,6 +57,7 @@ grpc::ServerUnaryReactor* WaveServiceImpl::FinishUnary(grpc::CallbackServerConte
                                                        const absl::Status& status) {
   const std::string code = GrpcCodeName(static_cast<grpc::StatusCode>(status.code()));
   context_.metrics->RecordRequest(method, code, 0);
+  context_.metrics->RecordRefusal(RefusalReason(status));
   LogCall(method, context->peer(), "", code, 0, std::string(status.message()));
   auto* reactor = context->DefaultReactor();
   reactor->Finish(ToGrpcStatus(status));
@@ -102,7 +104,7 @@ grpc::ServerUnaryReactor* WaveServiceImpl::ListBanks(grpc::CallbackServerContext
                                                      const grpc::ByteBuffer* request_bytes,
                                                      grpc::ByteBuffer* response_bytes) {
   v1::ListBanksRequest request;
-  absl::Status status = CheckToken(*context, context_.options.auth_token);
+  absl::Status status = Authenticate(*context, context_.options.auth_tokens).status();
   if (status.ok()) status = ParseRequest(request_bytes, &request);
   if (status.ok()) {
     v1::ListBanksResponse response;
@@ -116,7 +118,7 @@ grpc::ServerUnaryReactor* WaveServiceImpl::DescribeBank(grpc::CallbackServerCont
                                                         const grpc::ByteBuffer* request_bytes,
                                                         grpc::ByteBuffer* response_bytes) {
   v1::DescribeBankRequest request;
-  absl::Status status = CheckToken(*context, context_.options.auth_token);
+  absl::Status status = Authenticate(*context, context_.options.auth_tokens).status();
   if (status.ok()) status = ParseRequest(request_bytes, &request);
   if (status.ok()) {
     auto bank = context_.banks.Get(request.name());

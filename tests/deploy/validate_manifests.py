@@ -122,6 +122,19 @@ def validate_rendered(target, objects, recipe):
         if config.get("WAVE_DEVICE") not in ("cpu", "auto"):
             errors.append(f"{target}: WAVE_DEVICE is {config.get('WAVE_DEVICE')}")
     errors += validate_cache_volume(target, objects, spec, container, config)
+    needs_crd = sorted({o["kind"] for o in objects
+                        if o["apiVersion"].split("/")[0] not in BUILT_IN_GROUPS})
+    if needs_crd and target != "overlays/prometheus-operator":
+        errors.append(f"{target}: renders {needs_crd}, which a cluster without their "
+                      "operator refuses: keep them in an overlay")
+    mounts = {m["name"]: m["mountPath"] for m in container.get("volumeMounts", [])}
+    for volume in spec.get("volumes", []):
+        if "secret" in volume and not volume["secret"].get("optional"):
+            errors.append(f"{target}: Secret volume {volume['name']} is mandatory; it must be "
+                          "optional (TLS and tokens are the operator's choice)")
+    token_file = config.get("WAVE_AUTH_TOKEN_FILE", "")
+    if token_file and not any(token_file.startswith(p + "/") for p in mounts.values()):
+        errors.append(f"{target}: WAVE_AUTH_TOKEN_FILE {token_file} is on no volume mount")
     return errors
 
 
@@ -144,7 +157,10 @@ def validate_cache_volume(target, objects, spec, container, config):
     return []
 
 
-RENDER_TARGETS = ("base", "overlays/cpu", "overlays/gpu", "overlays/shared-cache")
+RENDER_TARGETS = ("base", "overlays/cpu", "overlays/gpu", "overlays/shared-cache",
+                  "overlays/prometheus-operator")
+# API groups every Kubernetes cluster serves; anything else needs a CRD.
+BUILT_IN_GROUPS = {"v1", "apps", "autoscaling", "policy", "batch", "networking.k8s.io"}
 
 
 def by_kind(docs, kind):
@@ -361,6 +377,21 @@ def main():
                 print(f"ERROR: self-test: a GPU overlay without GPUs went unnoticed: {found}")
                 return 1
             print("self-test: a rendered GPU overlay without its GPU or CUDA image is caught")
+        if "overlays/cpu" in rendered:
+            broken = copy.deepcopy(rendered["overlays/cpu"])
+            dep = [d for d in broken if d["kind"] == "Deployment"][0]
+            for volume in dep["spec"]["template"]["spec"]["volumes"]:
+                volume.get("secret", {}).pop("optional", None)
+            broken += [o for o in rendered["overlays/prometheus-operator"]
+                       if o["kind"] == "ServiceMonitor"]
+            found = validate_rendered("overlays/cpu", broken, recipe)
+            if not (any("mandatory" in e for e in found) and any("CRD" in e or "operator" in e
+                                                                  for e in found)):
+                print(f"ERROR: self-test: mandatory Secrets or a ServiceMonitor in the cpu "
+                      f"overlay went unnoticed: {found}")
+                return 1
+            print("self-test: mandatory Secrets and an operator's object in a plain overlay "
+                  "are caught")
         if "overlays/shared-cache" in rendered:
             broken = copy.deepcopy(rendered["overlays/shared-cache"])
             dep = [d for d in broken if d["kind"] == "Deployment"][0]

@@ -334,13 +334,26 @@ void* Tag(int n) { return reinterpret_cast<void*>(static_cast<intptr_t>(n)); }
 enum : int { kStart = 1, kWrite, kWritesDone, kRead, kFinish };
 }  // namespace
 
-RawCall::RawCall(const std::string& address, const std::string& method, double deadline_s)
+grpc::Status GoodCall(const std::string& address, const std::string& token, double deadline_s) {
+  RawCall call(address, "/wave.v1.WaveInit/Initialize", deadline_s, token);
+  if (!call.Write(HeaderMessage(2, 32, 3, 16)) || !call.Write(ChunkMessage(16, 0)) ||
+      !call.WritesDone()) {
+    return call.Finish();
+  }
+  while (call.Read(deadline_s)) {
+  }
+  return call.Finish();
+}
+
+RawCall::RawCall(const std::string& address, const std::string& method, double deadline_s,
+                 const std::string& token)
     : RawCall(grpc::CreateChannel(address, grpc::InsecureChannelCredentials()), method,
-              deadline_s) {}
+              deadline_s, token) {}
 
 RawCall::RawCall(std::shared_ptr<grpc::Channel> channel, const std::string& method,
-                 double deadline_s)
+                 double deadline_s, const std::string& token)
     : channel_(std::move(channel)), stub_(channel_) {
+  if (!token.empty()) context_.AddMetadata("authorization", "Bearer " + token);
   context_.set_deadline(std::chrono::system_clock::now() +
                         std::chrono::milliseconds(static_cast<int64_t>(deadline_s * 1000)));
   stream_ = stub_.PrepareCall(&context_, method, &cq_);

@@ -105,13 +105,21 @@ std::string ChunkMessage(int64_t samples, uint64_t sequence, char pixel = '\x40'
 // One call made of raw messages, one operation at a time, as a slow or
 // hostile client makes it: bytes that need not parse, writes without reads,
 // reads that never come. Each operation waits at most its timeout.
+class RawCall;
+
+// A small good call: 2x32, 3 steps on 16 samples, read to the end; its status.
+grpc::Status GoodCall(const std::string& address, const std::string& token = "",
+                      double deadline_s = 60);
+
 class RawCall {
  public:
   // `method`: "/wave.v1.WaveInit/Initialize", say.
-  RawCall(const std::string& address, const std::string& method, double deadline_s = 120);
+  // `token`: sent as "authorization: Bearer <token>" when not empty.
+  RawCall(const std::string& address, const std::string& method, double deadline_s = 120,
+          const std::string& token = "");
   // On a channel shared with other calls (many streams, one connection).
   RawCall(std::shared_ptr<grpc::Channel> channel, const std::string& method,
-          double deadline_s = 120);
+          double deadline_s = 120, const std::string& token = "");
   ~RawCall();  // cancels the call if it has not finished, and drains it
 
   bool Write(const std::string& bytes, double timeout_s = 10);

@@ -77,8 +77,14 @@ v1::InitializeRequest Data(const FewShotData& data, bool corrupt_label) {
   return r;
 }
 
-Outcome Call(v1::WaveInit::Stub& stub, const FewShotData& data, Kind kind, double cancel_after_s) {
+// Each client is one training job with its own token, so the per-client
+// bounds (--max_client_share) see separate clients as production would.
+std::string TokenOf(int client) { return "load-client-" + std::to_string(client); }
+
+Outcome Call(v1::WaveInit::Stub& stub, const FewShotData& data, Kind kind, double cancel_after_s,
+             int client) {
   grpc::ClientContext context;
+  context.AddMetadata("authorization", "Bearer " + TokenOf(client));
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(120));
   auto stream = stub.Initialize(&context);
   std::thread canceller;
@@ -109,7 +115,13 @@ Outcome Call(v1::WaveInit::Stub& stub, const FewShotData& data, Kind kind, doubl
 TEST(LoadTest, MixedCallsStayCorrectAndLeaveNothingBehind) {
   const double seconds = EnvOr("WAVE_LOAD_SECONDS", 20);
   const int clients = static_cast<int>(EnvOr("WAVE_LOAD_CLIENTS", 4));
-  ServerProcess server({"--fit_slots=2", "--max_queued=16", "--queue_timeout=60"});
+  const std::string tokens = testing::TempPath("load_tokens");
+  {
+    std::ofstream file(tokens);
+    for (int c = 0; c <= clients; ++c) file << TokenOf(c) << "\n";
+  }
+  ServerProcess server({"--auth_token_file=" + tokens, "--fit_slots=2", "--max_queued=16",
+                        "--queue_timeout=60"});
   ASSERT_TRUE(server.started()) << server.log();
   auto all = testing::ReadFewShotIdx(testing::TestImagesPath(), testing::TestLabelsPath());
   ASSERT_TRUE(all.ok()) << all.status();
@@ -117,7 +129,7 @@ TEST(LoadTest, MixedCallsStayCorrectAndLeaveNothingBehind) {
 
   auto channel = grpc::CreateChannel(server.address(), grpc::InsecureChannelCredentials());
   auto stub = v1::WaveInit::NewStub(channel);
-  const Outcome reference = Call(*stub, data, Kind::kGood, 0);
+  const Outcome reference = Call(*stub, data, Kind::kGood, 0, clients);
   ASSERT_TRUE(reference.status.ok()) << reference.status.error_message();
   ASSERT_EQ(reference.sha256, reference.expected);
 
@@ -136,7 +148,7 @@ TEST(LoadTest, MixedCallsStayCorrectAndLeaveNothingBehind) {
           grpc::CreateChannel(server.address(), grpc::InsecureChannelCredentials()));
       while (Clock::now() < end) {
         const Kind kind = static_cast<Kind>(rng() % 3);
-        const Outcome o = Call(*own, data, kind, 0.02 + 0.002 * (rng() % 100));
+        const Outcome o = Call(*own, data, kind, 0.02 + 0.002 * (rng() % 100), c);
         const grpc::StatusCode code = o.status.error_code();
         std::string problem;
         if (kind == Kind::kGood && code == grpc::OK && o.sha256 != reference.sha256) {
@@ -177,7 +189,7 @@ TEST(LoadTest, MixedCallsStayCorrectAndLeaveNothingBehind) {
     if (!idle) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   EXPECT_TRUE(idle) << HttpGet(server.metrics_port(), "/metrics");
-  const Outcome last = Call(*stub, data, Kind::kGood, 0);
+  const Outcome last = Call(*stub, data, Kind::kGood, 0, clients);
   EXPECT_TRUE(last.status.ok()) << last.status.error_message();
   EXPECT_EQ(last.sha256, reference.sha256);
 

@@ -144,9 +144,10 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         ErrorCase{"BadWidth", {}, {"--width=40"}, "INVALID_ARGUMENT", "target.width: must be a multiple of"},
         ErrorCase{"UnknownBank", {}, {"--bank=nope"}, "NOT_FOUND", "no bank named 'nope'"},
-        ErrorCase{"TooManySamples", {"--max_samples=100"}, {}, "RESOURCE_EXHAUSTED",
+        ErrorCase{"TooManySamples", {"--max_samples=100"}, {}, "FAILED_PRECONDITION",
                   "num_samples: 200 exceeds the server's limit of 100"},
-        ErrorCase{"TooManySteps", {"--max_fit_steps=5"}, {}, "RESOURCE_EXHAUSTED", "fit.steps: 10 exceeds"},
+        ErrorCase{"TooManySteps", {"--max_fit_steps=5"}, {}, "FAILED_PRECONDITION",
+                  "fit.steps: 10 exceeds the server's limit of 5 (--max_fit_steps)"},
         ErrorCase{"Deadline", {}, {"--steps=5000", "--deadline=1.5"}, "DEADLINE_EXCEEDED", "Deadline Exceeded"}),
     [](const auto& info) { return std::string(info.param.name); });
 
@@ -182,7 +183,7 @@ TEST(ServiceSlotsTest, FullFitSlotsGiveResourceExhausted) {
   }
   auto r = RunBinary("client/wave-client", InitArgs(server, testing::TempPath("second.safetensors"), {}));
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.err.find("fit slots are busy and 0 fits are waiting; retry later (RESOURCE_EXHAUSTED)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("server busy: fit slots and queue places: this call needs 1 calls but only 0 of the server's 1 are free; retry later (RESOURCE_EXHAUSTED)"), std::string::npos) << r.err;
   server.Terminate();  // drains: the long call is cut at the exit timeout
   long_call.join();
 }

@@ -1,7 +1,9 @@
 // Clients that misbehave slowly, end to end against the real server over
-// loopback (issue 15): each test holds a resource the way a hostile client
-// would and checks that the server's bound on it holds, that the call gets
-// the stated status, and that good calls keep being served meanwhile.
+// loopback: each test holds a resource the way a hostile client would and
+// checks that the server's bound on it holds, that the call gets the stated
+// status, and that good calls keep being served meanwhile. The server-wide
+// bounds are tested from one client with --max_client_share=1 (every call
+// here comes from 127.0.0.1); fair_share_test.cc tests the per-client ones.
 #include <arpa/inet.h>
 #include <grpcpp/grpcpp.h>
 #include <netinet/in.h>
@@ -32,16 +34,8 @@ double SecondsSince(Clock::time_point t) {
   return std::chrono::duration<double>(Clock::now() - t).count();
 }
 
-// A small good call: 2x32, a few steps on 16 samples, read to the end.
 grpc::Status GoodCall(const ServerProcess& server, double deadline_s = 60) {
-  RawCall call(server.address(), kInitialize, deadline_s);
-  if (!call.Write(HeaderMessage(2, 32, 3, 16)) || !call.Write(ChunkMessage(16, 0)) ||
-      !call.WritesDone()) {
-    return call.Finish();
-  }
-  while (call.Read(deadline_s)) {
-  }
-  return call.Finish();
+  return testing::GoodCall(server.address(), "", deadline_s);
 }
 
 double Held(const ServerProcess& server, const std::string& resource) {
@@ -141,7 +135,7 @@ TEST(SlowClientTest, AReaderThatTricklesLosesItsCallAtTheRateBound) {
 // Defect 1, second half: a queued call is refused when its queue time is up,
 // whatever the call on the slot does.
 TEST(SlowClientTest, AQueuedCallIsRefusedWhenItsQueueTimeIsUp) {
-  ServerProcess server({"--fit_slots=1", "--max_queued=2", "--queue_timeout=1"});
+  ServerProcess server({"--max_client_share=1", "--fit_slots=1", "--max_queued=2", "--queue_timeout=1"});
   ASSERT_TRUE(server.started()) << server.log();
   RawCall long_fit(server.address(), kInitialize);
   ASSERT_TRUE(long_fit.Write(HeaderMessage(2, 32, 5000, 64)));
@@ -163,7 +157,7 @@ TEST(SlowClientTest, AQueuedCallIsRefusedWhenItsQueueTimeIsUp) {
 // Defect 2: headers reserve what they announce from one server-wide budget.
 TEST(SlowClientTest, UploadsPastTheMemoryBudgetAreRefusedAtTheHeader) {
   // Each header below announces 4000 samples: 4000 * (784 + 8) = 3.168 MB.
-  ServerProcess server({"--upload_budget_bytes=7000000"});
+  ServerProcess server({"--max_client_share=1", "--upload_budget_bytes=7000000"});
   ASSERT_TRUE(server.started()) << server.log();
   const std::string header = HeaderMessage(2, 32, 1, 4000);
   auto first = std::make_unique<RawCall>(server.address(), kInitialize);
@@ -176,7 +170,7 @@ TEST(SlowClientTest, UploadsPastTheMemoryBudgetAreRefusedAtTheHeader) {
   third.Write(header);  // the server ends the call after reading it
   grpc::Status refused = third.Finish();
   EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
-  EXPECT_NE(refused.error_message().find("upload memory needs 3168000 bytes but only 664000"),
+  EXPECT_NE(refused.error_message().find("upload memory: this call needs 3168000 bytes but only 664000"),
             std::string::npos)
       << refused.error_message();
 
@@ -189,14 +183,14 @@ TEST(SlowClientTest, UploadsPastTheMemoryBudgetAreRefusedAtTheHeader) {
 }
 
 TEST(SlowClientTest, CallsPastTheUploadingLimitAreRefusedAtOnce) {
-  ServerProcess server({"--max_uploading_calls=2"});
+  ServerProcess server({"--max_client_share=1", "--max_uploading_calls=2"});
   ASSERT_TRUE(server.started()) << server.log();
   RawCall a(server.address(), kInitialize), b(server.address(), kInitialize);
   ASSERT_TRUE(WaitFor([&] { return Held(server, "uploading_calls") == 2; }, 10));
   RawCall c(server.address(), kInitialize);
   grpc::Status refused = c.Finish(5);
   EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
-  EXPECT_NE(refused.error_message().find("uploading calls needs 1 calls but only 0"),
+  EXPECT_NE(refused.error_message().find("uploading calls: this call needs 1 calls but only 0"),
             std::string::npos)
       << refused.error_message();
   EXPECT_EQ(server.Stop(), 0) << "the server did not drain";
@@ -206,7 +200,7 @@ TEST(SlowClientTest, CallsPastTheUploadingLimitAreRefusedAtOnce) {
 // --max_uploading_calls are admitted, the rest refused at once, and every one
 // is gone after the header timeout.
 TEST(SlowClientTest, AThousandIdleStreamsAreBoundedAndGoneAfterTheHeaderTimeout) {
-  ServerProcess server({"--header_timeout=2"});
+  ServerProcess server({"--max_client_share=1", "--header_timeout=2"});
   ASSERT_TRUE(server.started()) << server.log();
   const int64_t before = testing::ResidentBytes(server.pid());
   auto channel = grpc::CreateChannel(server.address(), grpc::InsecureChannelCredentials());
@@ -389,18 +383,32 @@ TEST(MetricsEndpointTest, IdleConnectionsDoNotDelayAScrape) {
 
 // ---- Smaller ones (defect 6) ------------------------------------------------
 
-TEST(SmallerDefectsTest, HelpListsEveryFlag) {
+// --help: every flag in a section by purpose (none left to "Other flags"),
+// defaults with byte sizes readable, no build paths, and per-command help.
+TEST(SmallerDefectsTest, HelpGroupsEveryFlagByPurposeAndPerCommand) {
   auto server = testing::RunBinary("server/wave-server", {"--help"});
-  EXPECT_EQ(server.out.find("No flags matched"), std::string::npos);
-  for (const char* flag : {"--banks", "--max_fit_steps", "--write_stall_timeout",
-                           "--upload_budget_bytes", "--metrics_address"}) {
-    EXPECT_NE(server.out.find(flag), std::string::npos) << flag << "\n" << server.out;
+  EXPECT_EQ(server.exit_code, 0);
+  for (const char* text : {"Listening and security:\n  --address", "--max_client_share",
+                           "--upload_budget_bytes (default 536870912 (512 MiB))",
+                           "Limits of one request (past them: FAILED_PRECONDITION"}) {
+    EXPECT_NE(server.out.find(text), std::string::npos) << text << "\n" << server.out;
   }
-  auto client = testing::RunBinary("client/wave-client", {"init", "--help"});
-  EXPECT_EQ(client.out.find("No flags matched"), std::string::npos);
-  for (const char* flag : {"--depth", "--server", "--held_out", "--dtype"}) {
-    EXPECT_NE(client.out.find(flag), std::string::npos) << flag << "\n" << client.out;
+  auto program = testing::RunBinary("client/wave-client", {"--help"});
+  EXPECT_EQ(program.exit_code, 0);
+  for (const auto* out : {&server.out, &program.out}) {
+    EXPECT_EQ(out->find("Other flags"), std::string::npos) << "a flag in no section:\n" << *out;
+    EXPECT_EQ(out->find(".cc"), std::string::npos) << "a build path:\n" << *out;
+    EXPECT_EQ(out->find("wave-client: wave-client:"), std::string::npos) << *out;
   }
+  auto init = testing::RunBinary("client/wave-client", {"init", "--help"});
+  for (const char* flag : {"Target:\n  --bank", "Data:\n  --images", "--held_out",
+                           "Connection (every command):\n  --server", "--lb_policy"}) {
+    EXPECT_NE(init.out.find(flag), std::string::npos) << flag << "\n" << init.out;
+  }
+  EXPECT_EQ(init.out.find("--service"), std::string::npos) << "health's flag in init's help";
+  auto health = testing::RunBinary("client/wave-client", {"health", "--help"});
+  EXPECT_NE(health.out.find("--service"), std::string::npos) << health.out;
+  EXPECT_EQ(health.out.find("--images"), std::string::npos) << "init's flag in health's help";
 }
 
 TEST(SmallerDefectsTest, HealthAnswersForTheServiceName) {

@@ -1,6 +1,8 @@
-// A soak: good calls mixed with every slow or hostile client of issue 15 at
-// once (slow readers, trickling uploaders, never-headers, garbage streams,
-// mid-call disconnects), against the real server over loopback. Asserts that
+// A soak: good calls mixed with every slow or hostile client at once (slow
+// readers, trickling uploaders, never-headers, garbage streams, mid-call
+// disconnects), against the real server over loopback. The hostile clients
+// share one bearer token and the good one has its own, so the per-client
+// bounds (--max_client_share) are in play as in production. Asserts that
 // every good call is served within a stated latency, that the server's
 // memory stays under its budgets plus a margin, and that nothing is left
 // held or leaked afterwards. WAVE_SOAK_SECONDS sets the length (CI: 20).
@@ -10,6 +12,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <fstream>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -36,6 +39,8 @@ constexpr int64_t kDownloadBudget = 200'000'000;
 // of the budgets: measured peaks stay well under it (docs/RELIABILITY.md).
 constexpr int64_t kMemoryMargin = 250'000'000;
 constexpr double kGoodLatencyBound = 10;  // seconds, per good call
+constexpr char kGoodToken[] = "good-client-token";
+constexpr char kHostileToken[] = "hostile-client-token";
 
 double SoakSeconds() {
   const char* s = std::getenv("WAVE_SOAK_SECONDS");
@@ -60,7 +65,13 @@ class Tally {
 };
 
 TEST(SoakTest, GoodCallsAreServedWhileHostileClientsComeAndGo) {
-  ServerProcess server({"--fit_slots=1", "--max_queued=6", "--queue_timeout=20",
+  const std::string tokens = testing::TempPath("soak_tokens");
+  {
+    std::ofstream file(tokens);
+    file << kGoodToken << "\n" << kHostileToken << "\n";
+  }
+  ServerProcess server({"--auth_token_file=" + tokens, "--fit_slots=1", "--max_queued=6",
+                        "--queue_timeout=20",
                         "--header_timeout=1", "--upload_idle_timeout=1", "--upload_timeout=4",
                         "--write_stall_timeout=2",
                         "--upload_budget_bytes=" + std::to_string(kUploadBudget),
@@ -69,7 +80,7 @@ TEST(SoakTest, GoodCallsAreServedWhileHostileClientsComeAndGo) {
   const std::string address = server.address();
   auto good_call = [&](double* seconds) {
     const auto start = Clock::now();
-    RawCall call(address, kInitialize, 60);
+    RawCall call(address, kInitialize, 60, kGoodToken);
     call.Write(HeaderMessage(2, 32, 3, 16));
     call.Write(ChunkMessage(16, 0, '\x30'));
     call.WritesDone();
@@ -107,7 +118,7 @@ TEST(SoakTest, GoodCallsAreServedWhileHostileClientsComeAndGo) {
   for (int i = 0; i < 2; ++i) {  // slow readers: ~12 MB of weights each, never read
     threads.emplace_back([&] {
       while (running()) {
-        RawCall call(address, kInitialize);
+        RawCall call(address, kInitialize, 120, kHostileToken);
         call.Write(HeaderMessage(4, 256, 0, 0, 4096));
         call.WritesDone();
         std::this_thread::sleep_for(std::chrono::seconds(3));  // past the stall bound
@@ -117,7 +128,7 @@ TEST(SoakTest, GoodCallsAreServedWhileHostileClientsComeAndGo) {
   }
   threads.emplace_back([&] {  // tricklers: one sample every 0.6 s
     while (running()) {
-      RawCall call(address, kInitialize);
+      RawCall call(address, kInitialize, 120, kHostileToken);
       call.Write(HeaderMessage(2, 32, 1, 50));
       for (uint64_t i = 0; i < 50 && call.Write(ChunkMessage(1, i), 2); ++i) {
         std::this_thread::sleep_for(std::chrono::milliseconds(600));
@@ -127,14 +138,14 @@ TEST(SoakTest, GoodCallsAreServedWhileHostileClientsComeAndGo) {
   });
   threads.emplace_back([&] {  // never-headers
     while (running()) {
-      RawCall call(address, kInitialize);
+      RawCall call(address, kInitialize, 120, kHostileToken);
       tally.Add("never header", call.Finish(10).error_code());
     }
   });
   threads.emplace_back([&] {  // garbage, and headers announcing more than the budget allows
     int n = 0;
     while (running()) {
-      RawCall call(address, kInitialize);
+      RawCall call(address, kInitialize, 120, kHostileToken);
       if (++n % 2) {
         call.Write("\x0a\x64garbage");
       } else {
@@ -148,7 +159,7 @@ TEST(SoakTest, GoodCallsAreServedWhileHostileClientsComeAndGo) {
   threads.emplace_back([&] {  // disconnects mid-upload, mid-fit and mid-download
     int n = 0;
     while (running()) {
-      RawCall call(address, kInitialize);
+      RawCall call(address, kInitialize, 120, kHostileToken);
       call.Write(HeaderMessage(3, 128, 20, 32, 4096));
       if (++n % 3 != 0) call.Write(ChunkMessage(32, 0));
       if (n % 3 == 2) call.WritesDone();

@@ -133,7 +133,7 @@ def test_to_tensor_floats_and_rgb_of_another_size_reach_the_banks_shape(server, 
 @pytest.mark.parametrize("kwargs,code,words", [
     (dict(width=50), grpc.StatusCode.INVALID_ARGUMENT, "width"),
     (dict(bank="no-such-bank"), grpc.StatusCode.NOT_FOUND, "no-such-bank"),
-    (dict(n=600), grpc.StatusCode.RESOURCE_EXHAUSTED, "limit of 500"),
+    (dict(n=600), grpc.StatusCode.FAILED_PRECONDITION, "limit of 500 (--max_samples)"),
     (dict(eval_every=-1), grpc.StatusCode.INVALID_ARGUMENT, "fit.eval_every"),
     (dict(scaler_init="mean"), grpc.StatusCode.INVALID_ARGUMENT, "'select'"),
     (dict(auxiliary="blend"), grpc.StatusCode.INVALID_ARGUMENT, "fit.auxiliary"),

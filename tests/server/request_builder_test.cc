@@ -64,14 +64,14 @@ TEST_F(RequestBuilderTest, AGoodUploadBuildsTheRequest) {
 }
 
 TEST_F(RequestBuilderTest, TheHeaderReservesWhatItAnnouncesFromTheBudget) {
-  ResourceBudget budget("upload memory", "bytes", 10 * 792);
+  ResourceBudget budget({"upload memory", "bytes", 10 * 792, "--upload_budget_bytes", "fewer"});
   {
     RequestBuilder a(limits_, banks_, &budget);
     ASSERT_OK(a.Add(Header(8)));
     EXPECT_EQ(budget.in_use(), 8 * 792);
     RequestBuilder b(limits_, banks_, &budget);
     EXPECT_STATUS(b.Add(Header(3)), StatusCode::kResourceExhausted,
-                  "upload memory needs 2376 bytes but only 1584");
+                  "upload memory: this call needs 2376 bytes but only 1584");
     for (uint64_t i = 0; i < 8; ++i) ASSERT_OK(a.Add(Chunk(1, i)));
     auto call = a.Finish();
     ASSERT_OK(call);
@@ -267,12 +267,13 @@ TEST_F(RequestBuilderTest, SeveralTargetsShareOneUploadAndErrorsNameTheEntry) {
   {
     RequestBuilder builder(tight, banks_);
     EXPECT_STATUS(builder.Add(with_targets({{1, 16}, {1, 16}, {1, 16}})),
-                  StatusCode::kResourceExhausted, "targets: 3 exceeds the server's limit of 2");
+                  StatusCode::kFailedPrecondition,
+                  "targets: 3 exceeds the server's limit of 2 (--max_targets); ask for fewer sizes");
   }
   tight.max_call_params = 50000;
   {
     RequestBuilder builder(tight, banks_);
-    EXPECT_STATUS(builder.Add(with_targets({{3, 48}, {3, 48}})), StatusCode::kResourceExhausted,
+    EXPECT_STATUS(builder.Add(with_targets({{3, 48}, {3, 48}})), StatusCode::kFailedPrecondition,
                   "targets' total parameters");
   }
 }

@@ -217,9 +217,15 @@ class Client:
 
     def __init__(self, address: str, token: Optional[str] = None, tls: bool = False,
                  root_certificates: Optional[bytes] = None,
-                 max_message_bytes: int = 64 << 20):
+                 max_message_bytes: int = 64 << 20, lb_policy: Optional[str] = None):
         options = [("grpc.max_receive_message_length", max_message_bytes),
                    ("grpc.max_send_message_length", max_message_bytes)]
+        if lb_policy is not None:
+            # "round_robin" spreads calls over every address `address` resolves
+            # to (dns:///a headless Service); gRPC's default sends all to one.
+            if lb_policy not in ("round_robin", "pick_first"):
+                raise ValueError(f"lb_policy must be round_robin or pick_first, not {lb_policy!r}")
+            options.append(("grpc.lb_policy_name", lb_policy))
         if tls or root_certificates is not None:
             credentials = grpc.ssl_channel_credentials(root_certificates=root_certificates)
             self._channel = grpc.secure_channel(address, credentials, options=options)
@@ -397,6 +403,12 @@ class Client:
             kwargs["include_scalers"] = True
         for target in [path] + ([scalers_path] if scalers_path is not None else []):
             _check_writable(target)  # before anything is uploaded
+        progress = kwargs.get("progress")
+        if progress is not None:  # progress names the files written, not the server's names
+            report = TerminalProgress() if progress == "bar" else progress
+            written = {"model.safetensors": path, "scalers.safetensors": scalers_path}
+            kwargs["progress"] = lambda e: report(
+                dataclasses.replace(e, file=written.get(e.file) or e.file) if e.file else e)
         result = self.initialize(*args, **kwargs)
         _write_atomically(path, result.model_file)
         if scalers_path is not None:
