@@ -3,6 +3,7 @@ error paths, atomic files, and the stubs."""
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -14,7 +15,7 @@ import torch
 
 import wave_init
 import wave_init.torchvision as wtv
-from conftest import SOURCE
+from conftest import BUILD, SOURCE
 
 
 def request(client, fashion, n=300, **kwargs):
@@ -91,12 +92,16 @@ def test_half_precision_and_scalers(server, fashion):
 
 def test_initialize_to_file_writes_the_verified_file_atomically(server, fashion, tmp_path):
     path = tmp_path / "vit-3x48.safetensors"
+    streamed = set()
     with wave_init.Client(server.address) as client:
         summary = client.initialize_to_file(
             str(path), 3, 48, 10, fashion[0][:200], fashion[1][:200], steps=5,
-            scalers_path=str(tmp_path / "scalers.safetensors"))
+            scalers_path=str(tmp_path / "my-scalers.safetensors"),
+            progress=lambda e: streamed.add(e.file) if e.file else None)
+    # Progress names the files written, not the server's names for them.
+    assert streamed == {str(path), str(tmp_path / "my-scalers.safetensors")}, streamed
     assert hashlib.sha256(path.read_bytes()).hexdigest() == summary.sha256
-    assert (tmp_path / "scalers.safetensors").exists()
+    assert (tmp_path / "my-scalers.safetensors").exists()
     assert not any(p.name.endswith(".part") for p in tmp_path.iterdir())
 
 
@@ -366,3 +371,39 @@ def test_initialize_to_file_makes_the_folder_and_names_an_unwritable_path(server
         with pytest.raises(OSError, match="file"):
             client.initialize_to_file(str(blocker / "vit.safetensors"), 1, 32, 10, x[:50],
                                       y[:50], steps=0)
+
+
+def list_banks_served(server):
+    """How many ListBanks calls `server` answered, from its metrics."""
+    import urllib.request
+    text = urllib.request.urlopen(f"http://127.0.0.1:{server.metrics}/metrics").read().decode()
+    found = re.search(r'wave_requests_total\{code="OK",method="ListBanks"\} (\d+)', text)
+    return int(found.group(1)) if found else 0
+
+
+def test_round_robin_spreads_calls_over_two_servers_behind_one_name(start_server):
+    """Two servers behind one target (as a headless Service's DNS name
+    resolves to every pod): round_robin sends calls to both, gRPC's default
+    (pick_first) every call to one. The CLI takes the same policy."""
+    a, b = start_server(), start_server()
+    target = f"ipv4:127.0.0.1:{a.port},127.0.0.1:{b.port}"
+    with wave_init.Client(target, lb_policy="round_robin") as client:
+        for _ in range(6):
+            assert client.banks()
+    before = (list_banks_served(a), list_banks_served(b))
+    assert before[0] >= 2 and before[1] >= 2 and sum(before) == 6, before
+    with wave_init.Client(target) as client:
+        for _ in range(6):
+            client.banks()
+    added = sorted([list_banks_served(a) - before[0], list_banks_served(b) - before[1]])
+    assert added == [0, 6], added
+    with pytest.raises(ValueError, match="lb_policy must be round_robin or pick_first"):
+        wave_init.Client(target, lb_policy="random")
+    cli = subprocess.run([os.path.join(BUILD, "client", "wave-client"), "banks",
+                          f"--server={target}", "--lb_policy=round_robin"],
+                         capture_output=True, text=True, timeout=60)
+    assert cli.returncode == 0, cli.stderr
+    bad = subprocess.run([os.path.join(BUILD, "client", "wave-client"), "banks",
+                          f"--server={target}", "--lb_policy=random"],
+                         capture_output=True, text=True, timeout=60)
+    assert bad.returncode != 0 and "--lb_policy must be round_robin or pick_first" in bad.stderr
