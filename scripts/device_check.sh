@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 21's one prepared run on a GPU machine: builds everything (core, server,
+# The one prepared run on a GPU machine: builds everything (core, server,
 # client, tools, tests, benchmarks) against the machine's CUDA LibTorch
 # (PyTorch 2.x's) and Debian 12's other libraries carried in
 # .device/sysroot.tar.xz (scripts/device_sysroot.sh), runs the whole ctest suite

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 22: cheaper fits. The head alone first, on the initialized body's
+# Cheaper fits. The head alone first, on the initialized body's
 # features computed once (--fit_head_steps: forward passes over the 900 fit
 # images, once; each head step is a linear layer), with and without scaler
 # steps after it, against fixed scaler budgets. Accuracy of the initialization

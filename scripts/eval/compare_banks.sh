@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 20: is a bank learned by two data-parallel processes as good as the
+# Is a bank learned by two data-parallel processes as good as the
 # single-process one? WAVE initializes the same targets from each bank (seeds
 # 1-3, paired by seed: same training subset, few-shot images and order),
 # trains one epoch, and is measured on all 10,000 test images; the report

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 22: the fit's early stopping against fixed step budgets, on validation
+# The fit's early stopping against fixed step budgets, on validation
 # images carved from the training set (never the test set), seed 1, accuracy of
 # the initialization itself (epoch 0). The task is the transfer one (classes
 # 5-9, which the five-class bank never saw, so no validation image was among

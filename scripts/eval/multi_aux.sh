@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 22: templates learned with several auxiliaries (6x128, 2x64, 6x192)
+# Templates learned with several auxiliaries (6x128, 2x64, 6x192)
 # against the bundled bank (6x128 only), on the validation split (5,000
 # training images held out; seeds 1-3 paired: same subset, few-shot images and
 # order). Sizes: the four evaluation sizes and 6x160, a width neither bank has.

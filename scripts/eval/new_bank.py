@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""A candidate bank under the evaluation protocol (issue 22): WAVE from another
+"""A candidate bank under the evaluation protocol: WAVE from another
 bank, set against a task's comparison (docs/eval/TASK/test.csv) seed by seed.
 Both recipes use the same schemes: tiles selected across a width, scalers
 from the nearest auxiliary no wider than the target (docs/eval/multi-aux).

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""The evaluation protocol of issue 17, end to end and resumable.
+"""The evaluation protocol (docs/eval/PLAN.md), end to end and resumable.
 
 Two tasks share one protocol:
   transfer  targets learn Fashion-MNIST classes 5-9 (relabelled 0-4) from a bank
@@ -45,7 +45,7 @@ TASKS = {
         "flags": ["--bank=models/fashion-mnist-vit.safetensors",
                   "--ancestry=models/fashion-mnist-vit.ancestry.safetensors",
                   "--val_samples=5000"],
-        # Direct long enough that its curve has flattened (issue 17, section 2).
+        # Direct long enough that its curve has flattened.
         "epochs": {"direct": 20},
         "seeds": "1,2,3,4,5",
         # Five like WAVE's and Direct's since the fourteenth session: with three,
@@ -55,7 +55,7 @@ TASKS = {
         # WAVE's own variants, measured before the fit-steps sweep; tiles selected
         # first (the scheme a default could take), naive resampling after.
         "variants": ["wave-select", "wave-naive"],
-        # Test accuracy against image passes for every fit budget (issue 17, 3).
+        # Test accuracy against image passes for every fit budget.
         "sweep_seeds": "1,2,3",
     },
 }

@@ -132,7 +132,7 @@ def main():
     readme = open("README.md").read()
     start, end = readme.index(BEGIN) + len(BEGIN), readme.index(END)
     wanted = {"README.md": readme[:start] + "\n" + text + readme[end:],
-              "docs/eval/summary.md": "# Results of the validation protocol (issue 17)\n\n" + text}
+              "docs/eval/summary.md": "# Results of the validation protocol\n\n" + text}
     for path, content in wanted.items():
         current = open(path).read() if os.path.exists(path) else ""
         if "--check" in sys.argv:

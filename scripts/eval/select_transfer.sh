@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 22: tiles selected (wave-select) against tiles interpolated (wave)
+# Tiles selected (wave-select) against tiles interpolated (wave)
 # across width, on the transfer task's validation split: Fashion-MNIST classes
 # 5-9, which the five-class bank never saw, so no validation image was among
 # the bank's training images (on the main task every one was). Seeds 1-3

@@ -1,4 +1,4 @@
-# Sourced by the issue 22 measurements (early_stopping.sh, cheaper_fit.sh): the
+# Sourced by the fit-budget measurements (early_stopping.sh, cheaper_fit.sh): the
 # transfer task (classes 5-9, which the five-class bank never saw), WAVE only,
 # seed 1, accuracy of the initialization itself (epoch 0), the same 100 of the
 # 1,000 few-shot images held out. Sets TRANSFER_FLAGS; callers add the split.

@@ -1,5 +1,5 @@
 // End-to-end: the result cache and resumed downloads, with the real server
-// and client over loopback gRPC (issue 19).
+// and client over loopback gRPC.
 #include <gtest/gtest.h>
 
 #include <filesystem>

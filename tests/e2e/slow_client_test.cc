@@ -46,10 +46,10 @@ double Expired(const ServerProcess& server, const std::string& reason) {
   return Metric(server.metrics_port(), "wave_calls_expired_total{reason=\"" + reason + "\"}");
 }
 
-// Defect 1: a client that never reads its download held the only fit slot
-// for ever. Now the slot is free once the weights are composed, the good
-// call is served while the reader stalls, and the reader loses its call
-// (and its memory) after --write_stall_timeout.
+// A client that never reads its download must not hold the only fit slot:
+// the slot is free once the weights are composed, a good call is served
+// while the reader stalls, and the reader loses its call (and its memory)
+// after --write_stall_timeout.
 TEST(SlowClientTest, AReaderThatNeverReadsHoldsNeitherTheSlotNorItsMemory) {
   ServerProcess server({"--fit_slots=1", "--max_queued=1", "--write_stall_timeout=4"});
   ASSERT_TRUE(server.started()) << server.log();
@@ -132,7 +132,7 @@ TEST(SlowClientTest, AReaderThatTricklesLosesItsCallAtTheRateBound) {
   EXPECT_EQ(server.Stop(), 0) << "the server did not drain";
 }
 
-// Defect 1, second half: a queued call is refused when its queue time is up,
+// A queued call is refused when its queue time is up,
 // whatever the call on the slot does.
 TEST(SlowClientTest, AQueuedCallIsRefusedWhenItsQueueTimeIsUp) {
   ServerProcess server({"--max_client_share=1", "--fit_slots=1", "--max_queued=2", "--queue_timeout=1"});
@@ -154,7 +154,7 @@ TEST(SlowClientTest, AQueuedCallIsRefusedWhenItsQueueTimeIsUp) {
   EXPECT_EQ(server.Stop(), 0) << "the server did not drain";
 }
 
-// Defect 2: headers reserve what they announce from one server-wide budget.
+// Headers reserve what they announce from one server-wide budget.
 TEST(SlowClientTest, UploadsPastTheMemoryBudgetAreRefusedAtTheHeader) {
   // Each header below announces 4000 samples: 4000 * (784 + 8) = 3.168 MB.
   ServerProcess server({"--max_client_share=1", "--upload_budget_bytes=7000000"});
@@ -219,7 +219,7 @@ TEST(SlowClientTest, AThousandIdleStreamsAreBoundedAndGoneAfterTheHeaderTimeout)
   EXPECT_EQ(server.Stop(), 0) << "the server did not drain";
 }
 
-// Defect 2: uploads that never start, stall, or trickle are ended with
+// Uploads that never start, stall, or trickle are ended with
 // DEADLINE_EXCEEDED naming the bound, and give back what they held.
 TEST(SlowClientTest, SlowUploadsAreEndedAtTheirTimeouts) {
   ServerProcess server({"--header_timeout=1", "--upload_idle_timeout=1.5", "--upload_timeout=4"});
@@ -264,7 +264,7 @@ TEST(SlowClientTest, SlowUploadsAreEndedAtTheirTimeouts) {
   EXPECT_EQ(server.Stop(), 0) << "the server did not drain";
 }
 
-// Defect 3: a message that does not parse is INVALID_ARGUMENT saying so,
+// A message that does not parse is INVALID_ARGUMENT saying so,
 // wherever it comes, never the end of the upload.
 TEST(SlowClientTest, UnparseableMessagesAreInvalidArgument) {
   ServerProcess server;
@@ -321,7 +321,7 @@ TEST(SlowClientTest, UnparseableMessagesAreInvalidArgument) {
   EXPECT_EQ(server.Stop(), 0) << "the server did not drain";
 }
 
-// ---- The metrics endpoint (defect 5) ---------------------------------------
+// ---- The metrics endpoint ---------------------------------------------------
 
 int Connect(const std::string& ip, int port) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -381,7 +381,7 @@ TEST(MetricsEndpointTest, IdleConnectionsDoNotDelayAScrape) {
   close(half);
 }
 
-// ---- Smaller ones (defect 6) ------------------------------------------------
+// ---- Help and health ----------------------------------------------------------
 
 // --help: every flag in a section by purpose (none left to "Other flags"),
 // defaults with byte sizes readable, no build paths, and per-command help.
