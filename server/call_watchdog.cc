@@ -10,6 +10,8 @@ int64_t CallWatchdog::Now() {
       .count();
 }
 
+double CallWatchdog::SecondsSince(int64_t steady_nanos) { return (Now() - steady_nanos) * 1e-9; }
+
 int64_t CallWatchdog::After(double seconds) {
   const double nanos = seconds * 1e9;
   const int64_t now = Now();

@@ -31,6 +31,7 @@ class CallWatchdog {
   static constexpr int64_t kNever = INT64_MAX;
   static int64_t Now();
   static int64_t After(double seconds);  // Now() + seconds, saturating
+  static double SecondsSince(int64_t steady_nanos);  // from an earlier Now()
 
   explicit CallWatchdog(std::chrono::milliseconds tick = std::chrono::milliseconds(100));
   ~CallWatchdog();  // stops the thread; every call must have left

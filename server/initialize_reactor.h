@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "server/call_watchdog.h"
+#include "server/fit_job.h"
 #include "server/request_builder.h"
 #include "server/service_context.h"
 #include "wave/v1/wave.pb.h"
@@ -45,28 +46,12 @@ class InitializeReactor : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc:
 
  private:
   enum class Phase { kUpload, kFit, kDownload };
-  struct Download;  // one target's files
-  using Downloads = std::vector<std::unique_ptr<Download>>;
 
   // Upload.
   absl::Status TakeMessage();
   void EndUpload();
-  // Fit, on the pool's worker.
+  // Fit, on the pool's worker: the call's FitJob, then the download.
   void RunFit(const absl::Status& admitted);
-  absl::StatusOr<Downloads> Fit();  // every target, one after another
-  absl::StatusOr<std::unique_ptr<Download>> FitTarget(size_t index);
-  // A cached result streamed again: a hit, or a resumed download.
-  absl::StatusOr<std::unique_ptr<Download>> Recompose(const CachedFit& fitted,
-                                                      const std::string& file, uint64_t offset,
-                                                      uint32_t chunk_bytes);
-  absl::StatusOr<Downloads> Resume();
-  // The files of `result` (its weights are taken) and their sizes.
-  absl::StatusOr<std::unique_ptr<Download>> MakeDownload(const TemplateBank& bank,
-                                                         const ViTConfig& target,
-                                                         const FitOptions& fit,
-                                                         const v1::OutputOptions& output,
-                                                         const std::vector<std::string>& class_names,
-                                                         InitResult& result);
   absl::Status CheckAlive();
   // Messages that may wait for the client at once (the per-call memory bound).
   size_t QueueLimit() const;
@@ -74,7 +59,7 @@ class InitializeReactor : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc:
   void SendProgress(const v1::InitializeResponse& message);
 
   // The rest hold mu_.
-  void StartDownloadLocked(Downloads downloads);
+  void StartDownloadLocked(TargetDownloads downloads);
   void StartNextTargetLocked();  // the front download's "stream" message
   void FillQueueLocked();
   void EnqueueLocked(const v1::InitializeResponse& message);
@@ -102,7 +87,7 @@ class InitializeReactor : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc:
   std::atomic<int64_t> expires_at_{CallWatchdog::kNever};
   std::deque<grpc::ByteBuffer> queue_;  // front: the write in flight
   bool writing_ = false;
-  std::deque<std::unique_ptr<Download>> downloads_;  // front: the one streaming
+  std::deque<std::unique_ptr<TargetDownload>> downloads_;  // front: the one streaming
   // Written under mu_; atomic because the fit's between-step check reads
   // them without it.
   std::atomic<bool> broken_{false};  // a write failed: the client is gone
@@ -114,6 +99,7 @@ class InitializeReactor : public grpc::ServerBidiReactor<grpc::ByteBuffer, grpc:
   std::optional<absl::Status> finish_after_cancel_;  // once TryCancel returned
   absl::Status final_status_;
   std::string target_name_;
+  std::string resumed_target_;  // set by the fit job of a resumed download
 };
 
 }  // namespace wave

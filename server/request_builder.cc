@@ -6,6 +6,8 @@
 #include "absl/strings/str_cat.h"
 #include "core/base/status_macros.h"
 #include "server/bank_fit_defaults.h"
+#include "server/proto_convert.h"
+#include "server/target_download.h"
 #include "server/refusal.h"
 
 namespace wave {
@@ -66,12 +68,7 @@ v1::InitializeHeader ResolvedHeader(const TemplateBank& bank, const CheckedReque
     for (const std::string& name : BankClassNames(bank)) h.add_class_names(name);
   }
   h.set_bank(bank.name);
-  const ViTConfig& t = request.target();
-  auto* target = h.mutable_target();
-  target->set_depth(t.depth);
-  target->set_width(t.width);
-  target->set_heads(t.heads);
-  target->set_classes(t.classes);
+  ToProto(request.target(), h.mutable_target());
   const FitOptions& o = request.fit();
   auto* fit = h.mutable_fit();
   fit->set_steps(o.steps);
@@ -301,8 +298,8 @@ absl::Status RequestBuilder::AddResumeHeader(const v1::InitializeHeader& h) {
   if (key.size() != 64 || key.find_first_not_of("0123456789abcdef") != std::string::npos) {
     return Invalid("resume_key", "must be the 64 hex digits of a result_key");
   }
-  if (!h.resume_file().empty() && h.resume_file() != "model.safetensors" &&
-      h.resume_file() != "scalers.safetensors") {
+  if (!h.resume_file().empty() && h.resume_file() != kModelFileName &&
+      h.resume_file() != kScalersFileName) {
     return Invalid("resume_file", "must be model.safetensors or scalers.safetensors");
   }
   if (h.has_target() || h.targets_size() > 0 || h.has_fit() || h.num_samples() != 0 ||
@@ -313,7 +310,7 @@ absl::Status RequestBuilder::AddResumeHeader(const v1::InitializeHeader& h) {
                    "and output); only output.chunk_bytes may be set");
   }
   RETURN_IF_ERROR(CheckChunkBytes(h.output().chunk_bytes()));
-  resume_ = ResumeRequest{key, h.resume_file().empty() ? "model.safetensors" : h.resume_file(),
+  resume_ = ResumeRequest{key, h.resume_file().empty() ? kModelFileName : h.resume_file(),
                           h.resume_offset(), h.output().chunk_bytes()};
   return absl::OkStatus();
 }

@@ -8,6 +8,7 @@
 #include "nlohmann/json.hpp"
 #include "server/auth.h"
 #include "server/initialize_reactor.h"
+#include "server/proto_convert.h"
 #include "server/refusal.h"
 #include "server/status_util.h"
 
@@ -83,14 +84,8 @@ void WaveServiceImpl::FillBankInfo(const TemplateBank& bank, v1::BankInfo* info)
   for (const std::string& name : BankClassNames(bank)) info->add_class_names(name);
   info->set_templates_per_kind(bank.NumTemplates("attn.qkv.weight"));
   info->set_template_params(bank.TemplateParamCount());
-  auto fill = [](const ViTConfig& c, v1::TargetArchitecture* t) {
-    t->set_depth(c.depth);
-    t->set_width(c.width);
-    t->set_heads(c.heads);
-    t->set_classes(c.classes);
-  };
-  fill(bank.ancestry, info->mutable_ancestry());
-  for (const auto& aux : bank.auxiliaries) fill(aux.config, info->add_auxiliaries());
+  ToProto(bank.ancestry, info->mutable_ancestry());
+  for (const auto& aux : bank.auxiliaries) ToProto(aux.config, info->add_auxiliaries());
   for (const auto& [k, v] : bank.provenance) (*info->mutable_provenance())[k] = v;
   info->set_width_step(g.width_step());
   info->set_max_width(limits.max_width / g.width_step() * g.width_step());

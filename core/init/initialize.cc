@@ -407,6 +407,21 @@ absl::StatusOr<TensorMap> ComposeFitted(const TemplateBank& bank, const ViTConfi
   return weights;
 }
 
+absl::StatusOr<InitResult> RecomposeFitted(const TemplateBank& bank, const ViTConfig& target,
+                                           const TensorMap& scalers, const TensorMap& head,
+                                           const std::string& device) {
+  const at::Device on(device);
+  TensorMap scalers_on, head_on;
+  for (const auto& [name, x] : scalers) scalers_on[name] = x.to(on);
+  for (const auto& [name, x] : head) head_on[name] = x.to(on);
+  InitResult result;
+  ASSIGN_OR_RETURN(result.weights, ComposeFitted(bank, target, scalers_on, head_on));
+  for (auto& [name, w] : result.weights) w = w.to(at::kCPU);
+  result.scalers = scalers;
+  result.head = head;
+  return result;
+}
+
 absl::StatusOr<InitResult> InitializeTarget(const CheckedRequest& request,
                                             const ProgressFn& progress, const CheckFn& check) {
   if (!request.has_few_shot()) {

@@ -147,6 +147,13 @@ class CheckedRequest {
 absl::StatusOr<TensorMap> ComposeFitted(const TemplateBank& bank, const ViTConfig& target,
                                         const TensorMap& scalers, const TensorMap& head);
 
+// A kept fit's result again: `scalers` and `head` (CPU) composed on `device`
+// exactly as the fit composed them, so the bytes are the fit's; weights and
+// scalers on the CPU. The report is the caller's (the fit's figures).
+absl::StatusOr<InitResult> RecomposeFitted(const TemplateBank& bank, const ViTConfig& target,
+                                           const TensorMap& scalers, const TensorMap& head,
+                                           const std::string& device);
+
 absl::StatusOr<InitResult> InitializeTarget(const CheckedRequest& request,
                                             const ProgressFn& progress = nullptr,
                                             const CheckFn& check = nullptr);

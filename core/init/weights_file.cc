@@ -43,22 +43,20 @@ absl::Status CheckFinite(const OwnedFile& file, at::ScalarType dtype) {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<OwnedFile>> MakeWeightsFile(InitResult& result,
-                                                           const ViTConfig& target,
-                                                           const FitOptions& fit,
-                                                           const WeightsFileInfo& info,
-                                                           at::ScalarType dtype) {
+absl::StatusOr<WeightsFile> MakeWeightsFile(TensorMap weights, const FitReport& report,
+                                            const Dataset& held_out, const ViTConfig& target,
+                                            const FitOptions& fit, const WeightsFileInfo& info,
+                                            at::ScalarType dtype) {
   auto file = std::make_unique<OwnedFile>();
-  RETURN_IF_ERROR(Own(*file, std::move(result.weights), dtype));
-  result.weights.clear();
-  FitReport& report = result.report;
+  RETURN_IF_ERROR(Own(*file, std::move(weights), dtype));
+  double held_out_accuracy = report.held_out_accuracy;
   if (dtype != at::kFloat) {
     RETURN_IF_ERROR(CheckFinite(*file, dtype));
-    if (result.held_out.size() > 0) {
+    if (held_out.size() > 0) {
       TensorMap rounded;
       for (const auto& [name, t] : file->tensors) rounded[name] = t.to(at::kFloat);
-      ASSIGN_OR_RETURN(report.held_out_accuracy,
-                       HeldOutAccuracy(target, rounded, result.held_out, info.geometry));
+      ASSIGN_OR_RETURN(held_out_accuracy,
+                       HeldOutAccuracy(target, rounded, held_out, info.geometry));
     }
   }
   Common(*file, target, info);
@@ -86,10 +84,10 @@ absl::StatusOr<std::unique_ptr<OwnedFile>> MakeWeightsFile(InitResult& result,
                        {"scaler_init", ScalerInitName(fit.scaler_init)},
                        {"auxiliary", AuxiliaryMixName(fit.aux_mix)},
                        {"held_out", report.held_out},
-                       {"held_out_accuracy", report.held_out_accuracy},
+                       {"held_out_accuracy", held_out_accuracy},
                        {"trainable_params", report.trainable_params}}
                       .dump());
-  return file;
+  return WeightsFile{std::move(file), held_out_accuracy};
 }
 
 absl::StatusOr<std::unique_ptr<OwnedFile>> MakeScalersFile(TensorMap scalers,

@@ -28,16 +28,21 @@ struct OwnedFile {
   SafetensorsWriter writer;
 };
 
-// Takes `result.weights`. Every tensor must stay finite in `dtype` (F16
-// overflows past 65504). When `dtype` rounds the weights, the held-out
-// accuracy is measured again on the rounded ones, so that
-// `result.report.held_out_accuracy` and the file's metadata describe exactly
-// the bytes returned.
-absl::StatusOr<std::unique_ptr<OwnedFile>> MakeWeightsFile(InitResult& result,
-                                                           const ViTConfig& target,
-                                                           const FitOptions& fit,
-                                                           const WeightsFileInfo& info,
-                                                           at::ScalarType dtype);
+struct WeightsFile {
+  std::unique_ptr<OwnedFile> file;
+  // Measured on exactly the bytes in `file`: the fit's figure in float32,
+  // measured again on the rounded weights when the dtype rounds them.
+  double held_out_accuracy = 0;
+};
+
+// The weights file of `weights` (taken, released tensor by tensor). Every
+// tensor must stay finite in `dtype` (F16 overflows past 65504). `report`
+// and `held_out` are the fit's; the file's metadata records the accuracy
+// returned.
+absl::StatusOr<WeightsFile> MakeWeightsFile(TensorMap weights, const FitReport& report,
+                                            const Dataset& held_out, const ViTConfig& target,
+                                            const FitOptions& fit, const WeightsFileInfo& info,
+                                            at::ScalarType dtype);
 
 absl::StatusOr<std::unique_ptr<OwnedFile>> MakeScalersFile(TensorMap scalers,
                                                            const ViTConfig& target,
