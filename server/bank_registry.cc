@@ -27,7 +27,7 @@ absl::Status BankRegistry::Load(const std::string& path) {
   ASSIGN_OR_RETURN(TemplateBank bank, LoadBank(path));
   RETURN_IF_ERROR(CheckBankFitDefaults(bank));  // a bad default would fail every call
   auto shared = std::make_shared<const TemplateBank>(std::move(bank));
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   if (default_.empty()) default_ = shared->name;
   banks_[shared->name] = shared;
   return absl::OkStatus();
@@ -35,7 +35,7 @@ absl::Status BankRegistry::Load(const std::string& path) {
 
 absl::StatusOr<std::shared_ptr<const TemplateBank>> BankRegistry::Get(
     const std::string& name) const {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   auto it = banks_.find(name.empty() ? default_ : name);
   if (it == banks_.end()) {
     std::vector<std::string> names;
@@ -48,14 +48,14 @@ absl::StatusOr<std::shared_ptr<const TemplateBank>> BankRegistry::Get(
 }
 
 std::vector<std::shared_ptr<const TemplateBank>> BankRegistry::All() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   std::vector<std::shared_ptr<const TemplateBank>> out;
   for (const auto& [n, b] : banks_) out.push_back(b);
   return out;
 }
 
 std::string BankRegistry::default_name() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   return default_;
 }
 

@@ -1,14 +1,19 @@
 // The template banks a server holds, by name.
+//
+// Thread-safe: every method may be called from any thread (gRPC's threads
+// read, the SIGHUP handler's thread reloads); a bank handed out stays valid
+// while its holder keeps the shared_ptr, whatever reloads meanwhile.
 #ifndef WAVE_SERVER_BANK_REGISTRY_H_
 #define WAVE_SERVER_BANK_REGISTRY_H_
 
 #include <map>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
 #include "core/bank/template_bank.h"
 
 namespace wave {
@@ -30,9 +35,9 @@ class BankRegistry {
   std::string default_name() const;
 
  private:
-  mutable std::mutex mu_;
-  std::map<std::string, std::shared_ptr<const TemplateBank>> banks_;
-  std::string default_;
+  mutable absl::Mutex mu_;
+  std::map<std::string, std::shared_ptr<const TemplateBank>> banks_ ABSL_GUARDED_BY(mu_);
+  std::string default_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace wave

@@ -24,33 +24,32 @@ CallWatchdog::CallWatchdog(std::chrono::milliseconds tick)
 
 CallWatchdog::~CallWatchdog() {
   {
-    std::lock_guard<std::mutex> lock(mu_);
-    stopping_ = true;
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;  // wakes Run's Await
   }
-  cv_.notify_all();
   thread_.join();
 }
 
 void CallWatchdog::Watch(Watched* call) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   calls_.insert(call);
 }
 
 void CallWatchdog::Unwatch(Watched* call) {
   // Expire() runs under mu_, so taking it waits out a running one.
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   calls_.erase(call);
 }
 
 size_t CallWatchdog::watched() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   return calls_.size();
 }
 
 void CallWatchdog::Run() {
-  std::unique_lock<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   while (!stopping_) {
-    cv_.wait_for(lock, tick_, [&] { return stopping_; });
+    mu_.AwaitWithTimeout(absl::Condition(&stopping_), absl::FromChrono(tick_));
     const int64_t now = Now();
     for (Watched* call : calls_) {
       if (call->ExpiresAt() <= now) call->Expire();

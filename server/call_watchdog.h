@@ -4,16 +4,20 @@
 // times a second and expires those past their time. gRPC has no per-message
 // timeouts of its own, and a slow client must never hold memory or a fit
 // slot for longer than the server's bounds.
+//
+// Thread-safe: Watch, Unwatch and watched() from any thread; Expire() runs on
+// the watchdog's own thread under its lock.
 #ifndef WAVE_SERVER_CALL_WATCHDOG_H_
 #define WAVE_SERVER_CALL_WATCHDOG_H_
 
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
-#include <mutex>
 #include <thread>
 #include <unordered_set>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/synchronization/mutex.h"
 
 namespace wave {
 
@@ -45,10 +49,9 @@ class CallWatchdog {
   void Run();
 
   const std::chrono::milliseconds tick_;
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  bool stopping_ = false;
-  std::unordered_set<Watched*> calls_;
+  mutable absl::Mutex mu_;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::unordered_set<Watched*> calls_ ABSL_GUARDED_BY(mu_);
   std::thread thread_;
 };
 

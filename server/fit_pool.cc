@@ -17,27 +17,25 @@ FitPool::FitPool(int slots, int max_queued, double queue_timeout_s, Observer on_
 FitPool::~FitPool() {
   std::deque<Pending> rejected;
   {
-    std::lock_guard<std::mutex> lock(mu_);
-    stopping_ = true;
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;  // wakes the workers and the timer
     rejected.swap(queue_);
     NotifyLocked();
   }
-  cv_.notify_all();
   for (auto& p : rejected) p.job(absl::UnavailableError("server is shutting down"));
   for (auto& t : workers_) t.join();
   timer_.join();
 }
 
 absl::Status FitPool::Submit(Job job) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   if (stopping_) return absl::UnavailableError("server is shutting down");
   if (running_ + static_cast<int>(queue_.size()) >= slots_ + max_queued_) {
     return BusyRefusal(absl::StrCat("all ", slots_, " fit slots are busy and ", queue_.size(),
                                     " fits are waiting"));
   }
   queue_.push_back({std::move(job), std::chrono::steady_clock::now()});
-  NotifyLocked();
-  cv_.notify_all();  // a worker, and the timer for the new deadline
+  NotifyLocked();  // unlocking wakes a worker, and the timer for the new deadline
   return absl::OkStatus();
 }
 
@@ -45,8 +43,8 @@ void FitPool::Work() {
   while (true) {
     Pending p;
     {
-      std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(this, &FitPool::HasWorkOrStopping));
       if (queue_.empty()) return;  // stopping
       p = std::move(queue_.front());
       queue_.pop_front();
@@ -56,33 +54,35 @@ void FitPool::Work() {
     const bool late = std::chrono::steady_clock::now() - p.enqueued > timeout_;
     p.job(late ? BusyRefusal("waited too long for a fit slot")
                : absl::OkStatus());
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     --running_;
     NotifyLocked();
   }
 }
 
 void FitPool::ExpireLate() {
-  std::unique_lock<std::mutex> lock(mu_);
+  mu_.Lock();
   while (!stopping_) {
     if (queue_.empty()) {
-      cv_.wait(lock);
+      mu_.Await(absl::Condition(this, &FitPool::HasWorkOrStopping));
       continue;
     }
     // The queue is in arrival order, so its front is the first to expire.
     const auto due = queue_.front().enqueued +
                      std::chrono::duration_cast<std::chrono::steady_clock::duration>(timeout_);
-    if (std::chrono::steady_clock::now() < due) {
-      cv_.wait_until(lock, due);
+    const auto now = std::chrono::steady_clock::now();
+    if (now < due) {
+      mu_.AwaitWithTimeout(absl::Condition(&stopping_), absl::FromChrono(due - now));
       continue;
     }
     Pending late = std::move(queue_.front());
     queue_.pop_front();
     NotifyLocked();
-    lock.unlock();
+    mu_.Unlock();
     late.job(BusyRefusal("waited too long for a fit slot"));
-    lock.lock();
+    mu_.Lock();
   }
+  mu_.Unlock();
 }
 
 void FitPool::NotifyLocked() const {
@@ -90,12 +90,12 @@ void FitPool::NotifyLocked() const {
 }
 
 int FitPool::running() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   return running_;
 }
 
 int FitPool::waiting() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   return static_cast<int>(queue_.size());
 }
 

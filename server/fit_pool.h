@@ -2,24 +2,27 @@
 // most `slots` run at once, at most `max_queued` wait, and none waits longer
 // than the queue timeout: a timer thread refuses a waiting job when its time
 // is up, whatever the running ones do.
+//
+// Thread-safe: Submit, running() and waiting() from any thread; jobs run on
+// the pool's workers (or, refused, on its timer thread), never under its lock.
 #ifndef WAVE_SERVER_FIT_POOL_H_
 #define WAVE_SERVER_FIT_POOL_H_
 
 #include <chrono>
-#include <condition_variable>
 #include <deque>
 #include <functional>
-#include <mutex>
 #include <thread>
 #include <vector>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
 
 namespace wave {
 
 class FitPool {
  public:
-  // A job gets OK when it runs on a worker, or RESOURCE_EXHAUSTED (on the
+  // A job gets OK when it runs on a worker, or busy (on the
   // timer thread) when it waited past the timeout, or UNAVAILABLE when the
   // pool stops first; with an error it must only report it, quickly.
   using Job = std::function<void(const absl::Status& admitted)>;
@@ -30,7 +33,8 @@ class FitPool {
   FitPool(int slots, int max_queued, double queue_timeout_s, Observer on_change = nullptr);
   ~FitPool();  // finishes running jobs, rejects queued ones
 
-  // RESOURCE_EXHAUSTED at once when every slot is busy and the queue is full.
+  // A busy refusal (server/refusal.h) at once when every slot is busy and the
+  // queue is full.
   absl::Status Submit(Job job);
 
   int running() const;
@@ -43,16 +47,18 @@ class FitPool {
   };
   void Work();
   void ExpireLate();
-  void NotifyLocked() const;
+  void NotifyLocked() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  bool HasWorkOrStopping() const ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return stopping_ || !queue_.empty();
+  }
 
   const int slots_, max_queued_;
   const std::chrono::duration<double> timeout_;
   const Observer on_change_;
-  mutable std::mutex mu_;
-  std::condition_variable cv_;
-  std::deque<Pending> queue_;
-  int running_ = 0;
-  bool stopping_ = false;
+  mutable absl::Mutex mu_;
+  std::deque<Pending> queue_ ABSL_GUARDED_BY(mu_);
+  int running_ ABSL_GUARDED_BY(mu_) = 0;
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   std::vector<std::thread> workers_;
   std::thread timer_;
 };

@@ -30,16 +30,19 @@ InitializeReactor::InitializeReactor(ServiceContext& service, grpc::CallbackServ
                client_.ok() ? *client_ : "", service.device) {
   absl::Status status = client_.status();
   if (status.ok() && service.draining) status = absl::UnavailableError("server is shutting down");
+  ResourceBudget::Lease uploading;
   if (status.ok()) {
     auto lease = service.uploading_calls->Take(1, *client_);
     if (lease.ok()) {
-      uploading_lease_ = std::move(*lease);
+      uploading = std::move(*lease);
     } else {
       status = lease.status();
     }
   }
+  // Outside mu_: the watchdog calls Expire() under its own lock, which takes mu_.
   if (status.ok()) service_.watchdog->Watch(this);
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
+  uploading_lease_ = std::move(uploading);
   if (!status.ok()) {
     FinishLocked(status);
     return;
@@ -51,7 +54,7 @@ InitializeReactor::InitializeReactor(ServiceContext& service, grpc::CallbackServ
 // ---- Upload ---------------------------------------------------------------
 
 void InitializeReactor::OnReadDone(bool ok) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   if (finished_) return;  // expired while the read was pending
   if (!ok) {              // the client half-closed, or the call broke
     EndUpload();
@@ -156,7 +159,7 @@ void InitializeReactor::RunFit(const absl::Status& admitted) {
     }
   }
   if (call_) call_->ReleaseFewShot();
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   fit_lease_.Release();
   if (!resumed_target_.empty()) target_name_ = resumed_target_;
   if (download.ok() && !call_) {
@@ -188,7 +191,7 @@ size_t InitializeReactor::QueueLimit() const {
 }
 
 void InitializeReactor::SendProgress(const v1::InitializeResponse& message) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   if (queue_.size() < QueueLimit()) EnqueueLocked(message);
 }
 
@@ -263,7 +266,7 @@ void InitializeReactor::StartNextWriteLocked() {
 }
 
 void InitializeReactor::OnWriteDone(bool ok) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   writing_ = false;
   if (ok) {
     queue_.pop_front();
@@ -310,20 +313,25 @@ void InitializeReactor::FinishLocked(const absl::Status& status) {
 }
 
 void InitializeReactor::OnCancel() {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   cancelled_ = true;
 }
 
 void InitializeReactor::OnDone() {
   service_.watchdog->Unwatch(this);  // waits out an Expire() in progress
-  // Wait for the worker to leave the lock it finished the call under.
-  { std::lock_guard<std::mutex> lock(mu_); }
-  const std::string code = GrpcCodeName(static_cast<grpc::StatusCode>(final_status_.code()));
+  absl::Status status;
+  std::string target;
+  {
+    // Also waits for the worker to leave the lock it finished the call under.
+    absl::MutexLock lock(&mu_);
+    status = final_status_;
+    target = target_name_;
+  }
+  const std::string code = GrpcCodeName(static_cast<grpc::StatusCode>(status.code()));
   const double seconds = CallWatchdog::SecondsSince(started_);
   service_.metrics->RecordRequest("Initialize", code, seconds);
-  service_.metrics->RecordRefusal(RefusalReason(final_status_));
-  LogCall("Initialize", context_->peer(), target_name_, code, seconds,
-          std::string(final_status_.message()));
+  service_.metrics->RecordRefusal(RefusalReason(status));
+  LogCall("Initialize", context_->peer(), target, code, seconds, std::string(status.message()));
   delete this;
 }
 
@@ -346,9 +354,22 @@ void InitializeReactor::UpdateExpiryLocked() {
 }
 
 void InitializeReactor::Expire() {
-  std::unique_lock<std::mutex> lock(mu_);
+  {
+    absl::MutexLock lock(&mu_);
+    if (!ExpireLocked()) return;
+  }
+  // A write is stuck behind a client that does not read: only cancelling the
+  // stream frees it. Finish waits until TryCancel has returned, so the call
+  // (and its context) outlives it.
+  context_->TryCancel();
+  absl::MutexLock lock(&mu_);
+  cancelling_ = false;
+  if (finish_after_cancel_) FinishLocked(*finish_after_cancel_);
+}
+
+bool InitializeReactor::ExpireLocked() {
   expires_at_ = CallWatchdog::kNever;
-  if (finished_ || expired_) return;
+  if (finished_ || expired_) return false;
   const ClientBounds& b = service_.options.bounds;
   const int64_t now = CallWatchdog::Now();
   std::string reason, message;
@@ -376,18 +397,11 @@ void InitializeReactor::Expire() {
   if (phase_ == Phase::kUpload) {
     // Only a read is pending: the status reaches the client as it is.
     FinishLocked(*expired_);
-    return;
+    return false;
   }
-  // A write is stuck behind a client that does not read: only cancelling the
-  // stream frees it. Finish waits until TryCancel has returned, so the call
-  // (and its context) outlives it.
   cancelled_ = true;
   cancelling_ = true;
-  lock.unlock();
-  context_->TryCancel();
-  lock.lock();
-  cancelling_ = false;
-  if (finish_after_cancel_) FinishLocked(*finish_after_cancel_);
+  return true;
 }
 
 }  // namespace wave

@@ -7,9 +7,10 @@
 #include <prometheus/text_serializer.h>
 
 #include <map>
-#include <mutex>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "server/metrics_http.h"
 
 namespace wave {
@@ -79,8 +80,9 @@ struct Metrics::Impl {
                                         .Help("Bytes the result cache holds in memory")
                                         .Register(*registry)
                                         .Add({});
-  std::mutex bank_mu;
-  std::map<std::string, prometheus::Gauge*> bank_by_name;  // the series now at 1
+  absl::Mutex bank_mu;
+  // The series now at 1.
+  std::map<std::string, prometheus::Gauge*> bank_by_name ABSL_GUARDED_BY(bank_mu);
 };
 
 Metrics::Metrics(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
@@ -139,7 +141,7 @@ void Metrics::SetFits(int running, int waiting) {
 
 void Metrics::SetBank(const std::string& name, const std::string& version,
                       const std::string& sha256) {
-  std::lock_guard<std::mutex> lock(impl_->bank_mu);
+  absl::MutexLock lock(&impl_->bank_mu);
   // A reloaded bank replaces its old series, so one name has one series.
   prometheus::Gauge*& current = impl_->bank_by_name[name];
   prometheus::Gauge* next =

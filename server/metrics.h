@@ -1,5 +1,8 @@
 // Prometheus metrics (prometheus-cpp registry) on their own HTTP port, in
 // base units.
+//
+// Thread-safe: every method may be called from any thread (prometheus-cpp's
+// series are atomic; the bank series' map has its own lock).
 #ifndef WAVE_SERVER_METRICS_H_
 #define WAVE_SERVER_METRICS_H_
 

@@ -120,6 +120,7 @@ absl::Status ResultCache::IndexDir() {
         absl::StrCat("--cache_dir ", options_.dir, ": ", error.message()));
   }
   std::sort(found.begin(), found.end());
+  absl::MutexLock lock(&mu_);  // not shared yet; the lock states what guards the index
   for (const auto& [time, item] : found) {
     dir_lru_.push_front(item);
     dir_by_key_[item.first] = dir_lru_.begin();
@@ -135,7 +136,7 @@ void ResultCache::Count(const std::string& event) {
 std::shared_ptr<const CachedFit> ResultCache::Find(const std::string& key) {
   if (!enabled()) return nullptr;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     if (auto fit = FindInMemoryLocked(key)) return fit;
   }
   return ReadFromDir(key);
@@ -151,7 +152,7 @@ std::shared_ptr<const CachedFit> ResultCache::FindInMemoryLocked(const std::stri
 std::shared_ptr<const CachedFit> ResultCache::ReadFromDir(const std::string& key) {
   if (options_.dir.empty() || !IsKey(key)) return nullptr;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     auto it = dir_by_key_.find(key);
     if (it != dir_by_key_.end()) {
       dir_lru_.splice(dir_lru_.begin(), dir_lru_, it->second);
@@ -168,7 +169,7 @@ std::shared_ptr<const CachedFit> ResultCache::ReadFromDir(const std::string& key
   auto discard = [&](const std::string& why) -> std::shared_ptr<const CachedFit> {
     std::fprintf(stderr, "wave-server: cache entry %s discarded: %s\n", key.c_str(), why.c_str());
     Count("corrupt");
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     auto it = dir_by_key_.find(key);
     if (it != dir_by_key_.end()) {
       dir_bytes_ -= it->second->second;
@@ -207,7 +208,7 @@ std::shared_ptr<const CachedFit> ResultCache::ReadFromDir(const std::string& key
   if (fit->scalers.empty() || Checksum(*fit, header, summary) != get("checksum")) {
     return discard("checksum mismatch");
   }
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   InsertInMemoryLocked(fit);
   return fit;
 }
@@ -235,7 +236,7 @@ void ResultCache::WriteToDir(const CachedFit& fit) {
   if (error) return;
   std::vector<std::string> evicted;
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    absl::MutexLock lock(&mu_);
     if (auto it = dir_by_key_.find(fit.key); it != dir_by_key_.end()) {
       dir_bytes_ -= it->second->second;
       dir_lru_.erase(it->second);
@@ -274,7 +275,7 @@ void ResultCache::InsertInMemoryLocked(std::shared_ptr<const CachedFit> fit) {
 void ResultCache::Insert(std::shared_ptr<const CachedFit> fit) {
   if (!enabled()) return;
   if (!options_.dir.empty()) WriteToDir(*fit);
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   InsertInMemoryLocked(std::move(fit));
 }
 
@@ -290,27 +291,28 @@ absl::StatusOr<ResultCache::Lookup> ResultCache::FindOrLead(
       Count("hit");
       return lookup;
     }
-    std::unique_lock<std::mutex> lock(mu_);
-    if ((lookup.hit = FindInMemoryLocked(key))) {  // the lead completed meanwhile
-      Count("hit");
-      return lookup;
+    {
+      absl::MutexLock lock(&mu_);
+      if ((lookup.hit = FindInMemoryLocked(key))) {  // the lead completed meanwhile
+        Count("hit");
+        return lookup;
+      }
+      if (!in_flight_.count(key)) {
+        in_flight_.insert(key);
+        Count("miss");
+        lookup.lead = std::make_unique<Lead>(this, key);
+        return lookup;
+      }
+      flight_done_.WaitWithTimeout(&mu_, kFlightCheckInterval);
     }
-    if (!in_flight_.count(key)) {
-      in_flight_.insert(key);
-      Count("miss");
-      lookup.lead = std::make_unique<Lead>(this, key);
-      return lookup;
-    }
-    flight_done_.wait_for(lock, std::chrono::milliseconds(100));
-    lock.unlock();
     if (check) RETURN_IF_ERROR(check());
   }
 }
 
 void ResultCache::EndFlight(const std::string& key) {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   in_flight_.erase(key);
-  flight_done_.notify_all();
+  flight_done_.SignalAll();
 }
 
 ResultCache::Lead::~Lead() {
@@ -325,7 +327,7 @@ void ResultCache::Lead::Complete(std::shared_ptr<const CachedFit> fit) {
 }
 
 int64_t ResultCache::bytes() const {
-  std::lock_guard<std::mutex> lock(mu_);
+  absl::MutexLock lock(&mu_);
   return bytes_;
 }
 

@@ -9,19 +9,24 @@
 //
 // Identical requests at once fit once: the first leads, the others wait for
 // its entry (or take the lead when it fails).
+//
+// Thread-safe: every method may be called from any thread (fit workers look
+// up and complete, gRPC's threads resume); the disk is read and written
+// outside the lock.
 #ifndef WAVE_SERVER_RESULT_CACHE_H_
 #define WAVE_SERVER_RESULT_CACHE_H_
 
-#include <condition_variable>
 #include <functional>
 #include <list>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <set>
 #include <string>
 
+#include "absl/base/thread_annotations.h"
 #include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "core/model/tensor_io.h"
 #include "server/metrics.h"
 #include "server/options.h"
@@ -91,26 +96,33 @@ class ResultCache {
   absl::Status IndexDir();
   void Insert(std::shared_ptr<const CachedFit> fit);
   void EndFlight(const std::string& key);
-  std::shared_ptr<const CachedFit> FindInMemoryLocked(const std::string& key);
+  std::shared_ptr<const CachedFit> FindInMemoryLocked(const std::string& key)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   std::shared_ptr<const CachedFit> ReadFromDir(const std::string& key);
-  void InsertInMemoryLocked(std::shared_ptr<const CachedFit> fit);
+  void InsertInMemoryLocked(std::shared_ptr<const CachedFit> fit)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   void WriteToDir(const CachedFit& fit);
   void Count(const std::string& event);
   std::string PathOf(const std::string& key) const;
 
   const CacheOptions options_;
   Metrics* const metrics_;
-  mutable std::mutex mu_;
-  std::condition_variable flight_done_;
-  std::set<std::string> in_flight_;
+  // How often a request waiting for an identical fit checks its own call.
+  static constexpr absl::Duration kFlightCheckInterval = absl::Milliseconds(100);
+
+  mutable absl::Mutex mu_;
+  absl::CondVar flight_done_;
+  std::set<std::string> in_flight_ ABSL_GUARDED_BY(mu_);
   // Memory: most recently used first.
-  std::list<std::shared_ptr<const CachedFit>> lru_;
-  std::map<std::string, std::list<std::shared_ptr<const CachedFit>>::iterator> by_key_;
-  int64_t bytes_ = 0;
+  std::list<std::shared_ptr<const CachedFit>> lru_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::list<std::shared_ptr<const CachedFit>>::iterator> by_key_
+      ABSL_GUARDED_BY(mu_);
+  int64_t bytes_ ABSL_GUARDED_BY(mu_) = 0;
   // Directory: file sizes by key, least recently used first.
-  std::list<std::pair<std::string, int64_t>> dir_lru_;
-  std::map<std::string, std::list<std::pair<std::string, int64_t>>::iterator> dir_by_key_;
-  int64_t dir_bytes_ = 0;
+  std::list<std::pair<std::string, int64_t>> dir_lru_ ABSL_GUARDED_BY(mu_);
+  std::map<std::string, std::list<std::pair<std::string, int64_t>>::iterator> dir_by_key_
+      ABSL_GUARDED_BY(mu_);
+  int64_t dir_bytes_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
 }  // namespace wave

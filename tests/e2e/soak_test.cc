@@ -217,6 +217,27 @@ TEST(SoakTest, GoodCallsAreServedWhileHostileClientsComeAndGo) {
                 std::max(0.0, Metric(metrics, std::string("wave_calls_expired_total{reason=\"") +
                                                   reason + "\"}")));
   }
+  // Each hostile kind got what the bounds promise (docs/RELIABILITY.md), at
+  // least once, and nothing else; RESOURCE_EXHAUSTED is always allowed: the
+  // hostile client's share, or a full server, refuses it at once.
+  const std::map<std::string, grpc::StatusCode> expected = {
+      {"slow reader", grpc::StatusCode::CANCELLED},
+      {"trickler", grpc::StatusCode::DEADLINE_EXCEEDED},
+      {"never header", grpc::StatusCode::DEADLINE_EXCEEDED},
+      {"garbage", grpc::StatusCode::INVALID_ARGUMENT},
+      {"header, no data", grpc::StatusCode::INVALID_ARGUMENT},
+      {"disconnect", grpc::StatusCode::CANCELLED}};
+  const auto counts = tally.counts();
+  for (const auto& [kind, code] : expected) {
+    SCOPED_TRACE(kind);
+    ASSERT_TRUE(counts.count(kind)) << "this hostile client never finished a call";
+    const auto& codes = counts.at(kind);
+    EXPECT_GT(codes.count(code) ? codes.at(code) : 0, 0) << "never got " << int(code);
+    for (const auto& [got, n] : codes) {
+      EXPECT_TRUE(got == code || got == grpc::StatusCode::RESOURCE_EXHAUSTED)
+          << n << " calls got code " << int(got);
+    }
+  }
   // Leaks: a clean exit (under ASan, LeakSanitizer fails the exit code).
   EXPECT_EQ(server.Stop(), 0) << "the server did not drain";
 }
