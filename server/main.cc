@@ -214,8 +214,9 @@ absl::StatusOr<ServerOptions> OptionsFromFlags() {
         colon == std::string::npos ? "0.0.0.0" : o.address.substr(0, colon), ":", o.metrics_port);
   }
   if (o.fit_slots < 1) return absl::InvalidArgumentError("--fit_slots must be >= 1");
-  if (o.chunk_bytes < 4096 || o.chunk_bytes > o.limits.max_message_bytes / 2) {
-    return absl::InvalidArgumentError("--chunk_bytes must be in [4096, max_message_bytes / 2]");
+  if (!ChunkBytesAllowed(o.chunk_bytes, o.limits)) {
+    return absl::InvalidArgumentError(absl::StrCat("--chunk_bytes must be in [", kMinChunkBytes,
+                                                   ", max_message_bytes / 2]"));
   }
   if (o.device != "auto" && o.device != "cpu" && o.device != "cuda") {
     return absl::InvalidArgumentError("--device must be auto, cpu or cuda");

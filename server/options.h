@@ -34,6 +34,16 @@ struct Limits {
   double max_lr = 1.0;                     // fit.lr and fit.head_lr
 };
 
+// A file chunk: at least this, at most half a message (the rest of the
+// message is framing); the one rule for the --chunk_bytes flag and a
+// request's output.chunk_bytes.
+inline constexpr int64_t kMinChunkBytes = 4096;
+inline bool ChunkBytesAllowed(int64_t bytes, const Limits& limits) {
+  return bytes >= kMinChunkBytes && bytes <= limits.max_message_bytes / 2;
+}
+// Each uploaded sample's label (int64), counted with its image's bytes.
+inline constexpr int64_t kLabelBytes = 8;
+
 // What slow, idle or numerous clients may hold, and for how long. Every
 // bound is stated in docs/RELIABILITY.md and tested end to end.
 struct ClientBounds {

@@ -238,13 +238,13 @@ absl::Status RequestBuilder::AddHeader(const v1::InitializeHeader& h) {
     }
   }
   sample_bytes_ = target.channels * target.image_size * target.image_size * (is_float ? 4 : 1);
-  if (expected_samples_ * (sample_bytes_ + 8) > limits_.max_sample_bytes) {
-    return LimitRefusal("few-shot bytes", expected_samples_ * (sample_bytes_ + 8),
+  if (expected_samples_ * (sample_bytes_ + kLabelBytes) > limits_.max_sample_bytes) {
+    return LimitRefusal("few-shot bytes", expected_samples_ * (sample_bytes_ + kLabelBytes),
                         limits_.max_sample_bytes, "--max_sample_bytes",
                         "send fewer samples, or uint8 images instead of float32");
   }
   if (upload_bytes_ != nullptr) {
-    ASSIGN_OR_RETURN(upload_lease_, upload_bytes_->Take(expected_samples_ * (sample_bytes_ + 8), client_));
+    ASSIGN_OR_RETURN(upload_lease_, upload_bytes_->Take(expected_samples_ * (sample_bytes_ + kLabelBytes), client_));
   }
   data_.images =
       at::empty({expected_samples_, target.channels, target.image_size, target.image_size},
@@ -286,9 +286,9 @@ absl::Status RequestBuilder::CheckClassNames(const v1::InitializeHeader& h, int6
 }
 
 absl::Status RequestBuilder::CheckChunkBytes(uint32_t chunk_bytes) const {
-  if (chunk_bytes != 0 && (chunk_bytes < 4096 || chunk_bytes > limits_.max_message_bytes / 2)) {
-    return Invalid("output.chunk_bytes",
-                   absl::StrCat("must be 0 or in [4096, ", limits_.max_message_bytes / 2, "]"));
+  if (chunk_bytes != 0 && !ChunkBytesAllowed(chunk_bytes, limits_)) {
+    return Invalid("output.chunk_bytes", absl::StrCat("must be 0 or in [", kMinChunkBytes, ", ",
+                                                      limits_.max_message_bytes / 2, "]"));
   }
   return absl::OkStatus();
 }

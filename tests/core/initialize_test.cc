@@ -52,7 +52,10 @@ TEST_F(InitializeTest, FittingLowersTheLoss) {
   for (int i = 0; i < 5; ++i) first += steps[i].loss, last += steps[steps.size() - 1 - i].loss;
   EXPECT_LT(last, 0.8 * first);
   EXPECT_EQ(r->report.held_out, 50);
-  EXPECT_GE(r->report.held_out_accuracy, 0);
+  // The reported accuracy is the returned weights' on the held-out samples.
+  auto measured = HeldOutAccuracy(target, r->weights, r->held_out, bank_.geometry);
+  ASSERT_OK(measured);
+  EXPECT_DOUBLE_EQ(r->report.held_out_accuracy, *measured);
   EXPECT_LT(r->report.trainable_params * 4, r->report.model_params);
 }
 
@@ -73,8 +76,8 @@ TEST_F(InitializeTest, EarlyStoppingReturnsTheBestMeasuredStep) {
   // The last step is among the candidates, so the best is at least as good;
   // the accuracy reported is measured on the weights returned.
   EXPECT_GE(best->report.held_out_accuracy, last->report.held_out_accuracy);
-  EXPECT_GE(best->report.best_step, 0);
-  EXPECT_LE(best->report.best_step, 30);
+  // The rate makes the accuracy wander, so the best step is not the last.
+  EXPECT_LT(best->report.best_step, 30);
   auto again = HeldOutAccuracy(target, best->weights, best->held_out, bank_.geometry);
   ASSERT_OK(again);
   EXPECT_DOUBLE_EQ(*again, best->report.held_out_accuracy);
