@@ -104,6 +104,8 @@ absl::StatusOr<std::unique_ptr<TargetDownload>> FitJob::FitTarget(InitCall& call
   fitted->header = t.resolved;
   fitted->scalers = result.scalers;
   fitted->head = result.head;
+  fitted->target = target;
+  fitted->fit = fit;
   const FitReport report = result.report;
   ASSIGN_OR_RETURN(auto download, TargetDownload::Make(Source(bank, target, fit, call.output,
                                                               t.resolved),
@@ -135,12 +137,20 @@ absl::StatusOr<std::unique_ptr<TargetDownload>> FitJob::Recompose(const CachedFi
     return absl::NotFoundError(absl::StrCat("result ", fitted.key, " came from an earlier bank '",
                                             fitted.header.bank(), "'; ask again with the data"));
   }
-  FitOptions fit = ApplyFitHeader(fitted.header.fit());
-  fit.device = service_.device;
-  const auto& t = fitted.header.target();
-  ASSIGN_OR_RETURN(CheckedRequest request, CheckedRequest::Create(*bank, t.depth(), t.width(),
-                                                                  t.heads(), t.classes(), fit));
-  const ViTConfig& target = request.target();
+  ViTConfig target;
+  FitOptions fit;
+  if (fitted.target && fitted.fit) {
+    target = *fitted.target;
+    fit = *fitted.fit;
+  } else {  // read from the directory: checked here, once per use
+    fit = ApplyFitHeader(fitted.header.fit());
+    fit.device = service_.device;
+    const auto& t = fitted.header.target();
+    ASSIGN_OR_RETURN(CheckedRequest request, CheckedRequest::Create(*bank, t.depth(), t.width(),
+                                                                    t.heads(), t.classes(), fit));
+    target = request.target();
+    fit = request.fit();
+  }
   ASSIGN_OR_RETURN(InitResult result, RecomposeFitted(*bank, target, fitted.scalers, fitted.head,
                                                       service_.device));
   result.report.held_out = fitted.summary.held_out();

@@ -70,7 +70,8 @@ bool IsKey(const std::string& name) {
 
 int64_t CachedFit::Bytes() const {
   return TensorBytes(scalers) + TensorBytes(head) + static_cast<int64_t>(header.ByteSizeLong()) +
-         static_cast<int64_t>(summary.ByteSizeLong()) + static_cast<int64_t>(key.size()) + 256;
+         static_cast<int64_t>(summary.ByteSizeLong()) + static_cast<int64_t>(key.size()) +
+         kEntryOverheadBytes;
 }
 
 absl::StatusOr<std::unique_ptr<ResultCache>> ResultCache::Create(CacheOptions options,

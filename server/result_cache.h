@@ -19,6 +19,7 @@
 #include <functional>
 #include <list>
 #include <map>
+#include <optional>
 #include <memory>
 #include <set>
 #include <string>
@@ -27,6 +28,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "core/init/initialize.h"
 #include "core/model/tensor_io.h"
 #include "server/metrics.h"
 #include "server/options.h"
@@ -42,8 +44,16 @@ struct CachedFit {
   v1::InitializeHeader header;
   TensorMap scalers, head;  // CPU float32
   v1::Summary summary;      // the fit's figures, without digests, seconds or cache fields
+  // The checked target and fit options, as core types, when this process made
+  // the entry: a hit recomposes from them directly. An entry read from the
+  // directory has only `header`, which is checked again on its first use.
+  std::optional<ViTConfig> target;
+  std::optional<FitOptions> fit;
 
-  int64_t Bytes() const;  // what the entry holds in memory (tensors and messages)
+  // What the entry holds in memory: tensors, messages, and a fixed allowance
+  // for the rest (strings, the optional core types, the list node).
+  int64_t Bytes() const;
+  static constexpr int64_t kEntryOverheadBytes = 512;
 };
 
 class ResultCache {
