@@ -93,16 +93,10 @@ v1::InitializeHeader ResolvedHeader(const TemplateBank& bank, const CheckedReque
 }
 
 absl::StatusOr<FitOptions> RequestBuilder::FitFromHeader(const v1::FitOptions& f) const {
-  if (f.has_held_out() && f.held_out() < 0) {
+  if (f.has_held_out() && f.held_out() < 0) {  // -1 is core's "default", not a client's value
     return Invalid("fit.held_out", absl::StrCat("must be >= 0, got ", f.held_out()));
   }
   FitOptions fit = ApplyFitHeader(f);
-  if (fit.eval_every < 0) {
-    return Invalid("fit.eval_every", absl::StrCat("must be >= 0, got ", fit.eval_every));
-  }
-  if (fit.patience < 0) {
-    return Invalid("fit.patience", absl::StrCat("must be >= 0, got ", fit.patience));
-  }
   RETURN_IF_ERROR(CheckFitSchemes(f));
   fit.device = device_;
   if (fit.steps > limits_.max_fit_steps) {
@@ -136,12 +130,8 @@ absl::StatusOr<FitOptions> RequestBuilder::FitFor(const v1::TargetArchitecture& 
 
 absl::StatusOr<CheckedRequest> RequestBuilder::CheckTarget(const v1::TargetArchitecture& t,
                                                            const v1::FitOptions& asked) const {
-  if (t.depth() < 1) return Invalid("target.depth", absl::StrCat("must be >= 1, got ", t.depth()));
-  if (t.width() < 1) return Invalid("target.width", absl::StrCat("must be >= 1, got ", t.width()));
-  if (t.classes() < 1) {
-    return Invalid("target.classes", absl::StrCat("must be >= 1, got ", t.classes()));
-  }
-  if (t.heads() < 0) return Invalid("target.heads", "must be >= 0 (0: from the bank)");
+  // The server's limits first (they need no bank); every other rule of a
+  // target and its fit is core's, checked once by CheckedRequest::Create.
   if (t.depth() > limits_.max_depth) {
     return LimitRefusal("target.depth", t.depth(), limits_.max_depth, "--max_depth",
                         "ask for a shallower target");
@@ -232,10 +222,7 @@ absl::Status RequestBuilder::AddHeader(const v1::InitializeHeader& h) {
     if (fit.Fits() && expected_samples_ < 2) {
       return Invalid("num_samples", "a fit with steps > 0 needs at least 2 labelled samples");
     }
-    if (fit.Fits() && fit.held_out > expected_samples_ - 2) {
-      return Invalid("fit.held_out", absl::StrCat(fit.held_out, " of ", expected_samples_,
-                                                  " samples leaves fewer than 2 to fit on"));
-    }
+    if (fit.Fits()) RETURN_IF_ERROR(CheckHeldOut(fit, expected_samples_));
   }
   sample_bytes_ = target.channels * target.image_size * target.image_size * (is_float ? 4 : 1);
   if (expected_samples_ * (sample_bytes_ + kLabelBytes) > limits_.max_sample_bytes) {

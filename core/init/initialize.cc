@@ -86,8 +86,12 @@ absl::Status ValidateFitOptions(const FitOptions& o) {
   if (o.head_steps < 0) return absl::InvalidArgumentError("fit.head_steps: must be >= 0");
   if (o.batch < 1) return absl::InvalidArgumentError("fit.batch: must be >= 1");
   if (o.held_out < -1) return absl::InvalidArgumentError("fit.held_out: must be >= 0");
-  if (o.eval_every < 0) return absl::InvalidArgumentError("fit.eval_every: must be >= 0");
-  if (o.patience < 0) return absl::InvalidArgumentError("fit.patience: must be >= 0");
+  if (o.eval_every < 0) {
+    return absl::InvalidArgumentError(absl::StrCat("fit.eval_every: must be >= 0, got ", o.eval_every));
+  }
+  if (o.patience < 0) {
+    return absl::InvalidArgumentError(absl::StrCat("fit.patience: must be >= 0, got ", o.patience));
+  }
   if (!(o.lr > 0) || !std::isfinite(o.lr) || !(o.head_lr > 0) || !std::isfinite(o.head_lr)) {
     return absl::InvalidArgumentError("fit.lr: learning rates must be positive and finite");
   }
@@ -127,6 +131,19 @@ absl::StatusOr<double> HeldOutAccuracy(const ViTConfig& target, const TensorMap&
   return accuracy;
 }
 
+int64_t HeldOutCount(const FitOptions& options, int64_t n) {
+  return options.held_out >= 0 ? options.held_out : std::min<int64_t>(kMaxDefaultHeldOut, n / 10);
+}
+
+absl::Status CheckHeldOut(const FitOptions& options, int64_t n) {
+  const int64_t held = HeldOutCount(options, n);
+  if (held > n - 2) {
+    return absl::InvalidArgumentError(absl::StrCat("fit.held_out: ", held, " of ", n,
+                                                   " samples leaves fewer than 2 to fit on"));
+  }
+  return absl::OkStatus();
+}
+
 absl::StatusOr<CheckedRequest> CheckedRequest::Create(const TemplateBank& bank,
                                                       const ViTConfig& target,
                                                       const FitOptions& fit) {
@@ -149,13 +166,7 @@ absl::StatusOr<CheckedRequest> CheckedRequest::Create(const TemplateBank& bank, 
 absl::Status CheckedRequest::SetFewShot(Dataset few_shot) {
   const int64_t n = few_shot.size();
   if (fit_.Fits() || n > 0) RETURN_IF_ERROR(ValidateFewShot(few_shot, target_));
-  if (fit_.Fits()) {
-    const int64_t held = fit_.held_out >= 0 ? fit_.held_out : std::min<int64_t>(100, n / 10);
-    if (held > n - 2) {
-      return absl::InvalidArgumentError(absl::StrCat("fit.held_out: ", held, " of ", n,
-                                                     " samples leaves fewer than 2 to fit on"));
-    }
-  }
+  if (fit_.Fits()) RETURN_IF_ERROR(CheckHeldOut(fit_, n));
   few_shot_ = std::move(few_shot);
   has_few_shot_ = true;
   return absl::OkStatus();
@@ -436,7 +447,7 @@ absl::StatusOr<InitResult> InitializeTarget(const CheckedRequest& request,
   if (o.Fits()) {
     const Dataset& few_shot = request.few_shot();
     const int64_t held =
-        o.held_out >= 0 ? o.held_out : std::min<int64_t>(100, few_shot.size() / 10);
+        HeldOutCount(o, few_shot.size());
     ASSIGN_OR_RETURN(result.held_out, FitScalersAndHead(bank, target, few_shot, o, held, state,
                                                         result.report, progress, check));
   }

@@ -97,6 +97,12 @@ inline constexpr double kMaxAbsImageValue = 1000;
 // in [0, classes)) against the target. Messages name the field.
 absl::Status ValidateFewShot(const Dataset& data, const ViTConfig& target);
 absl::Status ValidateFitOptions(const FitOptions& options);
+// How many of `n` samples a fit holds out: options.held_out, or by default
+// 10% up to kMaxDefaultHeldOut.
+inline constexpr int64_t kMaxDefaultHeldOut = 100;
+int64_t HeldOutCount(const FitOptions& options, int64_t n);
+// INVALID_ARGUMENT when holding them out leaves fewer than 2 samples to fit on.
+absl::Status CheckHeldOut(const FitOptions& options, int64_t n);
 
 // True when no element is NaN or infinite. Sums in float64, which no finite
 // float32 tensor can overflow, instead of materializing a mask.

@@ -254,7 +254,7 @@ TEST_F(RequestBuilderTest, SeveralTargetsShareOneUploadAndErrorsNameTheEntry) {
   {
     RequestBuilder builder(limits_, banks_);
     EXPECT_STATUS(builder.Add(with_targets({{1, 16}, {0, 32}})), StatusCode::kInvalidArgument,
-                  "targets[1].depth: must be >= 1");
+                  "targets[1].depth: must be in [1, 65536], got 0");
   }
   {
     RequestBuilder builder(limits_, banks_);
