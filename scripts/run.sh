@@ -8,7 +8,7 @@ bash scripts/setup.sh
 bash scripts/build.sh
 
 # The bundled bank first (the default), then the bank measured best on
-# Fashion-MNIST's own classes (docs/eval/targets.md), which a request names.
+# Fashion-MNIST's own classes (research/results/targets.md), which a request names.
 # BANK (one file) is still heard, as before the second bank.
 BANKS=${BANKS:-${BANK:-models/fashion-mnist-vit.safetensors,models/multi-aux-24/fashion-mnist-vit-multiaux24.safetensors,models/glyphs/glyphs-vit.safetensors}}
 PORT=${PORT:-50051}

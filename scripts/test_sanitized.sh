@@ -13,4 +13,4 @@ export ASAN_OPTIONS="abort_on_error=1:detect_leaks=1:strict_string_checks=1:chec
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 export LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp:print_suppressions=0"
 cd "$BUILD_DIR"
-ctest --output-on-failure --timeout 1800 -j "$(nproc)" "$@"
+ctest --output-on-failure --timeout 1800 -j "$(nproc)" -LE research "$@"

@@ -14,14 +14,14 @@ namespace wave {
 // for every request; the second is merged over it for a request on other
 // classes than the bank's, where the bank's head cannot serve: a recipe
 // measured on the bank's own classes (no scaler steps, say) need not carry
-// to classes the templates never saw (docs/eval/transfer-multi24).
+// to classes the templates never saw (research/results/transfer-multi24).
 inline constexpr char kFitDefaultsKey[] = "fit_defaults";
 inline constexpr char kFitDefaultsOtherClassesKey[] = "fit_defaults_other_classes";
 
 // The scheme names the API takes: scaler_init "structured", "select" or
 // "naive" (empty: structured); auxiliary "nearest" or "narrower" (empty:
 // nearest; "blend" stays an evaluation flag, measured far worse,
-// docs/eval/multi-aux). INVALID_ARGUMENT names the field.
+// research/results/multi-aux). INVALID_ARGUMENT names the field.
 absl::Status CheckFitSchemes(const v1::FitOptions& f);
 
 // Whether a request is on the bank's own classes: as many classes as every

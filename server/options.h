@@ -10,8 +10,8 @@ namespace wave {
 
 // The fit where a request leaves it unset: at most 400 steps, the held-out
 // accuracy every 25, stop after 4 measurements without improvement, return
-// the best. Chosen on validation images (docs/eval/early-stopping,
-// docs/eval/main/val-fit-steps.csv): on a task the bank never saw accuracy
+// the best. Chosen on validation images (research/results/early-stopping,
+// research/results/main/val-fit-steps.csv): on a task the bank never saw accuracy
 // rises to 400 steps, which early stopping reaches within 0.4-1.2 points;
 // on the bank's own classes it peaks near 50 steps at the larger sizes and
 // falls after, which early stopping returns.

@@ -37,7 +37,7 @@ const char* ScalerInitName(ScalerInit scheme);
 enum class AuxiliaryMix {
   // The nearest auxiliary alone (|log depth ratio| + |log width ratio|). The
   // default: averaging two auxiliaries' scalers averages two networks whose
-  // units are not aligned, and measured far worse (docs/eval/multi-aux).
+  // units are not aligned, and measured far worse (research/results/multi-aux).
   kNearest,
   // The two nearest, weighted by inverse distance (the one at the target's
   // own size alone, exactly). Kept to be measured against kNearest.

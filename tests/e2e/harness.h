@@ -17,6 +17,7 @@
 
 #include "absl/status/statusor.h"
 #include "client/few_shot_data.h"
+#include "tests/http_get.h"
 
 namespace wave::testing {
 
@@ -85,11 +86,6 @@ class ServerProcess {
   std::string log_path_;
 };
 
-// GET http://127.0.0.1:port/path; the body, or "" on failure.
-std::string HttpGet(int port, const std::string& path);
-// The value of one series ("wave_fits{state=\"running\"}") on the server's
-// /metrics, or -1 when it is not there.
-double Metric(int metrics_port, const std::string& series);
 // The resident memory of a process, from /proc (bytes; -1 when gone).
 int64_t ResidentBytes(pid_t pid);
 // Polls `done` every 10 ms for up to `seconds`.

@@ -1,0 +1,26 @@
+set terminal pngcairo size 1680,680 font 'sans,9'
+set output 'research/results/cheaper-fit/val/results.png'
+set multiplot layout 2,4
+set datafile missing 'NaN'
+set key bottom right
+set grid
+set ylabel 'validation accuracy (%)'
+set xlabel 'epoch'
+set title '3x64'
+plot 'research/results/cheaper-fit/val/curve_3x64.dat' using 1:2 with linespoints title 'scalers-100', 'research/results/cheaper-fit/val/curve_3x64.dat' using 1:4 with linespoints title 'scalers-400', 'research/results/cheaper-fit/val/curve_3x64.dat' using 1:6 with linespoints title 'head-300', 'research/results/cheaper-fit/val/curve_3x64.dat' using 1:8 with linespoints title 'head-1000', 'research/results/cheaper-fit/val/curve_3x64.dat' using 1:10 with linespoints title 'head-300+scalers-50', 'research/results/cheaper-fit/val/curve_3x64.dat' using 1:12 with linespoints title 'head-300+scalers-100'
+set title '4x96'
+plot 'research/results/cheaper-fit/val/curve_4x96.dat' using 1:2 with linespoints title 'scalers-100', 'research/results/cheaper-fit/val/curve_4x96.dat' using 1:4 with linespoints title 'scalers-400', 'research/results/cheaper-fit/val/curve_4x96.dat' using 1:6 with linespoints title 'head-300', 'research/results/cheaper-fit/val/curve_4x96.dat' using 1:8 with linespoints title 'head-1000', 'research/results/cheaper-fit/val/curve_4x96.dat' using 1:10 with linespoints title 'head-300+scalers-50', 'research/results/cheaper-fit/val/curve_4x96.dat' using 1:12 with linespoints title 'head-300+scalers-100'
+set title '12x128'
+plot 'research/results/cheaper-fit/val/curve_12x128.dat' using 1:2 with linespoints title 'scalers-100', 'research/results/cheaper-fit/val/curve_12x128.dat' using 1:4 with linespoints title 'scalers-400', 'research/results/cheaper-fit/val/curve_12x128.dat' using 1:6 with linespoints title 'head-300', 'research/results/cheaper-fit/val/curve_12x128.dat' using 1:8 with linespoints title 'head-1000', 'research/results/cheaper-fit/val/curve_12x128.dat' using 1:10 with linespoints title 'head-300+scalers-50', 'research/results/cheaper-fit/val/curve_12x128.dat' using 1:12 with linespoints title 'head-300+scalers-100'
+set title '9x192'
+plot 'research/results/cheaper-fit/val/curve_9x192.dat' using 1:2 with linespoints title 'scalers-100', 'research/results/cheaper-fit/val/curve_9x192.dat' using 1:4 with linespoints title 'scalers-400', 'research/results/cheaper-fit/val/curve_9x192.dat' using 1:6 with linespoints title 'head-300', 'research/results/cheaper-fit/val/curve_9x192.dat' using 1:8 with linespoints title 'head-1000', 'research/results/cheaper-fit/val/curve_9x192.dat' using 1:10 with linespoints title 'head-300+scalers-50', 'research/results/cheaper-fit/val/curve_9x192.dat' using 1:12 with linespoints title 'head-300+scalers-100'
+set xlabel 'image passes (fit + training)'
+set title '3x64'
+plot 'research/results/cheaper-fit/val/curve_3x64.dat' using 3:2 with linespoints title 'scalers-100', 'research/results/cheaper-fit/val/curve_3x64.dat' using 5:4 with linespoints title 'scalers-400', 'research/results/cheaper-fit/val/curve_3x64.dat' using 7:6 with linespoints title 'head-300', 'research/results/cheaper-fit/val/curve_3x64.dat' using 9:8 with linespoints title 'head-1000', 'research/results/cheaper-fit/val/curve_3x64.dat' using 11:10 with linespoints title 'head-300+scalers-50', 'research/results/cheaper-fit/val/curve_3x64.dat' using 13:12 with linespoints title 'head-300+scalers-100'
+set title '4x96'
+plot 'research/results/cheaper-fit/val/curve_4x96.dat' using 3:2 with linespoints title 'scalers-100', 'research/results/cheaper-fit/val/curve_4x96.dat' using 5:4 with linespoints title 'scalers-400', 'research/results/cheaper-fit/val/curve_4x96.dat' using 7:6 with linespoints title 'head-300', 'research/results/cheaper-fit/val/curve_4x96.dat' using 9:8 with linespoints title 'head-1000', 'research/results/cheaper-fit/val/curve_4x96.dat' using 11:10 with linespoints title 'head-300+scalers-50', 'research/results/cheaper-fit/val/curve_4x96.dat' using 13:12 with linespoints title 'head-300+scalers-100'
+set title '12x128'
+plot 'research/results/cheaper-fit/val/curve_12x128.dat' using 3:2 with linespoints title 'scalers-100', 'research/results/cheaper-fit/val/curve_12x128.dat' using 5:4 with linespoints title 'scalers-400', 'research/results/cheaper-fit/val/curve_12x128.dat' using 7:6 with linespoints title 'head-300', 'research/results/cheaper-fit/val/curve_12x128.dat' using 9:8 with linespoints title 'head-1000', 'research/results/cheaper-fit/val/curve_12x128.dat' using 11:10 with linespoints title 'head-300+scalers-50', 'research/results/cheaper-fit/val/curve_12x128.dat' using 13:12 with linespoints title 'head-300+scalers-100'
+set title '9x192'
+plot 'research/results/cheaper-fit/val/curve_9x192.dat' using 3:2 with linespoints title 'scalers-100', 'research/results/cheaper-fit/val/curve_9x192.dat' using 5:4 with linespoints title 'scalers-400', 'research/results/cheaper-fit/val/curve_9x192.dat' using 7:6 with linespoints title 'head-300', 'research/results/cheaper-fit/val/curve_9x192.dat' using 9:8 with linespoints title 'head-1000', 'research/results/cheaper-fit/val/curve_9x192.dat' using 11:10 with linespoints title 'head-300+scalers-50', 'research/results/cheaper-fit/val/curve_9x192.dat' using 13:12 with linespoints title 'head-300+scalers-100'
+unset multiplot

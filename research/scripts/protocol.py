@@ -1,0 +1,266 @@
+#!/usr/bin/python3
+"""The evaluation protocol (research/results/PLAN.md), end to end and resumable.
+
+Two tasks share one protocol:
+  transfer  targets learn Fashion-MNIST classes 5-9 (relabelled 0-4) from a bank
+            learned on classes 0-4; tested on all 5,000 test images of classes 5-9.
+  main      targets learn all ten classes from the bundled bank (learned on the
+            same classes); tested on all 10,000 test images.
+Every recipe choice is made on a validation split carved from the training images
+(seed 1); the final figures are on the test images, over several seeds. Each step
+appends to a CSV with --resume, so a rerun continues where the last one stopped;
+choices are written to choices.csv.
+
+  research/scripts/protocol.py --task=transfer --eval=runs/eval-bin/wave-eval
+  research/scripts/protocol.py --task=main --eval=runs/eval-bin/wave-eval
+"""
+import argparse
+import csv
+import os
+import subprocess
+import sys
+
+SIZES = ["3x64", "4x96", "12x128", "9x192"]
+FIT_STEPS = [0, 25, 50, 100, 200, 400]
+LRS = ["3e-4", "1e-3", "3e-3"]
+# A rate chosen at an edge of its grid says the best may lie beyond it: the grid
+# grows one rung of this ladder past that edge until the choice is inside it
+# (since the fourteenth session; before, WAVE's lowest and Direct's highest rate
+# were chosen at two sizes each and nothing beyond them was tried).
+LADDER = ["1e-5", "3e-5", "1e-4", "3e-4", "1e-3", "3e-3", "1e-2"]
+
+TASKS = {
+    "transfer": {
+        "out": "research/results/transfer",
+        "flags": ["--bank=research/banks/transfer/fashion-mnist-0-4-vit.safetensors",
+                  "--ancestry=research/banks/transfer/fashion-mnist-0-4-vit.ancestry.safetensors",
+                  "--classes=5,6,7,8,9", "--val_samples=2500"],
+        "epochs": {"direct": 10},  # every other method: 5
+        "seeds": "1,2,3",
+        "baseline_seeds": "1,2,3",
+        "baselines": ["weight-selection", "heur-lg", "mimetic"],
+    },
+    "main": {
+        "out": "research/results/main",
+        "flags": ["--bank=models/fashion-mnist-vit.safetensors",
+                  "--ancestry=models/fashion-mnist-vit.ancestry.safetensors",
+                  "--val_samples=5000"],
+        # Direct long enough that its curve has flattened.
+        "epochs": {"direct": 20},
+        "seeds": "1,2,3,4,5",
+        # Five like WAVE's and Direct's since the fourteenth session: with three,
+        # WAVE against Weight Selection at 4x96 was not distinguishable either way.
+        "baseline_seeds": "1,2,3,4,5",
+        "baselines": ["weight-selection", "heur-lg", "mimetic"],
+        # WAVE's own variants, measured before the fit-steps sweep; tiles selected
+        # first (the scheme a default could take), naive resampling after.
+        "variants": ["wave-select", "wave-naive"],
+        # Test accuracy against image passes for every fit budget.
+        "sweep_seeds": "1,2,3",
+    },
+}
+# Every method of the comparison has a rate search of its own (since the
+# fourteenth session: before, the baselines took WAVE's or Direct's rate, which
+# the grown grid could push to where only WAVE's start trains well). WAVE's
+# variants take WAVE's rate; a method that cannot build a size (n/a) takes the
+# rate of the method it resembles, which it never uses.
+LR_FROM = {"weight-selection": "wave", "heur-lg": "wave", "mimetic": "direct",
+           "wave-naive": "wave", "wave-select": "wave"}
+
+
+def common(args):
+    return [args.eval] + TASKS[args.task]["flags"] + [
+        "--train_samples=5000", "--few_shot=1000", "--fit_batch=64", "--batch=128",
+        "--warmup_epochs=0.2", f"--threads={args.threads}", f"--out_dir={args.out}",
+        "--resume", "--noreport",
+    ]
+
+
+def run(args, extra):
+    cmd = common(args) + extra
+    print("+", " ".join(cmd), flush=True)
+    subprocess.run(cmd, check=True)
+
+
+def rows(path):
+    if not os.path.exists(path):
+        return []
+    with open(path) as f:
+        return list(csv.DictReader(f))
+
+
+def best(path, size, labels, epoch):
+    """The label with the highest accuracy at `epoch` (ties: the first listed)."""
+    acc = {}
+    for r in rows(path):
+        if r["size"] == size and int(r["epoch"]) == epoch and r["accuracy"] != "n/a":
+            acc[r["method"]] = float(r["accuracy"])
+    scored = [(acc[l], -i, l) for i, l in enumerate(labels) if l in acc]
+    if not scored:
+        sys.exit(f"no validation rows for {size} {labels} at epoch {epoch} in {path}")
+    return max(scored)[2]
+
+
+def choose_inside(grid, run_rate, choose):
+    """Runs every rate of `grid` (run_rate) and picks one (choose(grid)); while
+    the pick is at an edge with a LADDER rung beyond it, runs that rung too."""
+    grid = list(grid)
+    while True:
+        for rate in grid:
+            run_rate(rate)
+        chosen = choose(grid)
+        rung = LADDER.index(chosen)
+        if chosen == grid[0] and rung > 0:
+            grid.insert(0, LADDER[rung - 1])
+        elif chosen == grid[-1] and rung + 1 < len(LADDER):
+            grid.append(LADDER[rung + 1])
+        else:
+            return chosen
+
+
+def builds(path, size, label):
+    """Whether a run has an accuracy (a method that cannot build a size has n/a)."""
+    return any(r["size"] == size and r["method"] == label and r["accuracy"] != "n/a"
+               for r in rows(path))
+
+
+def drop_rows(path, keep):
+    """Rewrites a CSV with the rows `keep(row)` accepts; returns how many went."""
+    if not os.path.exists(path):
+        return 0
+    with open(path) as f:
+        reader = csv.DictReader(f)
+        fields, all_rows = reader.fieldnames, list(reader)
+    kept = [r for r in all_rows if keep(r)]
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=fields, lineterminator="\n")
+        w.writeheader()
+        w.writerows(kept)
+    return len(all_rows) - len(kept)
+
+
+def changed_choices(out, choices):
+    """The (size, method) keys of `choices` ({key: (fit_steps, lr)}) whose value
+    differs from the last choices.csv in `out`: their test runs were made under
+    the old recipe, so the caller drops them and --resume redoes them."""
+    before = {(r["size"], r["method"]): (r["fit_steps"], r["lr"])
+              for r in rows(os.path.join(out, "choices.csv"))}
+    return {k for k, v in choices.items() if k in before and before[k] != v}
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--task", choices=sorted(TASKS), required=True)
+    p.add_argument("--eval", default="runs/eval-bin/wave-eval")
+    p.add_argument("--out", default="", help="default: the task's folder under research/results")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--seeds", default="", help="default: the task's seeds")
+    p.add_argument("--sizes", default=",".join(SIZES))
+    p.add_argument("--no_extras", action="store_true",
+                   help="stop after the test runs of the issue's methods (no sweep, no variants)")
+    args = p.parse_args()
+    task = TASKS[args.task]
+    args.out = args.out or task["out"]
+    epochs = lambda method: task["epochs"].get(method, 5)
+    searched = ["direct", "wave"] + task["baselines"]
+    variants = task.get("variants", [])
+    sizes = args.sizes.split(",")
+    os.makedirs(args.out, exist_ok=True)
+    val_steps = os.path.join(args.out, "val-fit-steps.csv")
+    val_lr = os.path.join(args.out, "val-lr.csv")
+
+    # 1. Fit steps (the same budget for every method), by WAVE's validation
+    #    accuracy after one epoch; ties go to fewer steps.
+    steps = {}
+    for size in sizes:
+        for s in FIT_STEPS:
+            run(args, [f"--csv={os.path.basename(val_steps)}", "--split=val", "--seeds=1",
+                       f"--sizes={size}", "--methods=wave", f"--label=wave-s{s}",
+                       f"--fit_steps={s}", "--epochs=1", "--lr=1e-3"])
+        steps[size] = int(best(val_steps, size, [f"wave-s{s}" for s in FIT_STEPS], 1)[6:])
+
+    # 2. The learning rate of training for every method, by validation
+    #    accuracy at its last epoch (Direct first: its search is required).
+    lr, chosen_on = {}, {}
+    for size in sizes:
+        for method in searched:
+            def run_rate(rate):
+                run(args, [f"--csv={os.path.basename(val_lr)}", "--split=val", "--seeds=1",
+                           f"--sizes={size}", f"--methods={method}",
+                           f"--label={method}-lr{rate}", f"--fit_steps={steps[size]}",
+                           f"--epochs={epochs(method)}", f"--lr={rate}"])
+
+            def choose(grid):
+                chosen = best(val_lr, size, [f"{method}-lr{r}" for r in grid], epochs(method))
+                return chosen.split("-lr")[1]
+            run_rate(LRS[0])
+            if builds(val_lr, size, f"{method}-lr{LRS[0]}"):
+                lr[(size, method)] = choose_inside(LRS, run_rate, choose)
+                chosen_on[(size, method)] = "val seed 1"
+            else:
+                lr[(size, method)] = lr[(size, LR_FROM[method])]
+                chosen_on[(size, method)] = "n/a at this size"
+        for v in variants:
+            lr[(size, v)] = lr[(size, LR_FROM[v])]
+            chosen_on[(size, v)] = f"val seed 1 (the rate chosen for {LR_FROM[v]})"
+    methods = searched + variants
+    # A changed choice makes the test runs under the old one stale (the sweep
+    # trains at WAVE's rate). An n/a method never uses its rate: nothing to redo.
+    stale = changed_choices(args.out, {(size, m): (str(steps[size]), lr[(size, m)])
+                                       for size in sizes for m in methods
+                                       if chosen_on[(size, m)] != "n/a at this size"})
+    for size, method in sorted(stale):
+        gone = drop_rows(os.path.join(args.out, "test.csv"),
+                         lambda r: (r["size"], r["method"]) != (size, method))
+        if method == "wave":
+            gone += drop_rows(os.path.join(args.out, "sweep.csv"), lambda r: r["size"] != size)
+        print(f"{size} {method}: choice changed, {gone} stale test rows dropped", flush=True)
+    with open(os.path.join(args.out, "choices.csv"), "w") as f:
+        w = csv.writer(f)
+        w.writerow(["size", "method", "fit_steps", "lr", "epochs", "chosen_on"])
+        for size in sizes:
+            for method in methods:
+                w.writerow([size, method, steps[size], lr[(size, method)], epochs(method),
+                            chosen_on[(size, method)]])
+
+    # 3. The final figures on the test images, seed by seed so that a partial
+    #    run still pairs: WAVE and Direct first, then the baselines one at a
+    #    time in the task's order, so a partial run has whole baselines.
+    def test_run(seed, size, method):
+        run(args, ["--csv=test.csv", "--split=test", f"--seeds={seed}",
+                   f"--sizes={size}", f"--methods={method}",
+                   f"--fit_steps={steps[size]}", f"--epochs={epochs(method)}",
+                   f"--lr={lr[(size, method)]}"])
+
+    for seed in (args.seeds or task["seeds"]).split(","):
+        for size in sizes:
+            for method in ["wave", "direct"]:
+                test_run(seed, size, method)
+    for method in task["baselines"]:
+        for seed in (args.seeds or task["baseline_seeds"]).split(","):
+            for size in sizes:
+                test_run(seed, size, method)
+    if args.no_extras:
+        return
+
+    # 4. WAVE's variants on the test images, before the sweep (since the
+    #    seventeenth session: they bear on the comparison, the sweep's third
+    #    seed only narrows figures its first two already give).
+    for method in task.get("variants", []):
+        for seed in (args.seeds or task["baseline_seeds"]).split(","):
+            for size in sizes:
+                test_run(seed, size, method)
+
+    # 5. The fit-steps sweep on the test images (sweep.csv): every budget, the
+    #    fit then one epoch, so accuracy can be read against image passes.
+    for seed in task["sweep_seeds"].split(",") if "sweep_seeds" in task else []:
+        for size in sizes:
+            for s in FIT_STEPS:
+                run(args, ["--csv=sweep.csv", "--split=test", f"--seeds={seed}",
+                           f"--sizes={size}", "--methods=wave", f"--label=wave-s{s}",
+                           f"--fit_steps={s}", "--epochs=1", f"--lr={lr[(size, 'wave')]}"])
+
+
+if __name__ == "__main__":
+    main()

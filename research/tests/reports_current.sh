@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Every evaluation report the docs quote is what research/scripts/report.sh makes
+# from the committed CSVs today, and the README's Results block is what
+# research/scripts/results_summary.py makes from those reports: a number edited by
+# hand, or a CSV committed without its reports, fails here. The reports are
+# remade in a scratch copy of the files they are made from, and compared.
+#   research/tests/reports_current.sh <wave-eval binary>
+set -euo pipefail
+EVAL=$(realpath "${1:?usage: reports_current.sh <wave-eval>}")
+cd "$(dirname "$0")/../.."
+scratch=$(mktemp -d)
+trap 'rm -rf "$scratch"' EXIT
+# Scripts only: a local __pycache__ (scripts import each other) is not a report input.
+cp --parents README.md docs/own-data.md research/results/bank_cost.csv research/results/*/*.csv \
+  research/scripts/*.sh research/scripts/*.py "$scratch/"
+for task in transfer main; do
+  (cd "$scratch" && bash research/scripts/report.sh "$task" "$EVAL" > /dev/null 2>&1) ||
+    { echo "research/scripts/report.sh $task failed" >&2; exit 1; }
+done
+(cd "$scratch" && /usr/bin/python3 research/scripts/own_data_report.py --eval="$EVAL" > /dev/null 2>&1) ||
+  { echo "research/scripts/own_data_report.py failed" >&2; exit 1; }
+cd "$scratch"
+stale=0
+# Text only: the PNGs embed the plotting library's build, the gnuplot scripts nothing new.
+for made in README.md research/results/summary.md docs/own-data.md $(find research/results -name 'results.md' -o -name 'curve_*.dat'); do
+  if ! cmp -s "$made" "$OLDPWD/$made"; then
+    echo "$made does not match what the committed CSVs make: run research/scripts/report.sh (docs/own-data.md: research/scripts/own_data_report.py)" >&2
+    stale=1
+  fi
+done
+[[ $stale == 0 ]] && echo "reports and the README's Results block are current"
