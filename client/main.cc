@@ -67,6 +67,9 @@ ABSL_FLAG(int64_t, head_steps, -1,
           "steps of the head alone on the initialized body's features before --steps "
           "(cheap: one forward pass over the samples in all; -1: the bank's or the server's "
           "default, 0).");
+ABSL_FLAG(double, max_passes, -1,
+          "Scaler steps at most this many passes over the uploaded samples (the fit's cost "
+          "follows the upload's size; -1: the bank's or the server's default).");
 ABSL_FLAG(bool, head_from_bank, true,
           "start the head from the bank's when the class counts agree; "
           "--nohead_from_bank when your classes mean something else.");
@@ -102,7 +105,7 @@ const std::vector<wave::FlagGroup> kInitGroups = {
     {"Data", {"images", "labels", "data_format", "data", "samples"}},
     {"Fit (unset: the bank's or the server's defaults, as describe shows them)",
      {"steps", "batch", "lr", "head_lr", "seed", "held_out", "eval_every", "patience",
-      "scaler_init", "auxiliary", "head_steps", "head_from_bank"}},
+      "scaler_init", "auxiliary", "head_steps", "max_passes", "head_from_bank"}},
     {"Output", {"out", "out_dir", "scalers_out", "dtype", "json", "resume"}},
 };
 
@@ -198,6 +201,7 @@ int main(int argc, char** argv) {
   fit->set_scaler_init(absl::GetFlag(FLAGS_scaler_init));
   fit->set_auxiliary(absl::GetFlag(FLAGS_auxiliary));
   if (absl::GetFlag(FLAGS_head_steps) >= 0) fit->set_head_steps(absl::GetFlag(FLAGS_head_steps));
+  if (absl::GetFlag(FLAGS_max_passes) >= 0) fit->set_max_passes(absl::GetFlag(FLAGS_max_passes));
   fit->set_head_from_bank(absl::GetFlag(FLAGS_head_from_bank));
   const std::string dtype = absl::GetFlag(FLAGS_dtype);
   if (dtype == "f16") {

@@ -46,6 +46,7 @@ FitOptions ApplyFitHeader(const v1::FitOptions& f) {
   if (f.has_held_out()) fit.held_out = f.held_out();
   if (f.has_head_from_bank()) fit.head_from_bank = f.head_from_bank();
   if (f.has_head_steps()) fit.head_steps = f.head_steps();
+  if (f.has_max_passes()) fit.max_passes = f.max_passes();
   fit.eval_every = f.has_eval_every() ? f.eval_every() : kDefaultEvalEvery;
   fit.patience = f.has_patience() ? f.patience() : kDefaultPatience;
   auto scheme = ParseScalerInit(f.scaler_init());
@@ -69,20 +70,7 @@ v1::InitializeHeader ResolvedHeader(const TemplateBank& bank, const CheckedReque
   }
   h.set_bank(bank.name);
   ToProto(request.target(), h.mutable_target());
-  const FitOptions& o = request.fit();
-  auto* fit = h.mutable_fit();
-  fit->set_steps(o.steps);
-  fit->set_batch(o.batch);
-  fit->set_lr(o.lr);
-  fit->set_head_lr(o.head_lr);
-  fit->set_seed(o.seed);
-  fit->set_held_out(o.held_out);
-  fit->set_scaler_init(std::string(ScalerInitName(o.scaler_init)));
-  fit->set_auxiliary(std::string(AuxiliaryMixName(o.aux_mix)));
-  fit->set_head_from_bank(o.head_from_bank);
-  fit->set_eval_every(o.eval_every);
-  fit->set_patience(o.patience);
-  fit->set_head_steps(o.head_steps);
+  ToProto(request.fit(), h.mutable_fit());
   auto* out = h.mutable_output();
   out->set_dtype(output.dtype() == v1::WEIGHT_DTYPE_UNSPECIFIED ? v1::WEIGHT_DTYPE_F32
                                                                 : output.dtype());

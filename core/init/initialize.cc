@@ -2,6 +2,8 @@
 
 #include <c10/core/GradMode.h>
 
+#include <cmath>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
@@ -86,6 +88,10 @@ absl::Status ValidateFitOptions(const FitOptions& o) {
   if (o.head_steps < 0) return absl::InvalidArgumentError("fit.head_steps: must be >= 0");
   if (o.batch < 1) return absl::InvalidArgumentError("fit.batch: must be >= 1");
   if (o.held_out < -1) return absl::InvalidArgumentError("fit.held_out: must be >= 0");
+  if (!(o.max_passes >= 0) || !std::isfinite(o.max_passes)) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("fit.max_passes: must be >= 0 and finite, got ", o.max_passes));
+  }
   if (o.eval_every < 0) {
     return absl::InvalidArgumentError(absl::StrCat("fit.eval_every: must be >= 0, got ", o.eval_every));
   }
@@ -129,6 +135,13 @@ absl::StatusOr<double> HeldOutAccuracy(const ViTConfig& target, const TensorMap&
         "fit diverged: the weights give non-finite outputs; lower fit.lr or fit.head_lr");
   }
   return accuracy;
+}
+
+int64_t ScalerSteps(const FitOptions& options, int64_t fit_samples) {
+  if (options.max_passes <= 0 || fit_samples <= 0) return options.steps;
+  const int64_t batch = std::max<int64_t>(1, std::min(options.batch, fit_samples));
+  const double budget = std::ceil(options.max_passes * static_cast<double>(fit_samples) / batch);
+  return std::min<int64_t>(options.steps, static_cast<int64_t>(budget));
 }
 
 int64_t HeldOutCount(const FitOptions& options, int64_t n) {
@@ -291,11 +304,13 @@ absl::Status FitHeadOnFeatures(const TemplateBank& bank, const ViTConfig& target
 }
 
 absl::StatusOr<Dataset> FitScalersAndHead(const TemplateBank& bank, const ViTConfig& target,
-                                          const Dataset& few_shot, const FitOptions& o,
+                                          const Dataset& few_shot, const FitOptions& asked,
                                           int64_t held, FitState& state, FitReport& report,
                                           const ProgressFn& progress, const CheckFn& check) {
-  const at::Device device(o.device);
-  auto [fit_set, eval_set] = SplitHeldOut(few_shot, held, target.classes, o.seed);
+  const at::Device device(asked.device);
+  auto [fit_set, eval_set] = SplitHeldOut(few_shot, held, target.classes, asked.seed);
+  FitOptions o = asked;  // with the step budget of these fit samples
+  o.steps = ScalerSteps(asked, fit_set.size());
   report.held_out = eval_set.size();
   report.held_out_indices = HeldOutIndices(few_shot, held, target.classes, o.seed);
   const at::Tensor x_all =
@@ -446,8 +461,7 @@ absl::StatusOr<InitResult> InitializeTarget(const CheckedRequest& request,
   const absl::Time t1 = absl::Now();
   if (o.Fits()) {
     const Dataset& few_shot = request.few_shot();
-    const int64_t held =
-        HeldOutCount(o, few_shot.size());
+    const int64_t held = HeldOutCount(o, few_shot.size());
     ASSIGN_OR_RETURN(result.held_out, FitScalersAndHead(bank, target, few_shot, o, held, state,
                                                         result.report, progress, check));
   }

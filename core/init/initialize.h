@@ -42,6 +42,10 @@ struct FitOptions {
   // over the fit samples; each step then costs a linear layer, not a pass
   // through the model). With steps = 0 the body is never trained.
   int64_t head_steps = 0;
+  // A budget in passes over the fit samples: > 0 caps the scaler steps at
+  // ceil(max_passes * fit samples / batch), so the fit's cost follows the
+  // upload's size instead of a fixed step count. 0: `steps` as given.
+  double max_passes = 0;
   int64_t progress_every = 1;  // steps between progress callbacks
 
   bool Fits() const { return steps > 0 || head_steps > 0; }  // uses the few-shot data
@@ -101,6 +105,9 @@ absl::Status ValidateFitOptions(const FitOptions& options);
 // 10% up to kMaxDefaultHeldOut.
 inline constexpr int64_t kMaxDefaultHeldOut = 100;
 int64_t HeldOutCount(const FitOptions& options, int64_t n);
+// The scaler steps a fit on `fit_samples` runs: options.steps, capped by
+// options.max_passes when it is set.
+int64_t ScalerSteps(const FitOptions& options, int64_t fit_samples);
 // INVALID_ARGUMENT when holding them out leaves fewer than 2 samples to fit on.
 absl::Status CheckHeldOut(const FitOptions& options, int64_t n);
 

@@ -56,6 +56,9 @@ ABSL_FLAG(int64_t, patience, 0, "WAVE only: early stopping's patience (measureme
 ABSL_FLAG(int64_t, fit_head_steps, 0,
           "WAVE only: steps of the head alone on the initialized body's features before "
           "--fit_steps (forward passes: the fit samples, once).");
+ABSL_FLAG(double, fit_max_passes, 0,
+          "WAVE only: scaler steps at most this many passes over the fit samples (0: "
+          "--fit_steps as given).");
 ABSL_FLAG(bool, fit_head_from_bank, false,
           "WAVE only, the bank's own classes only: start the head from the bank's (resampled "
           "to the target's width), as the service does when the classes agree.");
@@ -110,6 +113,7 @@ namespace {
 struct EvalOptions {
   int64_t fit_steps = 0, fit_batch = 0, few_shot = 0;
   int64_t fit_held_out = 0, eval_every = 0, patience = 0, fit_head_steps = 0;
+  double fit_max_passes = 0;
   bool fit_head_from_bank = false;
   AuxiliaryMix aux_mix = AuxiliaryMix::kNearest;
   double fit_distill = 0;
@@ -141,6 +145,7 @@ absl::StatusOr<EvalOptions> EvalOptionsFromFlags() {
   o.eval_every = absl::GetFlag(FLAGS_eval_every);
   o.patience = absl::GetFlag(FLAGS_patience);
   o.fit_head_steps = absl::GetFlag(FLAGS_fit_head_steps);
+  o.fit_max_passes = absl::GetFlag(FLAGS_fit_max_passes);
   o.fit_head_from_bank = absl::GetFlag(FLAGS_fit_head_from_bank);
   ASSIGN_OR_RETURN(o.aux_mix, ParseAuxiliaryMix(absl::GetFlag(FLAGS_aux_mix)));
   o.fit_distill = absl::GetFlag(FLAGS_fit_distill);
@@ -237,6 +242,7 @@ absl::StatusOr<Initialized> Initialize(const std::string& method, const ViTConfi
     o.eval_every = ctx.options.eval_every;
     o.patience = ctx.options.patience;
     o.head_steps = ctx.options.fit_head_steps;
+    o.max_passes = ctx.options.fit_max_passes;
     o.seed = ctx.seed;
     o.scaler_init = method == "wave"          ? ScalerInit::kStructured
                     : method == "wave-select" ? ScalerInit::kSelect

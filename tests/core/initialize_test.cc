@@ -59,6 +59,32 @@ TEST_F(InitializeTest, FittingLowersTheLoss) {
   EXPECT_LT(r->report.trainable_params * 4, r->report.model_params);
 }
 
+TEST(ScalerStepsTest, APassBudgetCapsTheStepsByTheSamples) {
+  FitOptions o;
+  o.steps = 400;
+  o.batch = 64;
+  EXPECT_EQ(ScalerSteps(o, 900), 400);  // no budget
+  o.max_passes = 3;
+  EXPECT_EQ(ScalerSteps(o, 900), 43);   // ceil(3 * 900 / 64)
+  EXPECT_EQ(ScalerSteps(o, 450), 22);   // half the samples, half the steps
+  EXPECT_EQ(ScalerSteps(o, 20), 3);     // the batch is at most the samples
+  o.max_passes = 1000;
+  EXPECT_EQ(ScalerSteps(o, 900), 400);  // the budget never adds steps
+  o.max_passes = -1;
+  EXPECT_STATUS(ValidateFitOptions(o), absl::StatusCode::kInvalidArgument,
+                "fit.max_passes: must be >= 0 and finite, got -1");
+}
+
+TEST_F(InitializeTest, AFitWithAPassBudgetRunsTheStepsItAllows) {
+  ViTConfig target = TinyConfig(2, 32);
+  FitOptions o = Options(400);
+  o.max_passes = 2;  // 250 fit samples (300 - 50 held out), batch 32: 16 steps
+  auto r = InitializeTarget(bank_, target, data_, o);
+  ASSERT_OK(r);
+  EXPECT_EQ(r->report.steps_run, 16);
+  EXPECT_EQ(r->report.steps.back().total, 16);
+}
+
 TEST_F(InitializeTest, EarlyStoppingReturnsTheBestMeasuredStep) {
   ViTConfig target = TinyConfig(3, 48);
   FitOptions plain = Options(30);

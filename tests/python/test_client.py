@@ -413,3 +413,14 @@ def test_round_robin_spreads_calls_over_two_servers_behind_one_name(start_server
                           f"--server={target}", "--lb_policy=random"],
                          capture_output=True, text=True, timeout=60)
     assert bad.returncode != 0 and "--lb_policy must be round_robin or pick_first" in bad.stderr
+
+
+def test_a_pass_budget_makes_the_fit_follow_the_uploads_size(server, fashion):
+    """max_passes caps the scaler steps at passes over the fit's samples: the
+    server holds 10% out (30 of 300), batch 30 -> 270 / 30 = 9 steps a pass."""
+    with wave_init.Client(server.address) as client:
+        one = request(client, fashion, n=300, steps=400, batch=30, eval_every=0, max_passes=1)
+        two = request(client, fashion, n=300, steps=400, batch=30, eval_every=0, max_passes=2)
+        with pytest.raises(wave_init.WaveInitError, match="fit.max_passes: must be >= 0"):
+            request(client, fashion, n=300, max_passes=-1.0)
+    assert (one.summary.steps_run, two.summary.steps_run) == (9, 18)

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/base/status_macros.h"
 #include "server/bank_fit_defaults.h"
+#include "server/proto_convert.h"
 #include "tests/core/bank_fixture.h"
 #include "tests/status_matchers.h"
 
@@ -416,6 +417,53 @@ TEST_F(RequestBuilderTest, ABankWithBadFitDefaultsIsNotLoaded) {
       EXPECT_STATUS(registry.Get("bad-defaults"), StatusCode::kNotFound, "bad-defaults");
     }
   }
+}
+
+}  // namespace
+}  // namespace wave
+
+namespace wave {
+namespace {
+
+// The resolved header (the cache key's fit options) and ApplyFitHeader are
+// each other's inverse for every field a client can set: a field written by
+// one and not the other would let two different requests share a result.
+TEST(FitOptionsProtoTest, EveryFieldRoundTrips) {
+  FitOptions o;
+  o.steps = 123;
+  o.batch = 17;
+  o.lr = 3e-4;
+  o.head_lr = 7e-3;
+  o.seed = 99;
+  o.held_out = 31;
+  o.scaler_init = ScalerInit::kSelect;
+  o.aux_mix = AuxiliaryMix::kNearestNarrower;
+  o.head_from_bank = false;
+  o.eval_every = 11;
+  o.patience = 3;
+  o.head_steps = 250;
+  o.max_passes = 2.5;
+  v1::FitOptions proto;
+  ToProto(o, &proto);
+  const FitOptions back = ApplyFitHeader(proto);
+  EXPECT_EQ(back.steps, o.steps);
+  EXPECT_EQ(back.batch, o.batch);
+  EXPECT_EQ(back.lr, o.lr);
+  EXPECT_EQ(back.head_lr, o.head_lr);
+  EXPECT_EQ(back.seed, o.seed);
+  EXPECT_EQ(back.held_out, o.held_out);
+  EXPECT_EQ(back.scaler_init, o.scaler_init);
+  EXPECT_EQ(back.aux_mix, o.aux_mix);
+  EXPECT_EQ(back.head_from_bank, o.head_from_bank);
+  EXPECT_EQ(back.eval_every, o.eval_every);
+  EXPECT_EQ(back.patience, o.patience);
+  EXPECT_EQ(back.head_steps, o.head_steps);
+  EXPECT_EQ(back.max_passes, o.max_passes);
+  // Every field of the message is written: one added to the API but not
+  // here fails this count.
+  std::vector<const google::protobuf::FieldDescriptor*> set;
+  proto.GetReflection()->ListFields(proto, &set);
+  EXPECT_EQ(static_cast<int>(set.size()), v1::FitOptions::descriptor()->field_count());
 }
 
 }  // namespace

@@ -280,7 +280,8 @@ class Client:
         crop as torchvision's Resize then CenterCrop). Options:
         normalized (float32 already (x - mean) / std by the bank's figures),
         class_names (written into the file's metadata), bank, steps, seed, batch, lr,
-        held_out, head_from_bank, eval_every, patience, head_steps, scaler_init
+        held_out, head_from_bank, eval_every, patience, head_steps, max_passes
+        (scaler steps at most this many passes over the fit's samples), scaler_init
         ("structured", "select": tiles copied across a width, the better start
         for zero or few steps on the bank's own classes; "naive"), dtype ("f32",
         "f16", "bf16"), auxiliary (banks with several auxiliary models:
@@ -328,7 +329,8 @@ class Client:
                     held_out: Optional[int] = None, head_from_bank: Optional[bool] = None,
                     eval_every: Optional[int] = None, patience: Optional[int] = None,
                     head_steps: Optional[int] = None, scaler_init: Optional[str] = None,
-                    auxiliary: Optional[str] = None, dtype: str = "f32", include_scalers: bool = False,
+                    auxiliary: Optional[str] = None, max_passes: Optional[float] = None,
+                    dtype: str = "f32", include_scalers: bool = False,
                     deadline: Optional[float] = None, resume_retries: int = 2,
                     progress: Union[None, str, Callable[[Event], None]] = None,
                     normalized: bool = False, class_names: Optional[List[str]] = None
@@ -358,7 +360,7 @@ class Client:
                              ("held_out", held_out), ("head_from_bank", head_from_bank),
                              ("eval_every", eval_every), ("patience", patience),
                              ("head_steps", head_steps), ("scaler_init", scaler_init),
-                             ("auxiliary", auxiliary)]:
+                             ("auxiliary", auxiliary), ("max_passes", max_passes)]:
             if value is not None:  # unset: the server's default
                 setattr(fit, field, value)
         report = TerminalProgress() if progress == "bar" else progress

@@ -1,0 +1,97 @@
+#!/usr/bin/env python3
+"""The cheap-fit comparison's table (research/scripts/cheap_fit.sh), from its CSV.
+
+For each recipe and size: what the fit cost before epoch 0, in image passes
+with a backward pass, forward-only passes and wall seconds (2-core machine,
+one thread), and as passes over the 1,000 uploaded images; then accuracy at
+epochs 0, 1 and 5, mean and standard deviation over the seeds. Then the
+selection rule of cheap_fit.sh applied to the rows (validation only).
+
+    research/scripts/cheap_fit_report.py [val|test]   # writes research/results/cheap-fit-glyphs/<split>.md
+"""
+import csv
+import os
+import statistics
+import sys
+
+UPLOADED = 1000     # images each recipe's fit was given (--few_shot)
+MAX_PASSES = 3      # the cost bound of the selection rule: forward+backward passes
+RECIPES = ["today", "head300", "head300-s43", "s43", "direct"]
+
+
+def load(path):
+    rows = {}
+    with open(path) as f:
+        for r in csv.DictReader(f):
+            # A run restarted with --resume may repeat epochs: the last row counts.
+            rows[(r["method"], r["size"], int(r["seed"]), int(r["epoch"]))] = r
+    return rows
+
+
+def stat(values, digits=1):
+    if not values:
+        return "-"
+    if len(values) == 1:
+        return f"{values[0]:.{digits}f}"
+    return f"{statistics.mean(values):.{digits}f} ± {statistics.stdev(values):.{digits}f}"
+
+
+def main():
+    split = sys.argv[1] if len(sys.argv) > 1 else "val"
+    os.chdir(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
+    folder = "research/results/cheap-fit-glyphs"
+    rows = load(f"{folder}/{split}.csv")
+    sizes = sorted({k[1] for k in rows}, key=lambda s: [int(x) for x in s.split("x")])
+    out = [f"# Cheap fits on letters the bank never saw ({split} split)", "",
+           "Made by `research/scripts/cheap_fit_report.py` from "
+           f"`{split}.csv` (do not edit by hand). Fit cost before epoch 0; passes over the "
+           f"upload = image passes with a backward pass / {UPLOADED:,} uploaded images; "
+           "accuracy mean ± standard deviation over seeds.", "",
+           "| size | recipe | seeds | backward passes | over the upload | forward passes | "
+           "fit seconds | epoch 0 | epoch 1 | epoch 5 |",
+           "|---|---|---|---|---|---|---|---|---|---|"]
+    epoch1 = {}
+    cost = {}
+    for size in sizes:
+        for recipe in RECIPES:
+            seeds = sorted({k[2] for k in rows if k[0] == recipe and k[1] == size
+                            and (recipe, size, k[2], 5) in rows})
+            if not seeds:
+                continue
+            fit = [rows[(recipe, size, s, 0)] for s in seeds]
+            back = [int(r["passes"]) for r in fit]
+            fwd = [int(r["forward_passes"]) for r in fit]
+            secs = [float(r["seconds"]) for r in fit]
+            acc = {e: [float(rows[(recipe, size, s, e)]["accuracy"]) for s in seeds]
+                   for e in (0, 1, 5)}
+            over = statistics.mean(back) / UPLOADED
+            out.append(f"| {size} | {recipe} | {len(seeds)} | {statistics.mean(back):,.0f} | "
+                       f"{over:.2f} | {statistics.mean(fwd):,.0f} | {stat(secs, 2)} | "
+                       f"{stat(acc[0])} | {stat(acc[1])} | {stat(acc[5])} |")
+            for seed, a in zip(seeds, acc[1]):
+                epoch1.setdefault(recipe, {})[(size, seed)] = a
+            cost[recipe] = max(cost.get(recipe, 0), over)
+    if split == "val" and epoch1:
+        # Means over the (size, seed) runs every recipe has, so that no recipe
+        # is helped or hurt by sizes the others lack.
+        common = set.intersection(*(set(v) for v in epoch1.values()))
+        mean1 = {r: statistics.mean(v[k] for k in common) for r, v in epoch1.items()} if common else {}
+        eligible = [r for r in mean1 if r != "direct" and cost[r] <= MAX_PASSES]
+        out += ["", f"The rule (cheap_fit.sh): among the WAVE recipes whose fit costs at most "
+                f"{MAX_PASSES} passes over the upload at every size, the highest mean epoch-1 "
+                f"accuracy over the {len(common)} (size, seed) runs every recipe has."]
+        for r in sorted(mean1, key=lambda r: -mean1[r]):
+            mark = ("eligible" if r in eligible else "baseline" if r == "direct"
+                    else "over the cost bound")
+            out.append(f"- {r}: mean epoch-1 accuracy {mean1[r]:.2f}%, at most "
+                       f"{cost[r]:.2f} passes over the upload: {mark}")
+        if eligible:
+            chosen = max(eligible, key=lambda r: mean1[r])
+            out.append(f"\nChosen on these runs: **{chosen}**.")
+    with open(f"{folder}/{split}.md", "w") as f:
+        f.write("\n".join(out) + "\n")
+    print("\n".join(out))
+
+
+if __name__ == "__main__":
+    main()
