@@ -71,6 +71,37 @@ def main():
             for seed, a in zip(seeds, acc[1]):
                 epoch1.setdefault(recipe, {})[(size, seed)] = a
             cost[recipe] = max(cost.get(recipe, 0), over)
+    # Compute to reach today's epoch-1 accuracy: on each recipe's mean curve
+    # (seeds averaged per epoch), the first epoch at or above it, and the
+    # cumulative image passes with a backward pass (fit and training) and
+    # seconds there.
+    out += ["", "Compute to first reach the served default's mean epoch-1 accuracy, on each "
+            "recipe's mean curve (image passes with a backward pass, fit and training; "
+            "ratio to the default's own at its epoch 1):", "",
+            "| size | target | recipe | at epoch | passes | ratio | seconds | ratio |",
+            "|---|---|---|---|---|---|---|---|"]
+    for size in sizes:
+        curves = {}
+        for recipe in RECIPES:
+            seeds = sorted({k[2] for k in rows if k[0] == recipe and k[1] == size
+                            and (recipe, size, k[2], 5) in rows})
+            if seeds:
+                curves[recipe] = [
+                    (statistics.mean(float(rows[(recipe, size, s, e)]["accuracy"]) for s in seeds),
+                     statistics.mean(int(rows[(recipe, size, s, e)]["passes"]) for s in seeds),
+                     statistics.mean(float(rows[(recipe, size, s, e)]["seconds"]) for s in seeds))
+                    for e in range(6)]
+        if "today" not in curves:
+            continue
+        target, base_passes, base_secs = curves["today"][1]
+        for recipe, curve in curves.items():
+            hit = next((e for e, (a, _, _) in enumerate(curve) if a >= target), None)
+            if hit is None:
+                out.append(f"| {size} | {target:.1f}% | {recipe} | not within 5 epochs | - | - | - | - |")
+                continue
+            _, passes, secs = curve[hit]
+            out.append(f"| {size} | {target:.1f}% | {recipe} | {hit} | {passes:,.0f} | "
+                       f"{passes / base_passes:.2f} | {secs:.1f} | {secs / base_secs:.2f} |")
     if split == "val" and epoch1:
         # Means over the (size, seed) runs every recipe has, so that no recipe
         # is helped or hurt by sizes the others lack.
