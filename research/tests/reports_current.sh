@@ -19,10 +19,17 @@ for task in transfer main; do
 done
 (cd "$scratch" && /usr/bin/python3 research/scripts/own_data_report.py --eval="$EVAL" > /dev/null 2>&1) ||
   { echo "research/scripts/own_data_report.py failed" >&2; exit 1; }
+for split in val test; do
+  [[ -f research/results/cheap-fit-glyphs/$split.csv ]] || continue
+  (cd "$scratch" && /usr/bin/python3 research/scripts/cheap_fit_report.py "$split" > /dev/null 2>&1) ||
+    { echo "research/scripts/cheap_fit_report.py $split failed" >&2; exit 1; }
+done
 cd "$scratch"
 stale=0
 # Text only: the PNGs embed the plotting library's build, the gnuplot scripts nothing new.
-for made in README.md research/results/summary.md docs/own-data.md $(find research/results -name 'results.md' -o -name 'curve_*.dat'); do
+for made in README.md research/results/summary.md docs/own-data.md \
+    $(find research/results -name 'results.md' -o -name 'curve_*.dat') \
+    $(find research/results/cheap-fit-glyphs -name '*.md' ! -name 'README.md' ! -name 'runs.md'); do
   if ! cmp -s "$made" "$OLDPWD/$made"; then
     echo "$made does not match what the committed CSVs make: run research/scripts/report.sh (docs/own-data.md: research/scripts/own_data_report.py)" >&2
     stale=1
