@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """The result cache and several sizes per call, end to end through the Python
-client against a real wave-server on loopback (issue 19).
+client against a real wave-server on loopback.
 
   miss/hit   the same request twice or more: the first fits, the rest are
              served from the cache (recomposed and streamed); wall time of the

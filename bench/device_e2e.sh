@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The service end to end on one device (issue 21's GPU table), one CSV row per
+# The service end to end on one device (the GPU table), one CSV row per
 # call: 9x192, DeiT-S (12x384) and DeiT-B (12x768) from 1,000 images at 200
 # fit steps (early stopping off, so every size runs the same steps) by phase;
 # the DeiT-B file streamed without a fit; DeiT-S calls from 1, 2 and 4 clients

@@ -14,7 +14,7 @@ cd "$(dirname "$0")/../.."
 EVAL=${1:-build/research/eval/wave-eval}
 BANK2=${2:-research/banks/two-process/fashion-mnist-vit-2proc.safetensors}
 ANCESTRY2=${3:-research/banks/two-process/fashion-mnist-vit-2proc.ancestry.safetensors}
-OUT=${4:-docs/learn/two-process-bank}
+OUT=${4:-research/results/two-process-bank}
 LABEL2=${LABEL2:-bank-2proc}
 COMMON=(--split=test --seeds=1,2,3 --sizes=3x64,4x96,12x128,9x192 --methods=wave
         --fit_steps=200 --epochs=1 --train_samples=5000 --few_shot=1000 --lr=1e-3
