@@ -17,6 +17,7 @@
 #include "core/base/image_set.h"
 #include "core/base/sha256.h"
 #include "core/base/status_macros.h"
+#include "core/base/wire_names.h"
 #include "core/data/read_data.h"
 #include "google/protobuf/util/json_util.h"
 #include "nlohmann/json.hpp"
@@ -269,7 +270,7 @@ void Receive(grpc::ClientReaderWriter<v1::InitializeRequest, v1::InitializeRespo
       case v1::InitializeResponse::kFile: {
         const auto& f = response.file();
         Download* target = ModelOf(command, received, f.target_index());
-        if (target != nullptr && f.name() == "scalers.safetensors") {
+        if (target != nullptr && f.name() == kScalersFileName) {
           target = ScalersOf(command, received, f.target_index());
         }
         if (target == nullptr || !target->Append(f)) {

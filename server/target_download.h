@@ -16,6 +16,7 @@
 
 #include "absl/status/statusor.h"
 #include "core/base/sha256.h"
+#include "core/base/wire_names.h"
 #include "core/init/weights_file.h"
 #include "wave/v1/wave.pb.h"
 
@@ -23,9 +24,6 @@ namespace wave {
 
 struct InitCall;
 
-// The files' names on the wire (FileChunk.name, InitializeHeader.resume_file).
-inline constexpr char kModelFileName[] = "model.safetensors";
-inline constexpr char kScalersFileName[] = "scalers.safetensors";
 // Room reserved for a file's safetensors header and metadata.
 inline constexpr int64_t kFileHeaderReserveBytes = 1 << 20;
 // How much of a skipped file is hashed at a time when a download resumes.

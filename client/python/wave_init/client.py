@@ -17,6 +17,8 @@ UPLOAD_CHUNK_BYTES = 1 << 20
 _DTYPES = {"f32": wave_pb2.WEIGHT_DTYPE_F32, "f16": wave_pb2.WEIGHT_DTYPE_F16,
            "bf16": wave_pb2.WEIGHT_DTYPE_BF16}
 _HEALTH = ["UNKNOWN", "SERVING", "NOT_SERVING", "SERVICE_UNKNOWN"]
+# The API's file names (FileChunk.name), as core/base/wire_names.h has them.
+MODEL_FILE, SCALERS_FILE = "model.safetensors", "scalers.safetensors"
 
 
 class WaveInitError(Exception):
@@ -318,7 +320,7 @@ class Client:
         header = wave_pb2.InitializeHeader(resume_key=result_key,
                                            resume_offset=len(model_prefix))
         report = TerminalProgress() if progress == "bar" else progress
-        partial = {(0, "model.safetensors"): _Download(model_prefix)}
+        partial = {(0, MODEL_FILE): _Download(model_prefix)}
         summaries = self._stream(iter([wave_pb2.InitializeRequest(header=header)]), partial,
                                  report, deadline)
         return self._result(partial, summaries[0], 0)
@@ -376,11 +378,11 @@ class Client:
                 index = len(summaries)
                 if broken.key is None or index != len(targets) - 1:
                     raise broken.error from None
-                model = files.get((index, "model.safetensors"), _Download())
+                model = files.get((index, MODEL_FILE), _Download())
                 header = wave_pb2.InitializeHeader(resume_key=broken.key,
                                                    resume_offset=len(model.data))
-                files = {**files, (index, "model.safetensors"): model}
-                for name in [k for k in files if k[0] == index and k[1] != "model.safetensors"]:
+                files = {**files, (index, MODEL_FILE): model}
+                for name in [k for k in files if k[0] == index and k[1] != MODEL_FILE]:
                     del files[name]
                 try:
                     more = self._stream(iter([wave_pb2.InitializeRequest(header=header)]), files,
@@ -408,7 +410,7 @@ class Client:
         progress = kwargs.get("progress")
         if progress is not None:  # progress names the files written, not the server's names
             report = TerminalProgress() if progress == "bar" else progress
-            written = {"model.safetensors": path, "scalers.safetensors": scalers_path}
+            written = {MODEL_FILE: path, SCALERS_FILE: scalers_path}
             kwargs["progress"] = lambda e: report(
                 dataclasses.replace(e, file=written.get(e.file) or e.file) if e.file else e)
         result = self.initialize(*args, **kwargs)
@@ -475,17 +477,17 @@ class Client:
 
     @staticmethod
     def _result(files, s, index) -> Result:
-        model_key = (index, "model.safetensors")
+        model_key = (index, MODEL_FILE)
         if model_key not in files:
             raise WaveInitError(grpc.StatusCode.DATA_LOSS, "the server sent no model file")
-        model = files[model_key].verify("model.safetensors", s.model_sha256, s.model_bytes)
+        model = files[model_key].verify(MODEL_FILE, s.model_sha256, s.model_bytes)
         torch = _have_torch()
         weights, metadata = safetensors.parse(model, as_torch=torch)
         result = Result(weights=weights, summary=Summary.from_proto(s), metadata=metadata,
                         model_file=model)
-        if (index, "scalers.safetensors") in files:
-            raw = files[(index, "scalers.safetensors")].verify(
-                "scalers.safetensors", s.scalers_sha256, s.scalers_bytes)
+        if (index, SCALERS_FILE) in files:
+            raw = files[(index, SCALERS_FILE)].verify(
+                SCALERS_FILE, s.scalers_sha256, s.scalers_bytes)
             result.scalers, _ = safetensors.parse(raw, as_torch=torch)
             result.scalers_file = raw
         return result
