@@ -49,8 +49,8 @@ ABSL_FLAG(std::string, banks,
           "models/fashion-mnist-vit.safetensors,"
           "models/multi-aux-24/fashion-mnist-vit-multiaux24.safetensors,"
           "models/glyphs/glyphs-vit.safetensors",
-          "Template bank files, comma-separated; the first is the default. The second default "
-          "measured best on Fashion-MNIST's own classes (research/results/targets.md); the third takes "
+          "Template bank files, comma-separated; the first is the default. The second is for "
+          "Fashion-MNIST's own classes (research/results/main-multi24); the third takes "
           "3x32x32 RGB images (docs/own-data.md).");
 ABSL_FLAG(std::string, device, kDefaults.device,
           "auto | cpu | cuda: where banks live and fits run.");
