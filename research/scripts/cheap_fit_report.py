@@ -135,6 +135,22 @@ def main():
             _, passes, secs = curve[hit]
             out.append(f"| {size} | {target:.1f}% | {recipe} | {hit} | {passes:,.0f} | "
                        f"{passes / base_passes:.2f} | {secs:.1f} | {secs / base_secs:.2f} |")
+    fits = f"{folder}/fit-9x192.csv"
+    if split == "val" and os.path.exists(fits):
+        fit_rows = load(fits)
+        out += ["", "The fits alone at 9x192 (`fit-9x192.csv`: validation, no training after; "
+                "fit seconds on one thread):", "",
+                "| recipe | seeds | backward passes | over the upload | forward passes | "
+                "fit seconds | epoch 0 |", "|---|---|---|---|---|---|---|"]
+        for recipe in RECIPES:
+            got = [fit_rows[k] for k in sorted(fit_rows) if k[0] == recipe and k[3] == 0]
+            if not got:
+                continue
+            back = statistics.mean(int(r["passes"]) for r in got)
+            out.append(f"| {recipe} | {len(got)} | {back:,.0f} | {back / UPLOADED:.2f} | "
+                       f"{statistics.mean(int(r['forward_passes']) for r in got):,.0f} | "
+                       f"{stat([float(r['seconds']) for r in got], 2)} | "
+                       f"{stat([float(r['accuracy']) for r in got])} |")
     if split == "val" and epoch1:
         # Means over the (size, seed) runs every recipe has, so that no recipe
         # is helped or hurt by sizes the others lack.
