@@ -31,14 +31,7 @@ InitializeReactor::InitializeReactor(ServiceContext& service, grpc::CallbackServ
   absl::Status status = client_.status();
   if (status.ok() && service.draining) status = absl::UnavailableError("server is shutting down");
   ResourceBudget::Lease uploading;
-  if (status.ok()) {
-    auto lease = service.uploading_calls->Take(1, *client_);
-    if (lease.ok()) {
-      uploading = std::move(*lease);
-    } else {
-      status = lease.status();
-    }
-  }
+  if (status.ok()) status = service.uploading_calls->TakeInto(1, *client_, &uploading);
   // Outside mu_: the watchdog calls Expire() under its own lock, which takes mu_.
   if (status.ok()) service_.watchdog->Watch(this);
   absl::MutexLock lock(&mu_);
@@ -110,22 +103,11 @@ void InitializeReactor::EndUpload() {
     status = call.status();
     if (status.ok()) {
       call_.emplace(*std::move(call));
-      auto lease = service_.download_bytes->Take(ExpectedDownloadBytes(*call_), *client_);
-      if (lease.ok()) {
-        download_lease_ = std::move(*lease);
-      } else {
-        status = lease.status();
-      }
+      status = service_.download_bytes->TakeInto(ExpectedDownloadBytes(*call_), *client_,
+                                                 &download_lease_);
     }
   }
-  if (status.ok()) {
-    auto lease = service_.fit_places->Take(1, *client_);
-    if (lease.ok()) {
-      fit_lease_ = std::move(*lease);
-    } else {
-      status = lease.status();
-    }
-  }
+  if (status.ok()) status = service_.fit_places->TakeInto(1, *client_, &fit_lease_);
   if (status.ok()) {
     status = service_.pool->Submit([this](const absl::Status& admitted) { RunFit(admitted); });
   }
@@ -163,12 +145,9 @@ void InitializeReactor::RunFit(const absl::Status& admitted) {
   fit_lease_.Release();
   if (!resumed_target_.empty()) target_name_ = resumed_target_;
   if (download.ok() && !call_) {
-    auto lease = service_.download_bytes->Take(download->front()->total_bytes(), *client_);
-    if (lease.ok()) {
-      download_lease_ = std::move(*lease);
-    } else {
-      download = lease.status();
-    }
+    absl::Status taken = service_.download_bytes->TakeInto(download->front()->total_bytes(),
+                                                            *client_, &download_lease_);
+    if (!taken.ok()) download = taken;
   }
   if (download.ok()) {
     StartDownloadLocked(std::move(*download));

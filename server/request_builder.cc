@@ -219,7 +219,8 @@ absl::Status RequestBuilder::AddHeader(const v1::InitializeHeader& h) {
                         "send fewer samples, or uint8 images instead of float32");
   }
   if (upload_bytes_ != nullptr) {
-    ASSIGN_OR_RETURN(upload_lease_, upload_bytes_->Take(expected_samples_ * (sample_bytes_ + kLabelBytes), client_));
+    RETURN_IF_ERROR(upload_bytes_->TakeInto(expected_samples_ * (sample_bytes_ + kLabelBytes),
+                                            client_, &upload_lease_));
   }
   data_.images =
       at::empty({expected_samples_, target.channels, target.image_size, target.image_size},

@@ -63,6 +63,13 @@ absl::StatusOr<ResourceBudget::Lease> ResourceBudget::Take(int64_t amount,
   return Lease(this, client, amount);
 }
 
+absl::Status ResourceBudget::TakeInto(int64_t amount, const std::string& client, Lease* lease) {
+  absl::StatusOr<Lease> taken = Take(amount, client);
+  if (!taken.ok()) return taken.status();
+  *lease = std::move(*taken);
+  return absl::OkStatus();
+}
+
 void ResourceBudget::GiveBack(const std::string& client, int64_t amount) {
   absl::MutexLock lock(&mu_);
   in_use_ -= amount;

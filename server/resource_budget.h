@@ -62,6 +62,8 @@ class ResourceBudget {
   // exceeds the whole budget, client_share when the client would hold more
   // than its share, busy when not enough is free now.
   absl::StatusOr<Lease> Take(int64_t amount, const std::string& client);
+  // Take, the lease moved into `*lease` (which gives back what it held).
+  absl::Status TakeInto(int64_t amount, const std::string& client, Lease* lease);
 
   int64_t in_use() const;
   int64_t held_by(const std::string& client) const;

@@ -40,21 +40,26 @@ def stat(values, digits=1):
 T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306}
 
 
-def choose(rows):
-    """cheap_fit.sh's rule on validation rows: the eligible recipe with the
-    highest mean epoch-1 accuracy over the (size, seed) runs all recipes have."""
-    epoch1, cost = {}, {}
+def rule(rows):
+    """cheap_fit.sh's rule on validation rows. Every recipe's mean epoch-1
+    accuracy over the (size, seed) runs all recipes have (so that no recipe is
+    helped or hurt by sizes the others lack), its largest fit cost in passes
+    over the upload, the eligible WAVE recipes, the chosen one (or None) and
+    the number of runs the means cover."""
+    epoch1, passes = {}, {}
     for (recipe, size, seed, epoch), r in rows.items():
-        if recipe == "direct" or epoch != 1 or (recipe, size, seed, 5) not in rows:
+        if epoch != 1 or (recipe, size, seed, 5) not in rows:
             continue
         epoch1.setdefault(recipe, {})[(size, seed)] = float(r["accuracy"])
-        over = int(rows[(recipe, size, seed, 0)]["passes"]) / UPLOADED
-        cost[recipe] = max(cost.get(recipe, 0), over)
+        passes.setdefault((recipe, size), []).append(int(rows[(recipe, size, seed, 0)]["passes"]))
+    cost = {}  # the largest, over sizes, of the mean over seeds
+    for (recipe, size), p in passes.items():
+        cost[recipe] = max(cost.get(recipe, 0), statistics.mean(p) / UPLOADED)
     common = set.intersection(*(set(v) for v in epoch1.values())) if epoch1 else set()
-    eligible = [r for r in epoch1 if cost[r] <= MAX_PASSES and common]
-    if not eligible:
-        return None
-    return max(eligible, key=lambda r: statistics.mean(epoch1[r][k] for k in common))
+    mean1 = {r: statistics.mean(v[k] for k in common) for r, v in epoch1.items()} if common else {}
+    eligible = [r for r in mean1 if r != "direct" and cost[r] <= MAX_PASSES]
+    chosen = max(eligible, key=lambda r: mean1[r]) if eligible else None
+    return mean1, cost, eligible, chosen, len(common)
 
 
 def paired(rows, a, b, size, epoch):
@@ -83,8 +88,6 @@ def main():
            "| size | recipe | seeds | backward passes | over the upload | forward passes | "
            "fit seconds | epoch 0 | epoch 1 | epoch 5 |",
            "|---|---|---|---|---|---|---|---|---|---|"]
-    epoch1 = {}
-    cost = {}
     for size in sizes:
         for recipe in RECIPES:
             seeds = sorted({k[2] for k in rows if k[0] == recipe and k[1] == size
@@ -101,9 +104,6 @@ def main():
             out.append(f"| {size} | {recipe} | {len(seeds)} | {statistics.mean(back):,.0f} | "
                        f"{over:.2f} | {statistics.mean(fwd):,.0f} | {stat(secs, 2)} | "
                        f"{stat(acc[0])} | {stat(acc[1])} | {stat(acc[5])} |")
-            for seed, a in zip(seeds, acc[1]):
-                epoch1.setdefault(recipe, {})[(size, seed)] = a
-            cost[recipe] = max(cost.get(recipe, 0), over)
     # Compute to reach today's epoch-1 accuracy: on each recipe's mean curve
     # (seeds averaged per epoch), the first epoch at or above it, and the
     # cumulative image passes with a backward pass (fit and training) and
@@ -151,25 +151,20 @@ def main():
                        f"{statistics.mean(int(r['forward_passes']) for r in got):,.0f} | "
                        f"{stat([float(r['seconds']) for r in got], 2)} | "
                        f"{stat([float(r['accuracy']) for r in got])} |")
-    if split == "val" and epoch1:
-        # Means over the (size, seed) runs every recipe has, so that no recipe
-        # is helped or hurt by sizes the others lack.
-        common = set.intersection(*(set(v) for v in epoch1.values()))
-        mean1 = {r: statistics.mean(v[k] for k in common) for r, v in epoch1.items()} if common else {}
-        eligible = [r for r in mean1 if r != "direct" and cost[r] <= MAX_PASSES]
+    if split == "val":
+        mean1, cost, eligible, chosen, runs = rule(rows)
         out += ["", f"The rule (cheap_fit.sh): among the WAVE recipes whose fit costs at most "
                 f"{MAX_PASSES} passes over the upload at every size, the highest mean epoch-1 "
-                f"accuracy over the {len(common)} (size, seed) runs every recipe has."]
+                f"accuracy over the {runs} (size, seed) runs every recipe has."]
         for r in sorted(mean1, key=lambda r: -mean1[r]):
             mark = ("eligible" if r in eligible else "baseline" if r == "direct"
                     else "over the cost bound")
             out.append(f"- {r}: mean epoch-1 accuracy {mean1[r]:.2f}%, at most "
                        f"{cost[r]:.2f} passes over the upload: {mark}")
-        if eligible:
-            chosen = max(eligible, key=lambda r: mean1[r])
+        if chosen:
             out.append(f"\nChosen on these runs: **{chosen}**.")
     if split == "test" and os.path.exists(f"{folder}/val.csv"):
-        chosen = choose(load(f"{folder}/val.csv"))
+        chosen = rule(load(f"{folder}/val.csv"))[3]
         if chosen:
             out += ["", f"The recipe chosen on validation (`val.md`): **{chosen}**. It minus the "
                     "served default, paired by seed, mean [95% t interval], points of test "
