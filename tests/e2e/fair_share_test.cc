@@ -6,8 +6,10 @@
 // --insecure.
 #include <grpcpp/grpcpp.h>
 
+#include <chrono>
 #include <fstream>
 #include <memory>
+#include <thread>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -181,6 +183,46 @@ TEST(FairShareTest, AnAddressOthersCanReachNeedsATokenTlsOrInsecure) {
   EXPECT_TRUE(insecure.started()) << insecure.log();
   ServerProcess with_token({"--address=0.0.0.0:0", "--auth_token_file=" + TokenFile({"t"})});
   EXPECT_TRUE(with_token.started()) << with_token.log();
+}
+
+}  // namespace
+}  // namespace wave
+
+namespace wave {
+namespace {
+
+// A connection with no call in flight is closed after
+// --connection_idle_timeout: the client's channel leaves READY.
+TEST(ConnectionBoundsTest, AnIdleConnectionIsClosed) {
+  ServerProcess server({"--connection_idle_timeout=1"});
+  ASSERT_TRUE(server.started()) << server.log();
+  auto channel = grpc::CreateChannel(server.address(), grpc::InsecureChannelCredentials());
+  ASSERT_TRUE(channel->WaitForConnected(std::chrono::system_clock::now() +
+                                        std::chrono::seconds(10)));
+  EXPECT_EQ(channel->GetState(false), GRPC_CHANNEL_READY);
+  EXPECT_TRUE(WaitFor([&] { return channel->GetState(false) != GRPC_CHANNEL_READY; }, 10))
+      << "the idle connection stayed open";
+}
+
+// At most --max_streams_per_connection calls are in flight on one
+// connection; a further one waits until one of them ends.
+TEST(ConnectionBoundsTest, StreamsPerConnectionAreBounded) {
+  ServerProcess server({"--max_streams_per_connection=2", "--max_client_share=1",
+                        "--header_timeout=30"});
+  ASSERT_TRUE(server.started()) << server.log();
+  auto channel = grpc::CreateChannel(server.address(), grpc::InsecureChannelCredentials());
+  std::vector<std::unique_ptr<RawCall>> calls;
+  for (int i = 0; i < 3; ++i) calls.push_back(std::make_unique<RawCall>(channel, kInitialize));
+  ASSERT_TRUE(WaitFor([&] { return Held(server, "uploading_calls") == 2; }, 10));
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  EXPECT_EQ(Held(server, "uploading_calls"), 2) << "a third stream got in";
+  calls.front().reset();  // one ends: the waiting one starts
+  EXPECT_TRUE(WaitFor([&] { return Held(server, "uploading_calls") == 2 &&
+                                   Metric(server.metrics_port(),
+                                          "wave_requests_total{code=\"CANCELLED\","
+                                          "method=\"Initialize\"}") == 1; }, 10));
+  calls.clear();
+  EXPECT_EQ(server.Stop(), 0);
 }
 
 }  // namespace
