@@ -360,6 +360,14 @@ void PrintSummary(const InitCommand& command, const v1::Summary& summary) {
     std::printf("served from the server's result cache: no fit ran (key %s)\n",
                 summary.result_key().c_str());
   }
+  if (summary.has_recipe()) {
+    const v1::TrainingRecipe& r = summary.recipe();
+    std::printf("train it with: %s, peak lr %g, weight decay %g, %g epoch(s) of warm-up, "
+                "cosine to %g of the peak over %lld epochs, batch %lld (chosen on %s)\n",
+                r.optimizer().c_str(), r.peak_lr(), r.weight_decay(), r.warmup_epochs(),
+                r.min_lr_ratio(), (long long)r.epochs(), (long long)r.batch(),
+                r.chosen_on().c_str());
+  }
   std::printf("seconds:");
   for (const char* phase : {"scaler_init", "fit", "compose", "stream", "total"}) {
     auto it = summary.seconds().find(phase);

@@ -3,12 +3,16 @@
 recipe measured best on validation for that bank: the server gives them to
 every request field left unset (server/bank_fit_defaults.h) and checks them
 when it loads the bank. With --other-classes, the key merged over them for a
-request on other classes than the bank's (`fit_defaults_other_classes`).
+request on other classes than the bank's (`fit_defaults_other_classes`). With
+--training-recipes, the training schedules returned with the weights
+(`training_recipes`, server/training_recipe.h).
 
   scripts/bank_fit_defaults.py BANK.safetensors '{"steps": 0, "head_steps": 300}'
   scripts/bank_fit_defaults.py --other-classes BANK.safetensors '{"steps": 400}'
+  scripts/bank_fit_defaults.py --training-recipes BANK.safetensors '{"own_classes": {...}}'
 
-The value is a wave.v1.FitOptions in JSON; '{}' removes the key. Only the
+The value is a wave.v1.FitOptions in JSON (for --training-recipes, the object
+server/training_recipe.h describes); '{}' removes the key. Only the
 header's provenance changes: the tensors' bytes are kept, which is checked
 before the file is replaced. (The format, an 8-byte little-endian header
 length, a JSON header, then the raw tensors, is simple enough to edit here;
@@ -29,16 +33,20 @@ def split(data):
 def main():
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--other-classes", action="store_true",
-                   help="write fit_defaults_other_classes instead of fit_defaults")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--other-classes", action="store_true",
+                       help="write fit_defaults_other_classes instead of fit_defaults")
+    which.add_argument("--training-recipes", action="store_true",
+                       help="write training_recipes instead of fit_defaults")
     p.add_argument("bank")
     p.add_argument("json")
     args = p.parse_args()
     path = args.bank
-    key = "fit_defaults_other_classes" if args.other_classes else "fit_defaults"
+    key = ("fit_defaults_other_classes" if args.other_classes else
+           "training_recipes" if args.training_recipes else "fit_defaults")
     defaults = json.loads(args.json)
     if not isinstance(defaults, dict):
-        sys.exit("fit defaults: a JSON object, e.g. '{\"steps\": 0}'")
+        sys.exit(f"{key}: a JSON object, e.g. '{{\"steps\": 0}}'")
     with open(path, "rb") as f:
         data = f.read()
     header, body = split(data)

@@ -4,6 +4,7 @@
 #include "absl/strings/str_join.h"
 #include "core/base/status_macros.h"
 #include "server/bank_fit_defaults.h"
+#include "server/training_recipe.h"
 
 namespace wave {
 
@@ -26,6 +27,7 @@ absl::Status BankRegistry::ReloadAll(const std::vector<std::string>& paths) {
 absl::Status BankRegistry::Load(const std::string& path) {
   ASSIGN_OR_RETURN(TemplateBank bank, LoadBank(path));
   RETURN_IF_ERROR(CheckBankFitDefaults(bank));  // a bad default would fail every call
+  RETURN_IF_ERROR(CheckTrainingRecipes(bank));
   auto shared = std::make_shared<const TemplateBank>(std::move(bank));
   absl::MutexLock lock(&mu_);
   if (default_.empty()) default_ = shared->name;

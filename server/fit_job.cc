@@ -2,8 +2,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/base/status_macros.h"
+#include "server/bank_fit_defaults.h"
 #include "server/call_watchdog.h"
 #include "server/proto_convert.h"
+#include "server/training_recipe.h"
 
 namespace wave {
 
@@ -41,10 +43,15 @@ v1::Summary FitSummary(const TemplateBank& bank, const ViTConfig& target, const 
 
 }  // namespace
 
-FileSource FitJob::Source(const TemplateBank& bank, const ViTConfig& target,
-                          const FitOptions& fit, const v1::OutputOptions& output,
-                          const v1::InitializeHeader& resolved) const {
+absl::StatusOr<FileSource> FitJob::Source(const TemplateBank& bank, const ViTConfig& target,
+                                          const FitOptions& fit, const v1::OutputOptions& output,
+                                          const v1::InitializeHeader& resolved) const {
   FileSource source;
+  v1::FitOptions classes_kind;
+  classes_kind.set_head_from_bank(fit.head_from_bank);
+  ASSIGN_OR_RETURN(source.recipe,
+                   TrainingRecipeFor(bank, target, OnBankClasses(bank, target.classes,
+                                                                 classes_kind)));
   source.bank = &bank;
   source.target = target;
   source.fit = fit;
@@ -107,9 +114,8 @@ absl::StatusOr<std::unique_ptr<TargetDownload>> FitJob::FitTarget(InitCall& call
   fitted->target = target;
   fitted->fit = fit;
   const FitReport report = result.report;
-  ASSIGN_OR_RETURN(auto download, TargetDownload::Make(Source(bank, target, fit, call.output,
-                                                              t.resolved),
-                                                       std::move(result)));
+  ASSIGN_OR_RETURN(FileSource source, Source(bank, target, fit, call.output, t.resolved));
+  ASSIGN_OR_RETURN(auto download, TargetDownload::Make(source, std::move(result)));
   fitted->summary = FitSummary(bank, target, report);
   // Measured on the bytes returned (again, when the dtype rounds them).
   fitted->summary.set_held_out_accuracy(download->summary().held_out_accuracy());
@@ -158,9 +164,8 @@ absl::StatusOr<std::unique_ptr<TargetDownload>> FitJob::Recompose(const CachedFi
   result.report.trainable_params = fitted.summary.trainable_params();
   v1::OutputOptions output = fitted.header.output();
   output.set_chunk_bytes(chunk_bytes);
-  ASSIGN_OR_RETURN(auto download, TargetDownload::Make(Source(*bank, target, fit, output,
-                                                              fitted.header),
-                                                       std::move(result)));
+  ASSIGN_OR_RETURN(FileSource source, Source(*bank, target, fit, output, fitted.header));
+  ASSIGN_OR_RETURN(auto download, TargetDownload::Make(source, std::move(result)));
   download->result_key = fitted.key;
   v1::Summary& s = download->summary();
   s.MergeFrom(fitted.summary);

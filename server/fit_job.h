@@ -47,8 +47,9 @@ class FitJob {
   absl::StatusOr<std::unique_ptr<TargetDownload>> Recompose(const CachedFit& fitted,
                                                             const std::string& file,
                                                             uint64_t offset, uint32_t chunk_bytes);
-  FileSource Source(const TemplateBank& bank, const ViTConfig& target, const FitOptions& fit,
-                    const v1::OutputOptions& output, const v1::InitializeHeader& resolved) const;
+  absl::StatusOr<FileSource> Source(const TemplateBank& bank, const ViTConfig& target,
+                                    const FitOptions& fit, const v1::OutputOptions& output,
+                                    const v1::InitializeHeader& resolved) const;
 
   ServiceContext& service_;
   const CheckFn alive_;

@@ -36,6 +36,14 @@ absl::Status RequestBuilder::Add(const v1::InitializeRequest& message) {
   }
 }
 
+absl::StatusOr<v1::FitOptions> WithBankFitDefaults(const TemplateBank& bank, int64_t classes,
+                                                   const v1::FitOptions& asked) {
+  ASSIGN_OR_RETURN(v1::FitOptions fit,
+                   BankFitDefaults(bank, OnBankClasses(bank, classes, asked)));
+  fit.MergeFrom(asked);
+  return fit;
+}
+
 FitOptions ApplyFitHeader(const v1::FitOptions& f) {
   FitOptions fit;
   fit.steps = f.has_steps() ? f.steps() : kDefaultFitSteps;
@@ -110,9 +118,7 @@ absl::StatusOr<FitOptions> RequestBuilder::FitFromHeader(const v1::FitOptions& f
 
 absl::StatusOr<FitOptions> RequestBuilder::FitFor(const v1::TargetArchitecture& t,
                                                   const v1::FitOptions& asked) const {
-  ASSIGN_OR_RETURN(v1::FitOptions fit,
-                   BankFitDefaults(*bank_, OnBankClasses(*bank_, t.classes(), asked)));
-  fit.MergeFrom(asked);
+  ASSIGN_OR_RETURN(v1::FitOptions fit, WithBankFitDefaults(*bank_, t.classes(), asked));
   return FitFromHeader(fit);
 }
 

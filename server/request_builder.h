@@ -48,9 +48,12 @@ struct ResumeRequest {
   uint32_t chunk_bytes = 0;
 };
 
-// The API's fit options with the server's defaults applied; unchecked. (A
-// bank's own defaults, for the target's classes, are merged in before:
-// BankFitDefaults.)
+// The request's fit options over the bank's own defaults for the target's
+// classes (BankFitDefaults): what ApplyFitHeader then completes with the
+// server's. INVALID_ARGUMENT when the bank's defaults do not parse.
+absl::StatusOr<v1::FitOptions> WithBankFitDefaults(const TemplateBank& bank, int64_t classes,
+                                                   const v1::FitOptions& asked);
+// The API's fit options with the server's defaults applied; unchecked.
 FitOptions ApplyFitHeader(const v1::FitOptions& f);
 // `request` as a header that sets every field that determines the result
 // (output.chunk_bytes and num_samples do not).

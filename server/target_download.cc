@@ -1,6 +1,7 @@
 #include "server/target_download.h"
 
 #include <ATen/Parallel.h>
+#include <google/protobuf/util/json_util.h>
 
 #include <algorithm>
 
@@ -45,6 +46,12 @@ absl::StatusOr<std::unique_ptr<TargetDownload>> TargetDownload::Make(const FileS
   info.threads = at::get_num_threads();
   info.geometry = bank.geometry;
   info.class_names = source.class_names;
+  if (source.recipe) {
+    google::protobuf::util::JsonPrintOptions compact;
+    compact.preserve_proto_field_names = true;
+    (void)google::protobuf::util::MessageToJsonString(*source.recipe, &info.training_recipe,
+                                                      compact);
+  }
   std::unique_ptr<TargetDownload> download(new TargetDownload());
   download->chunk_bytes_ = source.output.chunk_bytes() > 0 ? source.output.chunk_bytes()
                                                            : source.default_chunk_bytes;
@@ -66,6 +73,7 @@ absl::StatusOr<std::unique_ptr<TargetDownload>> TargetDownload::Make(const FileS
   }
   s.set_held_out_accuracy(weights.held_out_accuracy);
   s.set_device(source.device);
+  if (source.recipe) *s.mutable_recipe() = *source.recipe;
   return download;
 }
 

@@ -44,6 +44,7 @@ struct FileSource {
   FitOptions fit;
   v1::OutputOptions output;
   std::vector<std::string> class_names;
+  std::optional<v1::TrainingRecipe> recipe;  // the bank's, for this target
   std::string device;
   size_t default_chunk_bytes = 0;  // when output.chunk_bytes is 0
 };

@@ -6,16 +6,13 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "absl/time/clock.h"
-#include "absl/time/time.h"
 #include "core/base/status_macros.h"
+#include "core/base/stopwatch.h"
 #include "core/model/train_loop.h"
 #include "core/model/vit.h"
 
 namespace wave {
 namespace {
-
-double Seconds(absl::Time since) { return absl::ToDoubleSeconds(absl::Now() - since); }
 
 // A timm-initialized head (weights N(0, 0.02), zero bias), drawn on its own:
 // drawing the whole model to keep its head cost 2 s at 100M parameters.
@@ -196,14 +193,14 @@ struct FitState {
 // Step 1: scalers resampled from the nearest auxiliary, and the head.
 absl::StatusOr<FitState> StartState(const TemplateBank& bank, const ViTConfig& target,
                                     const FitOptions& o, FitReport& report) {
-  const absl::Time t0 = absl::Now();
+  const Stopwatch scaler_init_watch;
   FitState state;
   ASSIGN_OR_RETURN(state.scalers, ResampleScalers(bank, target, o.scaler_init, o.aux_mix));
   const AuxiliaryModel& aux = NearestAuxiliary(bank, target, o.aux_mix);
   state.head = o.head_from_bank && aux.config.classes == target.classes
                    ? ResampleHead(aux, target, bank.geometry, o.scaler_init)
                    : FreshHead(target, o.seed);
-  report.seconds_scaler_init = Seconds(t0);
+  report.seconds_scaler_init = scaler_init_watch.Seconds();
   report.scaler_count = ScalerCount(target, bank.geometry, bank);
   report.trainable_params = report.scaler_count + target.classes * (target.width + 1);
   report.model_params = target.ParamCount();
@@ -390,9 +387,9 @@ absl::StatusOr<Dataset> FitScalersAndHead(const TemplateBank& bank, const ViTCon
 absl::Status ComposeResult(const TemplateBank& bank, const ViTConfig& target, FitState& state,
                            InitResult& result) {
   FitReport& report = result.report;
-  const absl::Time t2 = absl::Now();
+  const Stopwatch compose_watch;
   ASSIGN_OR_RETURN(result.weights, ComposeFitted(bank, target, state.scalers, state.head));
-  report.seconds_compose = Seconds(t2);
+  report.seconds_compose = compose_watch.Seconds();
   // Measured on the very weights returned (still on the fit's device), so
   // the figure describes them.
   if (result.held_out.size() > 0) {
@@ -458,14 +455,14 @@ absl::StatusOr<InitResult> InitializeTarget(const CheckedRequest& request,
   const FitOptions& o = request.fit();
   InitResult result;
   ASSIGN_OR_RETURN(FitState state, StartState(bank, target, o, result.report));
-  const absl::Time t1 = absl::Now();
+  const Stopwatch fit_watch;
   if (o.Fits()) {
     const Dataset& few_shot = request.few_shot();
     const int64_t held = HeldOutCount(o, few_shot.size());
     ASSIGN_OR_RETURN(result.held_out, FitScalersAndHead(bank, target, few_shot, o, held, state,
                                                         result.report, progress, check));
   }
-  result.report.seconds_fit = Seconds(t1);
+  result.report.seconds_fit = fit_watch.Seconds();
   RETURN_IF_ERROR(ComposeResult(bank, target, state, result));
   return result;
 }

@@ -74,6 +74,9 @@ absl::StatusOr<WeightsFile> MakeWeightsFile(TensorMap weights, const FitReport& 
   if (!info.class_names.empty()) {
     file->writer.SetMetadata("wave.class_names", json(info.class_names).dump());
   }
+  if (!info.training_recipe.empty()) {
+    file->writer.SetMetadata("wave.training_recipe", info.training_recipe);
+  }
   file->writer.SetMetadata("wave.seed", absl::StrCat(fit.seed));
   file->writer.SetMetadata(
       "wave.fit", json{{"steps", fit.steps},

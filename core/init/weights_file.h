@@ -18,6 +18,7 @@ struct WeightsFileInfo {
   int threads = 1;
   BankGeometry geometry;
   std::vector<std::string> class_names;  // index i names label i; empty: none known
+  std::string training_recipe;           // JSON, how to train the weights; empty: none
 };
 
 // A writer over tensors it owns (converted to `dtype` and made contiguous on

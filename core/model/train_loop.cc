@@ -6,12 +6,12 @@
 #include <torch/optim/adamw.h>
 #include <torch/serialize.h>
 
-#include <chrono>
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "core/base/file_util.h"
+#include "core/base/stopwatch.h"
 #include "core/model/vit.h"
 
 namespace wave {
@@ -110,7 +110,7 @@ absl::Status TrainLoop(const std::vector<at::Tensor>& params, const Dataset& tra
                                               o.optimizer_state, "': ", e.what()));
     }
   }
-  const auto started = std::chrono::steady_clock::now();
+  const Stopwatch training_watch;
   int64_t images_seen = 0;
   for (int64_t epoch = o.start_epoch; epoch < o.epochs; ++epoch) {
     // Seeded by epoch, so a resumed run sees the same order as an unbroken one.
@@ -144,8 +144,7 @@ absl::Status TrainLoop(const std::vector<at::Tensor>& params, const Dataset& tra
       loss_sum += value;
       images_seen += idx.size(0);
       if (o.log && o.log_every > 0 && (s % o.log_every == 0 || s + 1 == steps_per_epoch)) {
-        const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                                          started).count();
+        const double secs = training_watch.Seconds();
         const double per_step = secs / (step - o.start_epoch * steps_per_epoch + 1);
         o.log(absl::StrFormat("[%s] epoch %d/%d step %d/%d loss %.4f lr %.2e %.0f img/s eta %.0fs",
                               o.log_prefix, epoch + 1, o.epochs, s + 1, steps_per_epoch,

@@ -23,6 +23,7 @@
 #include "core/base/file_util.h"
 #include "core/base/flags_usage.h"
 #include "core/base/status_macros.h"
+#include "core/base/stopwatch.h"
 #include "core/init/initialize.h"
 #include "core/learn/baselines.h"
 #include "core/learn/learn.h"
@@ -31,6 +32,7 @@
 #include "core/model/vit.h"
 #include "tools/common/data_flags.h"
 #include "research/eval/report.h"
+#include "server/request_builder.h"
 
 ABSL_FLAG(std::string, bank, "models/fashion-mnist-vit.safetensors", "Template bank.");
 ABSL_FLAG(std::string, ancestry, "models/fashion-mnist-vit.ancestry.safetensors",
@@ -39,7 +41,8 @@ ABSL_FLAG(std::string, sizes, "3x128,12x128,6x64,6x256,9x192",
           "Target sizes DEPTHxWIDTH, comma-separated.");
 ABSL_FLAG(std::string, methods, "wave,wave-naive,direct,weight-selection,heur-lg,mimetic",
           "Initializations to compare (also wave-select: WAVE with tiles selected across "
-          "width, ScalerInit::kSelect).");
+          "width, ScalerInit::kSelect; wave-default: the server's fit for a request that sets "
+          "no fit option, the bank's own defaults included, which ignores the --fit_* flags).");
 ABSL_FLAG(std::string, val_data, "",
           "Validation images (--split=val). Default: --val_samples carved from the pool.");
 ABSL_FLAG(int64_t, epochs, 5, "Training epochs after initialization.");
@@ -225,6 +228,23 @@ struct Initialized {
   double passes = 0, forward_passes = 0;
 };
 
+// WAVE's fit with options `o`, and what it cost: early stopping may end the
+// fit early, and measures the held-out images (forward only) at step 0,
+// every eval_every steps and the last.
+absl::StatusOr<Initialized> InitializeWave(const Context& ctx, const ViTConfig& c,
+                                           const FitOptions& o, Initialized out) {
+  ASSIGN_OR_RETURN(InitResult r, InitializeTarget(ctx.bank, c, ctx.few_shot, o));
+  out.params = std::move(r.weights);
+  out.passes = static_cast<double>(r.report.steps_run * o.batch);
+  out.forward_passes += static_cast<double>(r.report.feature_passes);
+  if (o.eval_every > 0 && r.report.held_out > 0) {
+    const int64_t measured = 1 + r.report.steps_run / o.eval_every +
+                             (r.report.steps_run % o.eval_every != 0 ? 1 : 0);
+    out.forward_passes += static_cast<double>(measured * r.report.held_out);
+  }
+  return out;
+}
+
 absl::StatusOr<Initialized> Initialize(const std::string& method, const ViTConfig& c,
                                        const Context& ctx) {
   const EvalOptions& eo = ctx.options;
@@ -234,6 +254,12 @@ absl::StatusOr<Initialized> Initialize(const std::string& method, const ViTConfi
   // sees each few-shot image once.
   out.passes = static_cast<double>(eo.fit_steps * eo.fit_batch);
   out.forward_passes = eo.fit_distill > 0 ? ctx.few_shot.size() : 0;
+  if (method == "wave-default") {
+    // The server's own resolution of a request that sets no fit option.
+    ASSIGN_OR_RETURN(const v1::FitOptions served,
+                     WithBankFitDefaults(ctx.bank, c.classes, v1::FitOptions()));
+    return InitializeWave(ctx, c, ApplyFitHeader(served), std::move(out));
+  }
   if (method == "wave" || method == "wave-naive" || method == "wave-select") {
     FitOptions o;
     o.steps = ctx.options.fit_steps;
@@ -256,18 +282,7 @@ absl::StatusOr<Initialized> Initialize(const std::string& method, const ViTConfi
         return VitForward(ctx.bank.ancestry, ctx.ancestry, x);
       };
     }
-    ASSIGN_OR_RETURN(InitResult r, InitializeTarget(ctx.bank, c, ctx.few_shot, o));
-    out.params = std::move(r.weights);
-    // Early stopping may end the fit early, and measures the held-out
-    // images (forward only) at step 0, every eval_every steps and the last.
-    out.passes = static_cast<double>(r.report.steps_run * eo.fit_batch);
-    out.forward_passes += static_cast<double>(r.report.feature_passes);
-    if (eo.eval_every > 0 && r.report.held_out > 0) {
-      const int64_t measured = 1 + r.report.steps_run / eo.eval_every +
-                               (r.report.steps_run % eo.eval_every != 0 ? 1 : 0);
-      out.forward_passes += static_cast<double>(measured * r.report.held_out);
-    }
-    return out;
+    return InitializeWave(ctx, c, o, std::move(out));
   }
   TensorMap params;
   if (method == "direct") {
@@ -286,10 +301,6 @@ absl::StatusOr<Initialized> Initialize(const std::string& method, const ViTConfi
   return out;
 }
 
-double SecondsSince(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
 absl::Status EvaluateOne(const std::string& size_name, const ViTConfig& c,
                          const std::string& method, const Context& ctx, const std::string& csv) {
   EvalRow row;
@@ -298,9 +309,9 @@ absl::Status EvaluateOne(const std::string& size_name, const ViTConfig& c,
   row.size = size_name;
   row.method = ctx.options.label.empty() ? method : ctx.options.label;
   const std::string tag = absl::StrCat(size_name, " ", row.method, " seed ", ctx.seed);
-  auto t0 = std::chrono::steady_clock::now();
+  const Stopwatch init_watch;
   auto init = Initialize(method, c, ctx);
-  row.seconds = SecondsSince(t0);
+  row.seconds = init_watch.Seconds();
   if (absl::IsFailedPrecondition(init.status())) {
     std::printf("[eval] %s: n/a (%s)\n", tag.c_str(), std::string(init.status().message()).c_str());
     return AppendCsv(csv, row);
@@ -331,16 +342,16 @@ absl::Status EvaluateOne(const std::string& size_name, const ViTConfig& c,
   auto loss = [&](const at::Tensor& x, const at::Tensor& y) {
     return at::cross_entropy_loss(forward(x), y);
   };
-  auto epoch_start = std::chrono::steady_clock::now();
+  Stopwatch epoch_watch;
   return TrainLoop(
       all, ctx.train, loss, loop, [&](int64_t epoch, double, torch::optim::Optimizer&) {
-        row.seconds += SecondsSince(epoch_start);  // evaluation excluded
+        row.seconds += epoch_watch.Seconds();  // evaluation excluded
         row.passes += ctx.train.size();
         row.epoch = static_cast<int>(epoch + 1);
         row.accuracy = Accuracy(forward, ctx.eval, ctx.mean, ctx.std);
         std::printf("[eval] %s epoch %d: %.2f%%\n", tag.c_str(), row.epoch, row.accuracy);
         std::fflush(stdout);
-        epoch_start = std::chrono::steady_clock::now();
+        epoch_watch.Restart();
         return AppendCsv(csv, row);
       });
 }

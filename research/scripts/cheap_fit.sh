@@ -9,10 +9,13 @@
 #   head300      0                   300                             -
 #   head300-s43  43 (3 passes over the 900 fit images at batch 64)  300  -
 #   s43          43                  0                               -
+#   wave-default the server's fit for a request that sets no fit option (the
+#                bank's head where the class count matches it, as served)
 #
-# The selection rule, fixed before the runs: among the recipes whose fit
-# costs at most 3 forward+backward passes over the uploaded images, the one
-# with the highest validation accuracy at epoch 1, averaged over sizes and
+# The choice: the protocol's one rule (research/PROTOCOL.md, made by
+# cheap_fit_report.py): among the recipes whose fit costs at most 3
+# forward+backward passes over the uploaded images, the one with the highest
+# validation accuracy at epoch 5 (the schedule's last), averaged over sizes and
 # seeds; validation images are carved from the F-J training images (no bank
 # saw F-J). SPLIT=val (default) makes the choice; SPLIT=test measures it.
 #   bash research/scripts/cheap_fit.sh            # research/results/cheap-fit-glyphs/val.csv
@@ -42,3 +45,4 @@ COMMON=(--bank=research/banks/glyphs-ae/glyphs-ae-vit.safetensors
 "$EVAL" "${COMMON[@]}" --methods=wave --label=head300-s43 --fit_steps=43 --fit_head_steps=300
 "$EVAL" "${COMMON[@]}" --methods=wave --label=s43 --fit_steps=43
 "$EVAL" "${COMMON[@]}" --methods=direct --fit_steps=43
+"$EVAL" "${COMMON[@]}" --methods=wave-default

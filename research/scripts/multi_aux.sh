@@ -19,7 +19,7 @@
 # minus each.
 #   research/scripts/multi_aux.sh [wave-eval] [multi-auxiliary bank] [out dir]
 # The bank of the same auxiliaries with three times the distillation epochs
-# (models/multi-aux-24/, labels multi24*), eleventh session:
+# (models/multi-aux-24/, labels multi24*):
 #   LABELS="multi24 multi24-select-narrower" research/scripts/multi_aux.sh [wave-eval]
 #   SPLIT=test READINGS="s0-bankhead s0-probe" LABELS=... research/scripts/multi_aux.sh [wave-eval]
 set -euo pipefail

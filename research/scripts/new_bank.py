@@ -9,28 +9,23 @@ initialization fixed in advance by the multi-aux validation readings of the
 main task (research/results/multi-aux/summary.md): zero scaler steps and a fresh head
 fitted alone for 300 steps on the body's features (`s0-probe`). What is chosen
 here, on the task's validation split with seed 1, is the training learning
-rate from {1e-4, 3e-4, 1e-3}, by the mean validation accuracy at epochs 1 and
-5 (the epochs the issue's target reads after training; epoch 0 does not depend
-on it), the grid growing past an edge the choice lands on (protocol.LADDER;
-1e-4 was chosen at every size before the grid could grow; grown in the
-seventeenth session, it gave 3e-5, and 1e-5 at 9x192).
+rate, from {1e-4, 3e-4, 1e-3} growing on the ladder, by the one rule of
+selection.py (research/PROTOCOL.md): accuracy at the schedule's last epoch.
 
 --recipe=fitted (out research/results/TASK-multi24-fitted, label wave-multi24-fit):
 the task protocol's own WAVE recipe, chosen on the task's validation split
 (seed 1) as research/scripts/protocol.py chose it for the single-auxiliary bank:
 the few-shot steps of scalers and a fresh head together from
 {0, 25, 50, 100, 200, 400} by accuracy after one epoch at 1e-3 (ties: fewer),
-then the training rate from {3e-4, 1e-3, 3e-3} (growing past an edge the same
-way) by accuracy at epoch 5. So the two banks' WAVE differ only in the bank and
+then the training rate from {3e-4, 1e-3, 3e-3} (growing on the ladder) by
+accuracy at epoch 5, the schedule's last. So the two banks' WAVE differ only in the bank and
 its schemes.
 
 The baselines keep their runs and recipes.
 
   research/scripts/new_bank.py --task=main --eval=runs/eval-bin/wave-eval
-  research/scripts/new_bank.py --task=transfer --eval=runs/eval-bin/wave-eval --lr=1e-4 \\
+  research/scripts/new_bank.py --task=transfer --eval=runs/eval-bin/wave-eval \\
     --bank=research/banks/transfer/multi-aux-24/fashion-mnist-0-4-vit-multiaux24.safetensors
-(the transfer task's zero-step run takes the whole recipe from the main task's
-validation, rate included: nothing is chosen on it);
   research/scripts/new_bank.py --task=transfer --recipe=fitted --eval=runs/eval-bin/wave-eval \\
     --bank=research/banks/transfer/multi-aux-24/fashion-mnist-0-4-vit-multiaux24.safetensors
 then the reports (against every method of the task's comparison, and the
@@ -43,20 +38,15 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from protocol import (FIT_STEPS, LRS as PROTOCOL_LRS, SIZES, TASKS, best,  # noqa: E402
-                      changed_choices, choose_inside, drop_rows, rows)
+from protocol import SIZES, TASKS, changed_choices, drop_rows  # noqa: E402
+from selection import (CHOSEN_ON, FIT_STEPS, FIT_STEPS_LR, LRS as PROTOCOL_LRS,  # noqa: E402
+                       best, best_rate, choose_inside)
 
 RECIPES = {
     "zero-step": {"suffix": "multi24", "label": "wave-multi24", "lrs": ["1e-4", "3e-4", "1e-3"]},
     "fitted": {"suffix": "multi24-fitted", "label": "wave-multi24-fit", "lrs": PROTOCOL_LRS},
 }
-CHOICE_EPOCHS = [1, 5]  # zero-step: the rate by the mean of these validation epochs
-
-
-def mean_at(path, size, label, epochs):
-    acc = [float(r["accuracy"]) for r in rows(path)
-           if r["size"] == size and r["method"] == label and int(r["epoch"]) in epochs]
-    return sum(acc) / len(acc) if len(acc) == len(epochs) else None
+EPOCHS = 5  # the schedule every recipe is chosen and tested with
 
 
 def main():
@@ -103,12 +93,12 @@ def main():
             return 0
         for s in FIT_STEPS:
             path = val("val-fit-steps.csv", size, f"{label}-s{s}",
-                       [f"--fit_steps={s}", "--epochs=1", "--lr=1e-3"])
+                       [f"--fit_steps={s}", "--epochs=1", f"--lr={FIT_STEPS_LR}"])
         return int(best(path, size, [f"{label}-s{s}" for s in FIT_STEPS], 1).rsplit("-s", 1)[1])
 
     def fit_flags(steps):
         head = ["--fit_head_steps=300"] if args.recipe == "zero-step" else []
-        return [f"--fit_steps={steps}", *head, "--epochs=5"]
+        return [f"--fit_steps={steps}", *head, f"--epochs={EPOCHS}"]
 
     def chosen_lr(size, steps):
         """The rates on validation (seed 1), chosen as the recipe says."""
@@ -117,14 +107,8 @@ def main():
         def run_rate(rate):
             val("val-lr.csv", size, f"{label}-lr{rate}", [*fit_flags(steps), f"--lr={rate}"])
 
-        def choose(grid):
-            if args.recipe == "fitted":
-                return best(path, size, [f"{label}-lr{r}" for r in grid], 5).split("-lr")[1]
-            # Highest mean; ties go to the lower rate, as best() gives them.
-            scored = [(mean_at(path, size, f"{label}-lr{r}", CHOICE_EPOCHS), -i, r)
-                      for i, r in enumerate(grid)]
-            return max(s for s in scored if s[0] is not None)[2]
-        return choose_inside(recipe["lrs"], run_rate, choose)
+        return choose_inside(recipe["lrs"], run_rate,
+                             lambda grid: best_rate(path, size, label, grid, EPOCHS))
 
     steps = {size: chosen_steps(size) for size in sizes}
     lr = {size: args.lr or chosen_lr(size, steps[size]) for size in sizes}
@@ -137,11 +121,9 @@ def main():
         w = csv.writer(f)
         w.writerow(["size", "method", "fit_steps", "head_steps", "lr", "epochs", "chosen_on"])
         for size in sizes:
-            how = (f"fixed by --lr={args.lr}" if args.lr else
-                   "val seed 1: steps by epoch 1, rate by epoch 5" if args.recipe == "fitted"
-                   else "val seed 1, mean of epochs 1 and 5")
+            how = f"fixed by --lr={args.lr}" if args.lr else CHOSEN_ON
             w.writerow([size, label, steps[size], 300 if args.recipe == "zero-step" else 0,
-                        lr[size], 5, how])
+                        lr[size], EPOCHS, how])
     for seed in args.seeds.split(","):
         for size in sizes:
             run(["--csv=test.csv", "--split=test", f"--seeds={seed}", f"--sizes={size}",

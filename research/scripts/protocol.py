@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""The evaluation protocol (research/results/PLAN.md), end to end and resumable.
+"""The evaluation protocol (research/PROTOCOL.md), end to end and resumable.
 
 Two tasks share one protocol:
   transfer  targets learn Fashion-MNIST classes 5-9 (relabelled 0-4) from a bank
@@ -7,7 +7,7 @@ Two tasks share one protocol:
   main      targets learn all ten classes from the bundled bank (learned on the
             same classes); tested on all 10,000 test images.
 Every recipe choice is made on a validation split carved from the training images
-(seed 1); the final figures are on the test images, over several seeds. Each step
+(seed 1) by the one rule of selection.py; the final figures are on the test images, over several seeds. Each step
 appends to a CSV with --resume, so a rerun continues where the last one stopped;
 choices are written to choices.csv.
 
@@ -17,17 +17,15 @@ choices are written to choices.csv.
 import argparse
 import csv
 import os
+import re
 import subprocess
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from selection import (CHOSEN_ON, FIT_STEPS, FIT_STEPS_LR, LADDER, LRS,  # noqa: E402,F401
+                       best, best_rate, choose_inside, rows)
+
 SIZES = ["3x64", "4x96", "12x128", "9x192"]
-FIT_STEPS = [0, 25, 50, 100, 200, 400]
-LRS = ["3e-4", "1e-3", "3e-3"]
-# A rate chosen at an edge of its grid says the best may lie beyond it: the grid
-# grows one rung of this ladder past that edge until the choice is inside it
-# (since the fourteenth session; before, WAVE's lowest and Direct's highest rate
-# were chosen at two sizes each and nothing beyond them was tried).
-LADDER = ["1e-5", "3e-5", "1e-4", "3e-4", "1e-3", "3e-3", "1e-2"]
 
 TASKS = {
     "transfer": {
@@ -39,6 +37,12 @@ TASKS = {
         "seeds": "1,2,3",
         "baseline_seeds": "1,2,3",
         "baselines": ["weight-selection", "heur-lg", "mimetic"],
+        # Direct as a whole schedule of each reported length, each with its own
+        # rate search: "direct-e1" is one whole epoch, not epoch 1 of ten.
+        "schedules": ["direct-e1", "direct-e5"],
+        # The server's fit exactly as served (no fit option set), trained at
+        # WAVE's rate.
+        "variants": ["wave-default"],
     },
     "main": {
         "out": "research/results/main",
@@ -48,24 +52,36 @@ TASKS = {
         # Direct long enough that its curve has flattened.
         "epochs": {"direct": 20},
         "seeds": "1,2,3,4,5",
-        # Five like WAVE's and Direct's since the fourteenth session: with three,
-        # WAVE against Weight Selection at 4x96 was not distinguishable either way.
+        # Five like WAVE's and Direct's: with three, WAVE against Weight
+        # Selection at 4x96 was not distinguishable either way.
         "baseline_seeds": "1,2,3,4,5",
         "baselines": ["weight-selection", "heur-lg", "mimetic"],
         # WAVE's own variants, measured before the fit-steps sweep; tiles selected
         # first (the scheme a default could take), naive resampling after.
-        "variants": ["wave-select", "wave-naive"],
+        "variants": ["wave-default", "wave-select", "wave-naive"],
         # Test accuracy against image passes for every fit budget.
         "sweep_seeds": "1,2,3",
     },
 }
-# Every method of the comparison has a rate search of its own (since the
-# fourteenth session: before, the baselines took WAVE's or Direct's rate, which
-# the grown grid could push to where only WAVE's start trains well). WAVE's
+# Every method of the comparison has a rate search of its own: a rate taken
+# from WAVE or Direct could lie where only WAVE's start trains well. WAVE's
 # variants take WAVE's rate; a method that cannot build a size (n/a) takes the
 # rate of the method it resembles, which it never uses.
 LR_FROM = {"weight-selection": "wave", "heur-lg": "wave", "mimetic": "direct",
-           "wave-naive": "wave", "wave-select": "wave"}
+           "wave-naive": "wave", "wave-select": "wave", "wave-default": "wave"}
+SCHEDULE = re.compile(r"(?P<base>.+)-e(?P<epochs>\d+)")
+
+
+def base_method(method):
+    """wave-eval's method of a comparison's method: "direct-e5" is Direct."""
+    m = SCHEDULE.fullmatch(method)
+    return m.group("base") if m else method
+
+
+def method_flags(method):
+    """wave-eval's flags that name a method and label its rows."""
+    base = base_method(method)
+    return [f"--methods={base}"] + ([f"--label={method}"] if base != method else [])
 
 
 def common(args):
@@ -80,42 +96,6 @@ def run(args, extra):
     cmd = common(args) + extra
     print("+", " ".join(cmd), flush=True)
     subprocess.run(cmd, check=True)
-
-
-def rows(path):
-    if not os.path.exists(path):
-        return []
-    with open(path) as f:
-        return list(csv.DictReader(f))
-
-
-def best(path, size, labels, epoch):
-    """The label with the highest accuracy at `epoch` (ties: the first listed)."""
-    acc = {}
-    for r in rows(path):
-        if r["size"] == size and int(r["epoch"]) == epoch and r["accuracy"] != "n/a":
-            acc[r["method"]] = float(r["accuracy"])
-    scored = [(acc[l], -i, l) for i, l in enumerate(labels) if l in acc]
-    if not scored:
-        sys.exit(f"no validation rows for {size} {labels} at epoch {epoch} in {path}")
-    return max(scored)[2]
-
-
-def choose_inside(grid, run_rate, choose):
-    """Runs every rate of `grid` (run_rate) and picks one (choose(grid)); while
-    the pick is at an edge with a LADDER rung beyond it, runs that rung too."""
-    grid = list(grid)
-    while True:
-        for rate in grid:
-            run_rate(rate)
-        chosen = choose(grid)
-        rung = LADDER.index(chosen)
-        if chosen == grid[0] and rung > 0:
-            grid.insert(0, LADDER[rung - 1])
-        elif chosen == grid[-1] and rung + 1 < len(LADDER):
-            grid.append(LADDER[rung + 1])
-        else:
-            return chosen
 
 
 def builds(path, size, label):
@@ -162,8 +142,10 @@ def main():
     args = p.parse_args()
     task = TASKS[args.task]
     args.out = args.out or task["out"]
-    epochs = lambda method: task["epochs"].get(method, 5)
-    searched = ["direct", "wave"] + task["baselines"]
+    def epochs(method):
+        m = SCHEDULE.fullmatch(method)
+        return int(m.group("epochs")) if m else task["epochs"].get(method, 5)
+    searched = ["direct", "wave"] + task["baselines"] + task.get("schedules", [])
     variants = task.get("variants", [])
     sizes = args.sizes.split(",")
     os.makedirs(args.out, exist_ok=True)
@@ -177,7 +159,7 @@ def main():
         for s in FIT_STEPS:
             run(args, [f"--csv={os.path.basename(val_steps)}", "--split=val", "--seeds=1",
                        f"--sizes={size}", "--methods=wave", f"--label=wave-s{s}",
-                       f"--fit_steps={s}", "--epochs=1", "--lr=1e-3"])
+                       f"--fit_steps={s}", "--epochs=1", f"--lr={FIT_STEPS_LR}"])
         steps[size] = int(best(val_steps, size, [f"wave-s{s}" for s in FIT_STEPS], 1)[6:])
 
     # 2. The learning rate of training for every method, by validation
@@ -187,23 +169,22 @@ def main():
         for method in searched:
             def run_rate(rate):
                 run(args, [f"--csv={os.path.basename(val_lr)}", "--split=val", "--seeds=1",
-                           f"--sizes={size}", f"--methods={method}",
+                           f"--sizes={size}", f"--methods={base_method(method)}",
                            f"--label={method}-lr{rate}", f"--fit_steps={steps[size]}",
                            f"--epochs={epochs(method)}", f"--lr={rate}"])
 
             def choose(grid):
-                chosen = best(val_lr, size, [f"{method}-lr{r}" for r in grid], epochs(method))
-                return chosen.split("-lr")[1]
+                return best_rate(val_lr, size, method, grid, epochs(method))
             run_rate(LRS[0])
             if builds(val_lr, size, f"{method}-lr{LRS[0]}"):
                 lr[(size, method)] = choose_inside(LRS, run_rate, choose)
-                chosen_on[(size, method)] = "val seed 1"
+                chosen_on[(size, method)] = CHOSEN_ON
             else:
                 lr[(size, method)] = lr[(size, LR_FROM[method])]
                 chosen_on[(size, method)] = "n/a at this size"
         for v in variants:
             lr[(size, v)] = lr[(size, LR_FROM[v])]
-            chosen_on[(size, v)] = f"val seed 1 (the rate chosen for {LR_FROM[v]})"
+            chosen_on[(size, v)] = f"the rate chosen for {LR_FROM[v]}"
     methods = searched + variants
     # A changed choice makes the test runs under the old one stale (the sweep
     # trains at WAVE's rate). An n/a method never uses its rate: nothing to redo.
@@ -229,7 +210,7 @@ def main():
     #    time in the task's order, so a partial run has whole baselines.
     def test_run(seed, size, method):
         run(args, ["--csv=test.csv", "--split=test", f"--seeds={seed}",
-                   f"--sizes={size}", f"--methods={method}",
+                   f"--sizes={size}", *method_flags(method),
                    f"--fit_steps={steps[size]}", f"--epochs={epochs(method)}",
                    f"--lr={lr[(size, method)]}"])
 
@@ -237,16 +218,16 @@ def main():
         for size in sizes:
             for method in ["wave", "direct"]:
                 test_run(seed, size, method)
-    for method in task["baselines"]:
+    for method in task["baselines"] + task.get("schedules", []):
         for seed in (args.seeds or task["baseline_seeds"]).split(","):
             for size in sizes:
                 test_run(seed, size, method)
     if args.no_extras:
         return
 
-    # 4. WAVE's variants on the test images, before the sweep (since the
-    #    seventeenth session: they bear on the comparison, the sweep's third
-    #    seed only narrows figures its first two already give).
+    # 4. WAVE's variants on the test images, before the sweep: they bear on
+    #    the comparison, the sweep's third seed only narrows figures its first
+    #    two already give.
     for method in task.get("variants", []):
         for seed in (args.seeds or task["baseline_seeds"]).split(","):
             for size in sizes:

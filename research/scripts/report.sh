@@ -42,5 +42,6 @@ for candidate in multi24:wave-multi24 multi24-fitted:wave-multi24-fit; do
     fi
   done
 done
-# The README's Results block and research/results/summary.md follow the reports.
+# Compute in FLOPs, then the README's Results block and research/results/summary.md.
+/usr/bin/python3 research/scripts/compute_report.py "$TASK" > /dev/null
 /usr/bin/python3 research/scripts/results_summary.py

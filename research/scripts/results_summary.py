@@ -11,10 +11,12 @@ number in it is typed by hand.
 
   research/scripts/results_summary.py [--check]   # --check: fail if the README is stale
 """
-import csv
 import os
 import re
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import compute_report  # noqa: E402
 
 TASKS = [("transfer", "Transfer to classes the bank never saw",
           "bank learned on Fashion-MNIST classes 0-4; targets learn classes 5-9 from "
@@ -55,19 +57,6 @@ def parse(path):
     return sizes
 
 
-def leading_number(text):
-    return int(re.match(r"\d+", text).group(0))
-
-
-def bank_cost(task):
-    with open("research/results/bank_cost.csv") as f:
-        row = next(r for r in csv.DictReader(f) if r["task"] == task)
-    images = int(row["train_images"])
-    return {"passes": images * (int(row["ancestry_epochs"]) + int(row["distill_epochs"])),
-            "forward": images * int(row["distill_epochs"]),
-            "seconds": float(row["wall_seconds"]), "source": row["source"]}
-
-
 def verdict_cell(text):
     # "+23.90 [+19.68, +28.12] ahead" -> "+23.9 [+19.7, +28.1] ahead"
     if not text:
@@ -98,32 +87,26 @@ def task_block(task, title, what, full=True):
                        " | ".join(verdict_cell(c) for c in diff) + " |")
     if not full:
         return out + [""]
-    out += ["", "Compute for WAVE to first reach Direct's final mean accuracy, "
-            "on the mean curve (image passes with a backward pass, fit included; "
-            "ratio to Direct's; wall seconds ratio on 2 cores):", "",
-            "| size | Direct's final | WAVE reaches it at epoch | passes ratio | "
-            "seconds ratio | targets that repay the bank |", "|---|---|---|---|---|---|"]
-    bank = bank_cost(task)
-    for size, s in sizes.items():
-        row = s["compute"].get("wave")
-        if not row:
+    out += ["", "Compute for WAVE to first reach Direct's final mean accuracy, on the mean "
+            "curve (FLOPs by `research/scripts/flops.py`, fit included, and wall seconds on "
+            "2 cores, each as a ratio to Direct's whole schedule; every method and both "
+            f"banks in `research/results/{task}/compute.md`):", "",
+            "| size | Direct's final | WAVE reaches it at epoch | FLOPs ratio | "
+            "seconds ratio | targets that repay the served bank |", "|---|---|---|---|---|---|"]
+    for size, (target, final_epoch, hit) in compute_report.wave_rows(task).items():
+        yardstick = f"{target:.2f}%, epoch {final_epoch}"
+        if hit is None:
+            out.append(f"| {size} | {yardstick} | not reached | - | - | - |")
             continue
-        if row[0].startswith("not reached"):
-            out.append(f"| {size} | {s['yardstick']} | {row[0]} | - | - | - |")
-            continue
-        direct = s["compute"]["direct"]
-        saved = leading_number(direct[1]) - leading_number(row[1])
-        saved_s = float(direct[3]) - float(row[3])
-        pay = (f"{bank['passes'] / saved:.1f} by passes, {bank['seconds'] / saved_s:.0f} "
-               "by seconds" if saved > 0 and saved_s > 0 else "never")
-        out.append(f"| {size} | {s['yardstick']} | {row[0]} | {row[2]} | {row[4]} | {pay} |")
-    out += ["", f"The bank's one-time cost (`research/results/bank_cost.csv`, from {bank['source']}): "
-            f"{bank['passes']:,} image passes with a backward pass (ancestry and "
-            f"distillation) plus {bank['forward']:,} forward passes of the ancestry as "
-            f"teacher, {bank['seconds']:,.0f} s. The last column divides it by what WAVE "
-            "saves on one target of this task against Direct (the target sizes of this "
-            "training-set size it takes to repay the bank); a larger training set "
-            "saves more per target.", ""]
+        epoch, flops_ratio, secs_ratio, (by_flops, by_secs) = hit
+        out.append(f"| {size} | {yardstick} | {epoch} | {flops_ratio:.3f} | {secs_ratio:.3f} | "
+                   f"{by_flops} by FLOPs, {by_secs} by seconds |")
+    name, row, cost = next(b for b in compute_report.banks_for(task)
+                           if b[0] == compute_report.SERVED_BANK)
+    out += ["", f"The served bank's one-time cost (`research/results/bank_cost.csv`, from "
+            f"{row['source']}): {cost / 1e15:.3f} PFLOPs, {float(row['wall_seconds']):,.0f} s. "
+            "The last column divides it by what WAVE saves on one target of this task against "
+            "Direct; a larger training set saves more per target.", ""]
     return out
 
 

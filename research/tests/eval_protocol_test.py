@@ -67,10 +67,10 @@ def run_protocol(tmp_path):
     wrapper.chmod(0o755)
     out, log = tmp_path / "out", tmp_path / "calls.log"
 
-    def run():
+    def run(task="main"):
         log.write_text("")
         subprocess.run([sys.executable, os.path.join(SOURCE, "research/scripts/protocol.py"),
-                        "--task=main", f"--eval={wrapper}", f"--out={out}", "--seeds=1",
+                        f"--task={task}", f"--eval={wrapper}", f"--out={out}", "--seeds=1",
                         "--sizes=3x64,12x128", "--no_extras"],
                        check=True, capture_output=True,
                        env={**os.environ, "FAKE_EVAL_LOG": str(log)})
@@ -94,12 +94,12 @@ def test_every_method_gets_its_own_rate_and_n_a_takes_the_one_it_resembles(run_p
     out, _ = run_protocol()
     got = choices(out)
     for size in ["3x64", "12x128"]:
-        assert got[(size, "wave")] == ("1e-5", "val seed 1")  # four rungs below the grid
-        assert got[(size, "direct")] == ("1e-3", "val seed 1")
-        assert got[(size, "heur-lg")] == ("1e-4", "val seed 1")
-        assert got[(size, "mimetic")] == ("3e-3", "val seed 1")
+        assert got[(size, "wave")] == ("1e-5", protocol.CHOSEN_ON)  # four rungs below the grid
+        assert got[(size, "direct")] == ("1e-3", protocol.CHOSEN_ON)
+        assert got[(size, "heur-lg")] == ("1e-4", protocol.CHOSEN_ON)
+        assert got[(size, "mimetic")] == ("3e-3", protocol.CHOSEN_ON)
         assert got[(size, "wave-select")][0] == "1e-5"  # a variant takes WAVE's
-    assert got[("3x64", "weight-selection")] == ("3e-3", "val seed 1")
+    assert got[("3x64", "weight-selection")] == ("3e-3", protocol.CHOSEN_ON)
     assert got[("12x128", "weight-selection")] == ("1e-5", "n/a at this size")
     test = rows(os.path.join(out, "test.csv"))
     assert {(r["size"], r["method"]) for r in test} == {
@@ -131,3 +131,19 @@ def test_a_changed_choice_has_its_test_runs_redone(run_protocol):
     direct_3x64 = [r for r in test if (r["size"], r["method"]) == ("3x64", "direct")]
     assert len(direct_3x64) == 21  # ...once: epochs 0-20, the old rows gone
     assert math.isclose(float(direct_3x64[0]["accuracy"]), 90 - 10 * math.log10(3), abs_tol=0.01)
+
+
+def test_direct_at_each_length_is_a_whole_schedule_with_its_own_rate(run_protocol):
+    out, calls = run_protocol("transfer")
+    table = {(r["size"], r["method"]): r for r in rows(os.path.join(out, "choices.csv"))}
+    for size in ["3x64", "12x128"]:
+        for length in (1, 5):
+            choice = table[(size, f"direct-e{length}")]
+            assert (choice["lr"], choice["epochs"]) == ("1e-3", str(length))
+            assert choice["chosen_on"] == protocol.CHOSEN_ON
+    # Its own validation runs, at its own length, labelled apart from Direct's.
+    assert any("--methods=direct --label=direct-e1-lr3e-4 " in c and "--epochs=1 " in c
+               for c in calls)
+    test = rows(os.path.join(out, "test.csv"))
+    e1 = [r for r in test if (r["size"], r["method"]) == ("3x64", "direct-e1")]
+    assert [r["epoch"] for r in e1] == ["0", "1"]

@@ -213,6 +213,41 @@ def test_a_banks_fit_defaults_fill_what_the_request_leaves_unset(start_server, f
     assert other.summary.steps_run > 0
 
 
+def test_the_banks_training_recipe_comes_back_and_builds_its_schedule(start_server, fashion,
+                                                                      tmp_path):
+    bank = tmp_path / "bank.safetensors"
+    shutil.copy(os.path.join(BUILD, "test_bank.safetensors"), bank)
+    recipes = {"other_classes": {
+        "2x32": {"optimizer": "adamw", "peakLr": 0.002, "weightDecay": 0.05,
+                 "warmupEpochs": 0.5, "epochs": "3", "minLrRatio": 0.01, "batch": "64",
+                 "chosenOn": "validation, classes the bank never saw, 2x32"}}}
+    script = os.path.join(SOURCE, "scripts", "bank_fit_defaults.py")
+    subprocess.run([sys.executable, script, "--training-recipes", str(bank),
+                    json.dumps(recipes)], check=True)
+    s = start_server(f"--banks={bank}")
+    x, y = fashion
+    five = y < 5
+    with wave_init.Client(s.address) as client:
+        other = client.initialize(3, 48, 5, x[five][:100], y[five][:100], steps=2)
+        own = client.initialize(3, 48, 10, x[:100], y[:100], steps=2)
+    recipe = other.recipe
+    assert (recipe.peak_lr, recipe.epochs, recipe.batch, recipe.warmup_epochs) == (0.002, 3, 64, 0.5)
+    assert recipe.measured_size == "2x32"  # the only size measured: the nearest to 3x48
+    assert recipe.chosen_on == "validation, classes the bank never saw, 2x32"
+    assert own.recipe is None  # the bank carries none for its own classes
+    model = torch.nn.Linear(4, 2)
+    optimizer, scheduler = recipe.optimizer_and_scheduler(model.parameters(), steps_per_epoch=10)
+    rates = []
+    for _ in range(30):
+        rates.append(optimizer.param_groups[0]["lr"])
+        optimizer.step()
+        scheduler.step()
+    assert rates[0] == pytest.approx(0.002 / 5)   # warm-up: 5 steps of 10 per epoch x 0.5
+    assert rates[4] == pytest.approx(0.002)        # the peak, at the warm-up's end
+    assert 0.002 * 0.01 < rates[-1] < 0.002 * 0.02  # the last step, near the cosine's floor
+    assert all(a >= b for a, b in zip(rates[4:], rates[5:]))    # then only down
+
+
 def test_missing_token_is_unauthenticated(start_server, fashion, tmp_path):
     token = tmp_path / "token"
     token.write_text("s3cret\n")

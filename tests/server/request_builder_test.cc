@@ -395,6 +395,42 @@ TEST_F(RequestBuilderTest, OtherClassesTakeTheBanksOtherClassesDefaults) {
   EXPECT_EQ((*each)[1].steps, 40);
 }
 
+// What an evaluation runs as "the server's defaults" (WithBankFitDefaults,
+// then ApplyFitHeader) is what the builder gives a request that sets no fit
+// option, on the bank's own classes and on others.
+TEST_F(RequestBuilderTest, TheServedDefaultsAreOneFunctionAwayFromTheBank) {
+  TemplateBank bank = testing::TinyBank(2);
+  bank.name = "tiny";
+  bank.provenance[kFitDefaultsKey] = R"({"steps": 0, "head_steps": 300, "scaler_init": "select"})";
+  bank.provenance[kFitDefaultsOtherClassesKey] = R"({"steps": 40, "head_steps": 0})";
+  ASSERT_OK(SaveBank(bank, path_));
+  ASSERT_OK(banks_.Load(path_));
+  for (int64_t classes : {10, 5}) {
+    v1::InitializeRequest header = Header(6);
+    header.mutable_header()->clear_fit();
+    header.mutable_header()->mutable_target()->set_classes(classes);
+    RequestBuilder builder(limits_, banks_);
+    ASSERT_OK(builder.Add(header));
+    ASSERT_OK(builder.Add(Chunk(6, 0)));
+    auto call = builder.Finish();
+    ASSERT_OK(call);
+    const FitOptions& served = call->targets[0].request.fit();
+    auto merged = WithBankFitDefaults(bank, classes, v1::FitOptions());
+    ASSERT_OK(merged);
+    const FitOptions evaluated = ApplyFitHeader(*merged);
+    EXPECT_EQ(evaluated.steps, served.steps) << classes;
+    EXPECT_EQ(evaluated.steps, classes == 10 ? 0 : 40);
+    EXPECT_EQ(evaluated.head_steps, served.head_steps) << classes;
+    EXPECT_EQ(evaluated.scaler_init, served.scaler_init) << classes;
+    EXPECT_EQ(evaluated.head_from_bank, served.head_from_bank) << classes;
+    EXPECT_EQ(evaluated.held_out, served.held_out) << classes;
+    EXPECT_EQ(evaluated.eval_every, served.eval_every) << classes;
+    EXPECT_EQ(evaluated.patience, served.patience) << classes;
+    EXPECT_EQ(evaluated.lr, served.lr) << classes;
+    EXPECT_EQ(evaluated.seed, served.seed) << classes;
+  }
+}
+
 TEST_F(RequestBuilderTest, ABankWithBadFitDefaultsIsNotLoaded) {
   for (const auto& [defaults, words] : std::vector<std::pair<std::string, std::string>>{
            {"not json", "provenance fit_defaults"},  // either key's name begins so

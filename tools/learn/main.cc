@@ -15,11 +15,11 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
-#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "core/base/file_util.h"
 #include "core/base/flags_usage.h"
 #include "core/base/status_macros.h"
+#include "core/base/stopwatch.h"
 #include "core/learn/data_parallel.h"
 #include "core/learn/learn.h"
 #include "core/model/dataset.h"
@@ -317,8 +317,6 @@ std::map<std::string, std::string> Provenance(const Plan& plan, const TemplateBa
   return p;
 }
 
-double SecondsSince(absl::Time t) { return absl::ToDoubleSeconds(absl::Now() - t); }
-
 // Data-parallel when WORLD_SIZE > 1 (torchrun's variables): connected
 // before any data is read, so bad settings fail first.
 absl::StatusOr<std::unique_ptr<ProcessGroup>> JoinGroup() {
@@ -341,7 +339,7 @@ absl::Status Run(int argc, char** argv) {
   ASSIGN_OR_RETURN(auto data, LoadData(plan));
   const auto& [train, test] = data;
   RETURN_IF_ERROR(MakeDirectory(plan.work_dir));
-  const absl::Time started = absl::Now();
+  const Stopwatch learn_watch;
 
   TrainLoopOptions loop;
   loop.log = [](const std::string& line) {
@@ -368,10 +366,10 @@ absl::Status Run(int argc, char** argv) {
       plan.geometry.mean, plan.geometry.std);
   std::printf("[wave-learn] ancestry %s test accuracy %.2f%%\n",
               plan.ancestry.ShortName().c_str(), ancestry_acc);
-  const double ancestry_secs = SecondsSince(started);
+  const double ancestry_secs = learn_watch.Seconds();
 
   ASSIGN_OR_RETURN(TemplateBank bank, Distill(plan, loop, ancestry, train, test));
-  const double total_secs = SecondsSince(started);
+  const double total_secs = learn_watch.Seconds();
   bank.name = absl::GetFlag(FLAGS_name);
   bank.version = absl::GetFlag(FLAGS_version);
   bank.provenance = Provenance(plan, bank, std::vector<std::string>(argv, argv + argc), train,

@@ -7,10 +7,13 @@
     model = wave_init.torchvision.vision_transformer(result)
 
 `result.weights` holds timm-named torch tensors (NumPy arrays when torch is
-not installed); `result.summary` the server's figures, the sha256 verified.
+not installed); `result.summary` the server's figures, the sha256 verified;
+`result.recipe` how to train them (`recipe.optimizer_and_scheduler(...)`).
 """
 from wave_init.client import Client, Result, Summary, WaveInitError
 from wave_init.progress import Event, TerminalProgress
+from wave_init.training import TrainingRecipe
 
-__all__ = ["Client", "Result", "Summary", "WaveInitError", "Event", "TerminalProgress"]
+__all__ = ["Client", "Result", "Summary", "WaveInitError", "Event", "TerminalProgress",
+           "TrainingRecipe"]
 __version__ = "0.1.0"

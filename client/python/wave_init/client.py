@@ -11,6 +11,7 @@ from google.protobuf import json_format
 
 from wave_init._proto.wave.v1 import wave_pb2, wave_pb2_grpc
 from wave_init.progress import Event, TerminalProgress
+from wave_init.training import TrainingRecipe
 from wave_init import safetensors
 
 UPLOAD_CHUNK_BYTES = 1 << 20
@@ -92,6 +93,12 @@ class Result:
     def class_names(self) -> List[str]:
         """Index i names label i, when the request or the bank named them."""
         return json.loads(self.metadata.get("wave.class_names", "[]"))
+
+    @property
+    def recipe(self) -> Optional[TrainingRecipe]:
+        """How to train these weights, as the bank measured it best on
+        validation (None when the bank carries no recipe)."""
+        return TrainingRecipe.from_metadata(self.metadata)
 
 
 def _have_torch() -> bool:
