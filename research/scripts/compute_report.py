@@ -24,6 +24,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import flops  # noqa: E402
+from protocol import base_method  # noqa: E402
 
 CLASSES = {"main": 10, "transfer": 5}
 HEAD_ONLY_FITS = {"direct", "weight-selection", "heur-lg", "mimetic"}
@@ -49,7 +50,7 @@ def run_flops(rows, size, method, classes, choices, fit_batch=64):
     fit = by_epoch[0]
     fit_passes, fit_forward = float(fit["passes"]), float(fit["forward_passes"])
     forward = flops.forward(*flops.size_of(size), classes)
-    if method in HEAD_ONLY_FITS:
+    if base_method(method) in HEAD_ONLY_FITS:
         fit_cost = fit_passes * flops.frozen_head_pass(size, classes)
     else:
         fit_cost = (fit_passes * flops.train_pass(size, classes) + fit_forward * forward +

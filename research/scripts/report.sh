@@ -3,6 +3,8 @@
 # committed CSVs only (TASK: transfer or main; the folder research/results/TASK):
 #   results.md / results.png      test figures (test.csv): mean ± sd, paired
 #                                 intervals of WAVE against each method, compute
+#   served/                       the same with the server's fit as served
+#                                 (wave-default) as the reference
 #   selection-fit-steps/, selection-lr/   the validation runs the choices came from
 #   sweep/                        the fit-steps sweep on test beside every method
 #   then the README's Results block (research/scripts/results_summary.py)
@@ -14,6 +16,12 @@ EVAL=${2:-build/research/eval/wave-eval}
 DIR=research/results/$TASK
 "$EVAL" --report_only --inputs="$DIR/test.csv" --out_dir="$DIR" --reference=wave \
   --report_epochs=0,1,5 --yardstick=direct
+# The server's fit exactly as served, against every method the same way.
+if grep -q ",wave-default," "$DIR/test.csv"; then
+  mkdir -p "$DIR/served"
+  "$EVAL" --report_only --inputs="$DIR/test.csv" --out_dir="$DIR/served" \
+    --reference=wave-default --report_epochs=0,1,5 --yardstick=direct
+fi
 mkdir -p "$DIR/selection-fit-steps" "$DIR/selection-lr"
 "$EVAL" --report_only --inputs="$DIR/val-fit-steps.csv" --out_dir="$DIR/selection-fit-steps" \
   --reference=none --yardstick=none

@@ -64,27 +64,49 @@ def verdict_cell(text):
     return re.sub(r"([+-]\d+\.\d\d)", lambda m: f"{float(m.group(1)):+.1f}", text)
 
 
-def task_block(task, title, what, full=True):
-    """The task's paired differences and compute; `full=False`: only WAVE
-    against Direct's whole schedule (the README's screen)."""
-    path = f"research/results/{task}/results.md"
+SCHEDULE = re.compile(r"direct-e(\d+)")
+EPOCHS = [0, 1, 5]
+
+
+def whole_schedule_cells(method, diff):
+    """The cells that compare with the end of a whole schedule: every cell of
+    "direct at its epoch N"; of "direct-eE" (a whole E-epoch run), epoch E's
+    only. None when the row compares with no schedule's end."""
+    if re.search(r" at its epoch \d+$", method):
+        return diff
+    m = SCHEDULE.fullmatch(method)
+    if m:
+        return [c if e == int(m.group(1)) else "" for e, c in zip(EPOCHS, diff)]
+    return None
+
+
+def task_block(task, title, what, full=True, reference="wave", folder=""):
+    """The task's paired differences of `reference` (from the report in
+    research/results/TASK/FOLDER) and, for WAVE's, the compute; `full=False`:
+    only the comparisons with the end of Direct's whole schedules (the README's
+    screen)."""
+    path = f"research/results/{task}/{folder}results.md"
     if not os.path.exists(path):
         return []
     sizes = parse(path)
     against = "each method" if full else "Direct at the end of its whole schedule"
-    out = [f"**{title}** (`research/results/{task}/`: {what}; every recipe chosen on a "
-           f"validation split). WAVE minus {against}, paired by seed, mean "
+    who = ("WAVE" if reference == "wave" else
+           f"The server's fit exactly as served (`{reference}`: a request that sets no fit "
+           "option; then trained at WAVE's chosen rate)")
+    out = [f"**{title}** (`research/results/{task}/{folder}`: {what}; every recipe chosen on "
+           f"a validation split). {who} minus {against}, paired by seed, mean "
            "[95% interval], in points of test accuracy:", "",
            "| size | method | seeds | epoch 0 | epoch 1 | epoch 5 |",
            "|---|---|---|---|---|---|"]
     for size, s in sizes.items():
         for method, diff in s["diff"].items():
-            if not any(diff) or (not full and not re.search(r" at its epoch \d+$", method)):
+            cells = diff if full else whole_schedule_cells(method, diff)
+            if not cells or not any(cells):
                 continue
             other = re.sub(r" at its epoch \d+$", "", method)
-            n = min(int(s["seeds"].get(m, "0") or 0) for m in ("wave", other))
+            n = min(int(s["seeds"].get(m, "0") or 0) for m in (reference, other))
             out.append(f"| {size} | {method} | {n} | " +
-                       " | ".join(verdict_cell(c) for c in diff) + " |")
+                       " | ".join(verdict_cell(c) for c in cells) + " |")
     if not full:
         return out + [""]
     out += ["", "Compute for WAVE to first reach Direct's final mean accuracy, on the mean "
@@ -116,8 +138,11 @@ def main():
             "`research/scripts/report.sh` (do not edit by hand).", ""]
     full, short = list(made), list(made)
     for task, title, what in TASKS:
-        full += task_block(task, title, what)
-        short += task_block(task, title, what, full=False)
+        # The defaults as served lead, where they were run.
+        served = task_block(task, title, what, full=False, reference="wave-default",
+                            folder="served/")
+        full += served + task_block(task, title, what)
+        short += served + task_block(task, title, what, full=False)
     short += ["Every baseline, the compute each method needs and what the banks cost: "
               "`research/results/summary.md`.", ""]
     readme = open("README.md").read()
