@@ -42,7 +42,7 @@ def parse(path):
                 table = "accuracy"
             elif size is None:
                 continue
-            elif line.startswith("wave minus each method"):
+            elif re.match(r"\S+ minus each method", line):
                 table = "diff"
             elif line.startswith("Compute to first reach"):
                 table = "compute"
@@ -92,7 +92,8 @@ def task_block(task, title, what, full=True, reference="wave", folder=""):
     against = "each method" if full else "Direct at the end of its whole schedule"
     who = ("WAVE" if reference == "wave" else
            f"The server's fit exactly as served (`{reference}`: a request that sets no fit "
-           "option; then trained at WAVE's chosen rate)")
+           "option, so the bank's head where the class count matches; then trained at "
+           "WAVE's chosen rate)")
     out = [f"**{title}** (`research/results/{task}/{folder}`: {what}; every recipe chosen on "
            f"a validation split). {who} minus {against}, paired by seed, mean "
            "[95% interval], in points of test accuracy:", "",
@@ -139,8 +140,8 @@ def main():
     full, short = list(made), list(made)
     for task, title, what in TASKS:
         # The defaults as served lead, where they were run.
-        served = task_block(task, title, what, full=False, reference="wave-default",
-                            folder="served/")
+        served = task_block(task, title, what.replace(", fresh head", ""), full=False,
+                            reference="wave-default", folder="served/")
         full += served + task_block(task, title, what)
         short += served + task_block(task, title, what, full=False)
     short += ["Every baseline, the compute each method needs and what the banks cost: "

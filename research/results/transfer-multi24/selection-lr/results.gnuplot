@@ -1,0 +1,26 @@
+set terminal pngcairo size 1680,680 font 'sans,9'
+set output 'research/results/transfer-multi24/selection-lr/results.png'
+set multiplot layout 2,4
+set datafile missing 'NaN'
+set key bottom right
+set grid
+set ylabel 'validation accuracy (%)'
+set xlabel 'epoch'
+set title '3x64'
+plot 'research/results/transfer-multi24/selection-lr/curve_3x64.dat' using 1:2 with linespoints title 'wave-multi24-lr1e-4', 'research/results/transfer-multi24/selection-lr/curve_3x64.dat' using 1:4 with linespoints title 'wave-multi24-lr3e-4', 'research/results/transfer-multi24/selection-lr/curve_3x64.dat' using 1:6 with linespoints title 'wave-multi24-lr1e-3', 'research/results/transfer-multi24/selection-lr/curve_3x64.dat' using 1:8 with linespoints title 'wave-multi24-lr3e-3'
+set title '4x96'
+plot 'research/results/transfer-multi24/selection-lr/curve_4x96.dat' using 1:2 with linespoints title 'wave-multi24-lr1e-4', 'research/results/transfer-multi24/selection-lr/curve_4x96.dat' using 1:4 with linespoints title 'wave-multi24-lr3e-4', 'research/results/transfer-multi24/selection-lr/curve_4x96.dat' using 1:6 with linespoints title 'wave-multi24-lr1e-3'
+set title '12x128'
+plot 'research/results/transfer-multi24/selection-lr/curve_12x128.dat' using 1:2 with linespoints title 'wave-multi24-lr1e-4', 'research/results/transfer-multi24/selection-lr/curve_12x128.dat' using 1:4 with linespoints title 'wave-multi24-lr3e-4', 'research/results/transfer-multi24/selection-lr/curve_12x128.dat' using 1:6 with linespoints title 'wave-multi24-lr1e-3'
+set title '9x192'
+plot 'research/results/transfer-multi24/selection-lr/curve_9x192.dat' using 1:2 with linespoints title 'wave-multi24-lr1e-4', 'research/results/transfer-multi24/selection-lr/curve_9x192.dat' using 1:4 with linespoints title 'wave-multi24-lr3e-4', 'research/results/transfer-multi24/selection-lr/curve_9x192.dat' using 1:6 with linespoints title 'wave-multi24-lr1e-3'
+set xlabel 'image passes (fit + training)'
+set title '3x64'
+plot 'research/results/transfer-multi24/selection-lr/curve_3x64.dat' using 3:2 with linespoints title 'wave-multi24-lr1e-4', 'research/results/transfer-multi24/selection-lr/curve_3x64.dat' using 5:4 with linespoints title 'wave-multi24-lr3e-4', 'research/results/transfer-multi24/selection-lr/curve_3x64.dat' using 7:6 with linespoints title 'wave-multi24-lr1e-3', 'research/results/transfer-multi24/selection-lr/curve_3x64.dat' using 9:8 with linespoints title 'wave-multi24-lr3e-3'
+set title '4x96'
+plot 'research/results/transfer-multi24/selection-lr/curve_4x96.dat' using 3:2 with linespoints title 'wave-multi24-lr1e-4', 'research/results/transfer-multi24/selection-lr/curve_4x96.dat' using 5:4 with linespoints title 'wave-multi24-lr3e-4', 'research/results/transfer-multi24/selection-lr/curve_4x96.dat' using 7:6 with linespoints title 'wave-multi24-lr1e-3'
+set title '12x128'
+plot 'research/results/transfer-multi24/selection-lr/curve_12x128.dat' using 3:2 with linespoints title 'wave-multi24-lr1e-4', 'research/results/transfer-multi24/selection-lr/curve_12x128.dat' using 5:4 with linespoints title 'wave-multi24-lr3e-4', 'research/results/transfer-multi24/selection-lr/curve_12x128.dat' using 7:6 with linespoints title 'wave-multi24-lr1e-3'
+set title '9x192'
+plot 'research/results/transfer-multi24/selection-lr/curve_9x192.dat' using 3:2 with linespoints title 'wave-multi24-lr1e-4', 'research/results/transfer-multi24/selection-lr/curve_9x192.dat' using 5:4 with linespoints title 'wave-multi24-lr3e-4', 'research/results/transfer-multi24/selection-lr/curve_9x192.dat' using 7:6 with linespoints title 'wave-multi24-lr1e-3'
+unset multiplot
