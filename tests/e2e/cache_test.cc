@@ -115,7 +115,7 @@ TEST(CacheTest, OneChangedPixelIsAMiss) {
   EXPECT_FALSE(first.cache_hit());
   EXPECT_FALSE(changed.cache_hit());
   EXPECT_NE(changed.result_key(), first.result_key());
-  EXPECT_TRUE(again.cache_hit());
+  EXPECT_TRUE(again.cache_hit()) << server.log();
   EXPECT_EQ(again.model_sha256(), first.model_sha256());
 }
 
