@@ -26,6 +26,9 @@ from selection import (CHOSEN_ON, FIT_STEPS, FIT_STEPS_LR, LADDER, LRS,  # noqa:
                        best, best_rate, choose_inside, rows)
 
 SIZES = ["3x64", "4x96", "12x128", "9x192"]
+# The schedule every protocol run trains under (weight decay 0.05 and a cosine
+# floor of 1% are wave-eval's, core's TrainLoopOptions).
+WARMUP_EPOCHS, BATCH, WEIGHT_DECAY, MIN_LR_RATIO = 0.2, 128, 0.05, 0.01
 
 TASKS = {
     "transfer": {
@@ -87,8 +90,8 @@ def method_flags(method):
 
 def common(args):
     return [args.eval] + TASKS[args.task]["flags"] + [
-        "--train_samples=5000", "--few_shot=1000", "--fit_batch=64", "--batch=128",
-        "--warmup_epochs=0.2", f"--threads={args.threads}", f"--out_dir={args.out}",
+        "--train_samples=5000", "--few_shot=1000", "--fit_batch=64", f"--batch={BATCH}",
+        f"--warmup_epochs={WARMUP_EPOCHS}", f"--threads={args.threads}", f"--out_dir={args.out}",
         "--resume", "--noreport",
     ]
 

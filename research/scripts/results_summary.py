@@ -17,6 +17,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import compute_report  # noqa: E402
+from protocol import SCHEDULE  # noqa: E402
 
 TASKS = [("transfer", "Transfer to classes the bank never saw",
           "bank learned on Fashion-MNIST classes 0-4; targets learn classes 5-9 from "
@@ -64,7 +65,6 @@ def verdict_cell(text):
     return re.sub(r"([+-]\d+\.\d\d)", lambda m: f"{float(m.group(1)):+.1f}", text)
 
 
-SCHEDULE = re.compile(r"direct-e(\d+)")
 EPOCHS = [0, 1, 5]
 
 
@@ -75,8 +75,8 @@ def whole_schedule_cells(method, diff):
     if re.search(r" at its epoch \d+$", method):
         return diff
     m = SCHEDULE.fullmatch(method)
-    if m:
-        return [c if e == int(m.group(1)) else "" for e, c in zip(EPOCHS, diff)]
+    if m and m.group("base") == "direct":
+        return [c if e == int(m.group("epochs")) else "" for e, c in zip(EPOCHS, diff)]
     return None
 
 

@@ -20,6 +20,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from protocol import BATCH, MIN_LR_RATIO, WARMUP_EPOCHS, WEIGHT_DECAY  # noqa: E402
 from selection import CHOSEN_ON  # noqa: E402
 
 BANK = "models/fashion-mnist-vit.safetensors"
@@ -29,8 +30,8 @@ SOURCES = {
     "other_classes": ("transfer", "validation, classes the bank never saw"),
 }
 # The schedule every protocol run trains under (research/scripts/protocol.py).
-SCHEDULE = {"optimizer": "adamw", "weightDecay": 0.05, "warmupEpochs": 0.2,
-            "minLrRatio": 0.01, "batch": "128"}
+SCHEDULE = {"optimizer": "adamw", "weightDecay": WEIGHT_DECAY, "warmupEpochs": WARMUP_EPOCHS,
+            "minLrRatio": MIN_LR_RATIO, "batch": str(BATCH)}
 
 
 def recipes():

@@ -114,15 +114,15 @@ def test_the_served_banks_training_recipes_are_its_committed_choices():
     """The recipes the default bank returns with the weights are what
     research/scripts/training_recipes.py makes from the choices above."""
     import json
-    import struct
+    sys.path.insert(0, os.path.join(SOURCE, "scripts"))
+    import bank_fit_defaults
     import training_recipes
     old = os.getcwd()
     os.chdir(SOURCE)
     try:
         wanted = training_recipes.recipes()
         with open(training_recipes.BANK, "rb") as f:
-            (n,) = struct.unpack("<Q", f.read(8))
-            header = json.loads(f.read(n))
+            header, _ = bank_fit_defaults.split(f.read())
     finally:
         os.chdir(old)
     provenance = json.loads(header["__metadata__"]["provenance"])
