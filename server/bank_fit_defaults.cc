@@ -49,8 +49,11 @@ absl::Status CheckFitSchemes(const v1::FitOptions& f) {
 }
 
 bool OnBankClasses(const TemplateBank& bank, int64_t classes, const v1::FitOptions& request) {
-  if (request.has_head_from_bank() && !request.head_from_bank()) return false;
-  if (bank.auxiliaries.empty()) return false;
+  return OnBankClasses(bank, classes, !request.has_head_from_bank() || request.head_from_bank());
+}
+
+bool OnBankClasses(const TemplateBank& bank, int64_t classes, bool head_from_bank) {
+  if (!head_from_bank || bank.auxiliaries.empty()) return false;
   for (const AuxiliaryModel& aux : bank.auxiliaries) {
     if (aux.config.classes != classes) return false;
   }

@@ -28,6 +28,9 @@ absl::Status CheckFitSchemes(const v1::FitOptions& f);
 // auxiliary has, and the request does not turn the bank's head off
 // (head_from_bank false says the classes are others).
 bool OnBankClasses(const TemplateBank& bank, int64_t classes, const v1::FitOptions& request);
+// The same for a fit already resolved: its head_from_bank says whether the
+// request turned the bank's head off.
+bool OnBankClasses(const TemplateBank& bank, int64_t classes, bool head_from_bank);
 
 // The bank's defaults for a request on its own classes or on others (empty
 // options when it has none). A field a request leaves unset takes the bank's

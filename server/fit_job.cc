@@ -47,11 +47,9 @@ absl::StatusOr<FileSource> FitJob::Source(const TemplateBank& bank, const ViTCon
                                           const FitOptions& fit, const v1::OutputOptions& output,
                                           const v1::InitializeHeader& resolved) const {
   FileSource source;
-  v1::FitOptions classes_kind;
-  classes_kind.set_head_from_bank(fit.head_from_bank);
   ASSIGN_OR_RETURN(source.recipe,
                    TrainingRecipeFor(bank, target, OnBankClasses(bank, target.classes,
-                                                                 classes_kind)));
+                                                                 fit.head_from_bank)));
   source.bank = &bank;
   source.target = target;
   source.fit = fit;
