@@ -119,13 +119,23 @@ TEST(SoakTest, GoodCallsAreServedWhileHostileClientsComeAndGo) {
       }
     });
   }
-  for (int i = 0; i < 2; ++i) {  // slow readers: ~12 MB of weights each, never read
+  // Slow readers: ~12 MB of weights each; the first part is read, so the
+  // download has begun (a queued fit can take longer than any fixed wait),
+  // then nothing for longer than the stall bound. A fixed 64 KB receive
+  // window: with BDP probing the client's transport could take in most of
+  // the download unread and the server would never stall.
+  grpc::ChannelArguments fixed_window;
+  fixed_window.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
+  for (int i = 0; i < 2; ++i) {
     threads.emplace_back([&] {
       while (running()) {
-        RawCall call(address, kInitialize, 120, kHostileToken);
+        RawCall call(grpc::CreateCustomChannel(address, grpc::InsecureChannelCredentials(),
+                                               fixed_window),
+                     kInitialize, 120, kHostileToken);
         call.Write(HeaderMessage(4, 256, 0, 0, 4096));
         call.WritesDone();
-        std::this_thread::sleep_for(std::chrono::seconds(3));  // past the stall bound
+        call.Read(60);
+        std::this_thread::sleep_for(std::chrono::seconds(3));
         tally.Add("slow reader", call.Finish(30).error_code());
       }
     });
