@@ -11,7 +11,7 @@ RUN apt-get update && apt-get install -y --no-install-recommends \
       libgrpc++-dev protobuf-compiler-grpc protobuf-compiler libprotobuf-dev grpc-proto \
       libabsl-dev prometheus-cpp-dev libmicrohttpd-dev nlohmann-json3-dev zlib1g-dev libssl-dev \
       libpng-dev libturbojpeg0-dev libzip-dev \
-      libgloo-dev \
+      libgloo-dev libcpuinfo-dev \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY CMakeLists.txt ./
@@ -31,7 +31,7 @@ FROM ${BASE} AS runtime
 ENV DEBIAN_FRONTEND=noninteractive
 # Runtime libraries only: the -dev packages' shared objects, no compilers.
 RUN apt-get update && apt-get install -y --no-install-recommends \
-      libtorch1.13 libopenblas0-openmp libgloo0 \
+      libtorch1.13 libopenblas0-openmp libgloo0 libcpuinfo0 \
       libgrpc++1.51 libprotobuf32 libabsl20220623 \
       libprometheus-cpp-core1.0 libmicrohttpd12 zlib1g libssl3 ca-certificates \
       libpng16-16 libturbojpeg0 libzip4 \

@@ -3,6 +3,7 @@
 // with ordinary parameters, and this machine's GEMM speed, in one run.
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
+#include <ATen/autocast_mode.h>
 #include <benchmark/benchmark.h>
 #include <torch/optim/adamw.h>
 
@@ -66,6 +67,9 @@ void BM_PlainStep(benchmark::State& state, int64_t depth, int64_t width) {
 
 void BM_FitStep(benchmark::State& state, int64_t depth, int64_t width) {
   const ViTConfig c = Config(depth, width);
+  const bool bf16 = state.range(1) == 1;
+  at::autocast::set_cpu_enabled(bf16);
+  at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
   const BankGeometry g;
   const int64_t n = state.range(0);
   const at::Device device = BenchDevice();
@@ -94,7 +98,9 @@ void BM_FitStep(benchmark::State& state, int64_t depth, int64_t width) {
     loss.backward();
     opt.step();
     WaitFor(loss);
+    at::autocast::clear_cache();
   }
+  at::autocast::set_cpu_enabled(false);
   state.counters["N"] = n;
   state.counters["GFLOP/s"] =
       benchmark::Counter(StepFlops(c, 64) * state.iterations() / 1e9, benchmark::Counter::kIsRate);
@@ -118,17 +124,19 @@ BENCHMARK_CAPTURE(BM_PlainStep, DeitS_12x384, 12, 384)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 BENCHMARK_CAPTURE(BM_FitStep, DeitS_12x384, 12, 384)
-    ->Arg(8)
-    ->Arg(16)
+    ->Args({8, 0})
+    ->Args({16, 0})
+    ->Args({16, 1})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 BENCHMARK_CAPTURE(BM_PlainStep, Bank_6x128, 6, 128)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(BM_FitStep, Bank_6x128, 6, 128)
-    ->Arg(16)
+    ->Args({16, 0})
+    ->Args({16, 1})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 BENCHMARK_CAPTURE(BM_PlainStep, Tiny_1x32, 1, 32)->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_FitStep, Tiny_1x32, 1, 32)->Arg(4)->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_FitStep, Tiny_1x32, 1, 32)->Args({4, 0})->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace wave

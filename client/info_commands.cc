@@ -56,6 +56,7 @@ void PrintBank(const v1::BankInfo& b) {
     std::printf("  classes       %s\n", absl::StrJoin(b.class_names(), ", ").c_str());
   }
   std::printf("  device        %s\n", b.device().c_str());
+  std::printf("  fit precision %s (when a request sets none)\n", b.fit_precision().c_str());
   // Sorted: a protobuf map has no order of its own.
   const std::map<std::string, std::string> provenance(b.provenance().begin(),
                                                       b.provenance().end());

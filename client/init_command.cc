@@ -373,7 +373,11 @@ void PrintSummary(const InitCommand& command, const v1::Summary& summary) {
     auto it = summary.seconds().find(phase);
     if (it != summary.seconds().end()) std::printf(" %s %.2f", phase, it->second);
   }
-  std::printf(" (device %s)\n", summary.device().c_str());
+  std::printf(" (device %s, %s fit)\n", summary.device().c_str(),
+              summary.fit_precision().c_str());
+  if (!summary.fit_precision_note().empty()) {
+    std::printf("%s\n", summary.fit_precision_note().c_str());
+  }
 }
 
 }  // namespace

@@ -70,6 +70,9 @@ ABSL_FLAG(int64_t, head_steps, -1,
 ABSL_FLAG(double, max_passes, -1,
           "Scaler steps at most this many passes over the uploaded samples (the fit's cost "
           "follows the upload's size; -1: the bank's or the server's default).");
+ABSL_FLAG(std::string, precision, "",
+          "f32 | bf16: the fit's arithmetic (bf16: matrix products in bfloat16, the weights "
+          "stay float32; empty: the server's default, as describe shows it).");
 ABSL_FLAG(bool, head_from_bank, true,
           "start the head from the bank's when the class counts agree; "
           "--nohead_from_bank when your classes mean something else.");
@@ -105,7 +108,7 @@ const std::vector<wave::FlagGroup> kInitGroups = {
     {"Data", {"images", "labels", "data_format", "data", "samples"}},
     {"Fit (unset: the bank's or the server's defaults, as describe shows them)",
      {"steps", "batch", "lr", "head_lr", "seed", "held_out", "eval_every", "patience",
-      "scaler_init", "auxiliary", "head_steps", "max_passes", "head_from_bank"}},
+      "scaler_init", "auxiliary", "head_steps", "max_passes", "head_from_bank", "precision"}},
     {"Output", {"out", "out_dir", "scalers_out", "dtype", "json", "resume"}},
 };
 
@@ -203,6 +206,7 @@ int main(int argc, char** argv) {
   if (absl::GetFlag(FLAGS_head_steps) >= 0) fit->set_head_steps(absl::GetFlag(FLAGS_head_steps));
   if (absl::GetFlag(FLAGS_max_passes) >= 0) fit->set_max_passes(absl::GetFlag(FLAGS_max_passes));
   fit->set_head_from_bank(absl::GetFlag(FLAGS_head_from_bank));
+  fit->set_precision(absl::GetFlag(FLAGS_precision));
   const std::string dtype = absl::GetFlag(FLAGS_dtype);
   if (dtype == "f16") {
     h.mutable_output()->set_dtype(wave::v1::WEIGHT_DTYPE_F16);

@@ -5,6 +5,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/base/status_macros.h"
 #include "core/bank/scaler_init.h"
+#include "core/model/precision.h"
 
 namespace wave {
 namespace {
@@ -44,6 +45,9 @@ absl::Status CheckFitSchemes(const v1::FitOptions& f) {
   }
   if (f.auxiliary() != "" && f.auxiliary() != "nearest" && f.auxiliary() != "narrower") {
     return absl::InvalidArgumentError("fit.auxiliary: must be 'nearest' or 'narrower'");
+  }
+  if (!f.precision().empty() && !ParsePrecision(f.precision()).ok()) {
+    return absl::InvalidArgumentError("fit.precision: must be 'f32' or 'bf16' (or unset)");
   }
   return absl::OkStatus();
 }

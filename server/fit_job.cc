@@ -38,6 +38,8 @@ v1::Summary FitSummary(const TemplateBank& bank, const ViTConfig& target, const 
   s.set_steps_run(r.steps_run);
   s.set_best_step(r.best_step);
   s.set_final_loss(r.steps.empty() ? 0 : r.steps.back().loss);
+  s.set_fit_precision(std::string(PrecisionName(r.precision)));
+  s.set_fit_precision_note(r.precision_note);
   return s;
 }
 

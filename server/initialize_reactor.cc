@@ -27,7 +27,7 @@ InitializeReactor::InitializeReactor(ServiceContext& service, grpc::CallbackServ
       context_(context),
       client_(Authenticate(*context, service.options.auth_tokens)),
       builder_(service.options.limits, service.banks, service.upload_bytes.get(),
-               client_.ok() ? *client_ : "", service.device) {
+               client_.ok() ? *client_ : "", service.device, service.fit_precision) {
   absl::Status status = client_.status();
   if (status.ok() && service.draining) status = absl::UnavailableError("server is shutting down");
   ResourceBudget::Lease uploading;

@@ -54,6 +54,9 @@ ABSL_FLAG(std::string, banks,
           "3x32x32 RGB images (docs/own-data.md).");
 ABSL_FLAG(std::string, device, kDefaults.device,
           "auto | cpu | cuda: where banks live and fits run.");
+ABSL_FLAG(std::string, fit_precision, kDefaults.fit_precision,
+          "auto | f32 | bf16: a fit's arithmetic when the request sets none. auto: bf16 where "
+          "the device has it (a CPU with AVX512-BF16, CUDA), else f32.");
 ABSL_FLAG(int32_t, fit_slots, kDefaults.fit_slots, "Fits that run at once.");
 ABSL_FLAG(int32_t, max_queued, kDefaults.max_queued,
           "Fits that may wait for a slot; more get RESOURCE_EXHAUSTED.");
@@ -156,6 +159,7 @@ absl::StatusOr<ServerOptions> OptionsFromFlags() {
     o.bank_paths.emplace_back(part);
   }
   o.device = absl::GetFlag(FLAGS_device);
+  o.fit_precision = absl::GetFlag(FLAGS_fit_precision);
   o.fit_slots = absl::GetFlag(FLAGS_fit_slots);
   o.max_queued = absl::GetFlag(FLAGS_max_queued);
   o.queue_timeout_s = absl::GetFlag(FLAGS_queue_timeout);
@@ -220,6 +224,9 @@ absl::StatusOr<ServerOptions> OptionsFromFlags() {
   }
   if (o.device != "auto" && o.device != "cpu" && o.device != "cuda") {
     return absl::InvalidArgumentError("--device must be auto, cpu or cuda");
+  }
+  if (o.fit_precision != "auto" && !ParsePrecision(o.fit_precision).ok()) {
+    return absl::InvalidArgumentError("--fit_precision must be auto, f32 or bf16");
   }
   ASSIGN_OR_RETURN(o.auth_tokens, ReadServerTokens(absl::GetFlag(FLAGS_auth_token_file)));
   o.tls_cert = absl::GetFlag(FLAGS_tls_cert);
@@ -298,6 +305,15 @@ absl::Status StartContext(ServiceContext& ctx) {
     return absl::FailedPreconditionError("--device=cuda but this LibTorch sees no CUDA device");
   }
   ctx.device = (o.device == "cuda" || (o.device == "auto" && at::hasCUDA())) ? "cuda" : "cpu";
+  // An explicit bf16 on a device without it runs f32 and says why.
+  std::string precision_note;
+  ctx.fit_precision = EffectivePrecision(
+      o.fit_precision == "auto" ? Precision::kBFloat16 : *ParsePrecision(o.fit_precision),
+      at::Device(ctx.device), &precision_note);
+  if (!precision_note.empty() && o.fit_precision != "auto") {
+    std::fprintf(stderr, "wave-server: --fit_precision=%s: %s\n", o.fit_precision.c_str(),
+                 precision_note.c_str());
+  }
   const int cores = std::max(1u, std::thread::hardware_concurrency());
   ctx.torch_threads = o.torch_threads > 0 ? o.torch_threads : std::max(1, cores / o.fit_slots);
   at::set_num_threads(ctx.torch_threads);
@@ -448,9 +464,11 @@ absl::Status Run() {
       std::unique_ptr<grpc::Server> probe_server,
       StartProbeServer(o, absl::GetFlag(FLAGS_probe_address), probe_health.get()));
   std::fprintf(stderr,
-               "wave-server %s listening on port %d (%s, %s, %d fit slot(s) x %d threads, "
+               "wave-server %s listening on port %d (%s, %s fits, %s, %d fit slot(s) x %d threads, "
                "metrics port %d, auth %s), default bank '%s'\n",
-               WAVE_VERSION, port, ctx.device.c_str(), o.tls_cert.empty() ? "plaintext" : "TLS",
+               WAVE_VERSION, port, ctx.device.c_str(),
+               std::string(PrecisionName(ctx.fit_precision)).c_str(),
+               o.tls_cert.empty() ? "plaintext" : "TLS",
                o.fit_slots, ctx.torch_threads, ctx.metrics->port(),
                o.auth_tokens.empty() ? "off" : "on", ctx.banks.default_name().c_str());
 
@@ -474,7 +492,7 @@ const std::vector<FlagGroup> kFlagGroups = {
      {"address", "auth_token_file", "tls_cert", "tls_key", "tls_client_ca", "insecure",
       "probe_address", "metrics_port", "metrics_address"}},
     {"Banks and compute",
-     {"banks", "device", "fit_slots", "threads", "max_queued", "queue_timeout",
+     {"banks", "device", "fit_precision", "fit_slots", "threads", "max_queued", "queue_timeout",
       "max_fit_seconds"}},
     {"Limits of one request (past them: FAILED_PRECONDITION, naming the flag)",
      {"max_target_params", "max_targets", "max_call_params", "max_depth", "max_width",

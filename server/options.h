@@ -89,6 +89,10 @@ struct ServerOptions {
   std::string metrics_address;  // host:port; empty: the API's host, metrics_port
   std::vector<std::string> bank_paths;
   std::string device = "auto";  // auto | cpu | cuda
+  // A fit's arithmetic when the request sets none: auto | f32 | bf16. auto:
+  // bf16 where the device has it (core/model/precision.h), chosen on
+  // research/results/precision.
+  std::string fit_precision = "auto";
   int fit_slots = 1;            // fits that run at once
   int max_queued = 4;           // fits that may wait for a slot
   double queue_timeout_s = 30;  // longest wait for a slot

@@ -61,6 +61,8 @@ FitOptions ApplyFitHeader(const v1::FitOptions& f) {
   if (scheme.ok()) fit.scaler_init = *scheme;
   auto mix = ParseAuxiliaryMix(f.auxiliary());
   if (mix.ok()) fit.aux_mix = *mix;
+  auto precision = ParsePrecision(f.precision());
+  if (precision.ok()) fit.precision = *precision;
   fit.progress_every = std::max<int64_t>(1, fit.steps / 100);
   return fit;
 }
@@ -95,6 +97,7 @@ absl::StatusOr<FitOptions> RequestBuilder::FitFromHeader(const v1::FitOptions& f
   FitOptions fit = ApplyFitHeader(f);
   RETURN_IF_ERROR(CheckFitSchemes(f));
   fit.device = device_;
+  if (f.precision().empty()) fit.precision = default_precision_;
   if (fit.steps > limits_.max_fit_steps) {
     return LimitRefusal("fit.steps", fit.steps, limits_.max_fit_steps, "--max_fit_steps",
                         "ask for fewer steps");

@@ -67,15 +67,17 @@ inline constexpr size_t kMaxClassNameBytes = 256;
 class RequestBuilder {
  public:
   // `upload_bytes`: the server-wide budget (none when null), taken for
-  // `client` (server/auth.h's identity). `device`: where the fit will run.
+  // `client` (server/auth.h's identity). `device`: where the fit will run;
+  // `default_precision`: its arithmetic when the request sets none.
   RequestBuilder(const Limits& limits, const BankRegistry& banks,
                  ResourceBudget* upload_bytes = nullptr, std::string client = "",
-                 std::string device = "cpu")
+                 std::string device = "cpu", Precision default_precision = Precision::kFloat32)
       : limits_(limits),
         banks_(banks),
         upload_bytes_(upload_bytes),
         client_(std::move(client)),
-        device_(std::move(device)) {}
+        device_(std::move(device)),
+        default_precision_(default_precision) {}
 
   // Takes the next message; the first must be the header.
   absl::Status Add(const v1::InitializeRequest& message);
@@ -103,6 +105,7 @@ class RequestBuilder {
   ResourceBudget* const upload_bytes_;
   const std::string client_;
   const std::string device_;
+  const Precision default_precision_;
   bool header_seen_ = false;
   std::shared_ptr<const TemplateBank> bank_;
   // The request's fit options over the bank's defaults for t's classes, checked.

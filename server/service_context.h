@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "core/model/precision.h"
 #include "server/bank_registry.h"
 #include "server/call_watchdog.h"
 #include "server/fit_pool.h"
@@ -29,6 +30,9 @@ struct ServiceContext {
   std::unique_ptr<CallWatchdog> watchdog;
   std::unique_ptr<ResultCache> cache;
   std::string device = "cpu";  // resolved from options.device
+  // A fit's precision when the request sets none, resolved from
+  // options.fit_precision for `device`.
+  Precision fit_precision = Precision::kFloat32;
   int torch_threads = 1;
   // What determines a result beside the request: part of every cache key.
   std::string ResultContext() const;

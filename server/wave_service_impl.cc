@@ -93,6 +93,7 @@ void WaveServiceImpl::FillBankInfo(const TemplateBank& bank, v1::BankInfo* info)
   info->set_max_params(limits.max_target_params);
   info->set_is_default(bank.name == context_.banks.default_name());
   info->set_device(context_.device);
+  info->set_fit_precision(std::string(PrecisionName(context_.fit_precision)));
 }
 
 grpc::ServerUnaryReactor* WaveServiceImpl::ListBanks(grpc::CallbackServerContext* context,

@@ -262,6 +262,13 @@ class BestStep {
   TensorMap scalers_, head_;
 };
 
+// Logits in float32 from a forward pass at `precision`.
+at::Tensor PreciseForward(const ViTConfig& target, const TensorMap& params, const at::Tensor& x,
+                          Precision precision) {
+  const AutocastScope autocast(precision, x.device());
+  return VitForward(target, params, x).to(at::kFloat);
+}
+
 // The head alone on the features of the body as it stands, computed once:
 // a cheap start for the scaler steps (or all of the fit, with steps = 0).
 absl::Status FitHeadOnFeatures(const TemplateBank& bank, const ViTConfig& target,
@@ -274,8 +281,10 @@ absl::Status FitHeadOnFeatures(const TemplateBank& bank, const ViTConfig& target
     TensorMap body = ComposeWeights(state.templates, state.scalers, target, bank.geometry);
     body.insert(state.head.begin(), state.head.end());
     std::vector<at::Tensor> parts;
+    const AutocastScope autocast(o.precision, x_all.device());
     for (int64_t begin = 0; begin < x_all.size(0); begin += 256) {
-      parts.push_back(VitFeatures(target, body, x_all.slice(0, begin, begin + 256)));
+      parts.push_back(
+          VitFeatures(target, body, x_all.slice(0, begin, begin + 256)).to(at::kFloat));
     }
     features = at::cat(parts);
   }
@@ -354,7 +363,7 @@ absl::StatusOr<Dataset> FitScalersAndHead(const TemplateBank& bank, const ViTCon
     cursor += batch;
     TensorMap params = ComposeWeights(state.templates, state.scalers, target, bank.geometry);
     params.insert(state.head.begin(), state.head.end());
-    at::Tensor logits = VitForward(target, params, x_all.index_select(0, idx));
+    at::Tensor logits = PreciseForward(target, params, x_all.index_select(0, idx), o.precision);
     at::Tensor y = fit_set.labels.index_select(0, idx);
     at::Tensor loss = teacher_logits.defined()
                           ? DistillLoss(logits, teacher_logits.index_select(0, idx), y,
@@ -452,8 +461,10 @@ absl::StatusOr<InitResult> InitializeTarget(const CheckedRequest& request,
   }
   const TemplateBank& bank = request.bank();
   const ViTConfig& target = request.target();
-  const FitOptions& o = request.fit();
+  FitOptions o = request.fit();
   InitResult result;
+  o.precision = EffectivePrecision(o.precision, at::Device(o.device), &result.report.precision_note);
+  result.report.precision = o.precision;
   ASSIGN_OR_RETURN(FitState state, StartState(bank, target, o, result.report));
   const Stopwatch fit_watch;
   if (o.Fits()) {

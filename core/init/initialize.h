@@ -13,6 +13,7 @@
 #include "core/bank/scaler_init.h"
 #include "core/bank/template_bank.h"
 #include "core/model/dataset.h"
+#include "core/model/precision.h"
 
 namespace wave {
 
@@ -51,6 +52,11 @@ struct FitOptions {
   bool Fits() const { return steps > 0 || head_steps > 0; }  // uses the few-shot data
   // Where the fit runs ("cpu", "cuda").
   std::string device = "cpu";
+  // The forward passes' arithmetic (scaler steps and the head's features):
+  // bf16 runs where the device has it and f32 elsewhere (EffectivePrecision;
+  // FitReport says which ran and why). Held-out measurements and the
+  // returned weights are float32 either way.
+  Precision precision = Precision::kFloat32;
   // Distillation from a teacher (typically the bank's ancestry, same classes):
   // the loss becomes cross-entropy + w * T^2 * KL(teacher || model) at
   // temperature T, as in template learning (DistillLoss). The teacher maps
@@ -77,6 +83,8 @@ struct FitReport {
   int64_t trainable_params = 0;           // scalers + head
   int64_t scaler_count = 0;
   int64_t model_params = 0;
+  Precision precision = Precision::kFloat32;  // what the fit ran at
+  std::string precision_note;                 // why not what was asked; empty when it was
   double seconds_scaler_init = 0, seconds_fit = 0, seconds_compose = 0;
 };
 

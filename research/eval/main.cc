@@ -72,6 +72,9 @@ ABSL_FLAG(std::string, aux_mix, "nearest",
 ABSL_FLAG(double, fit_distill, 0,
           "Weight of distillation from the ancestry in every method's few-shot budget "
           "(loss = CE + w * T^2 * KL at T = 2); 0: labels only.");
+ABSL_FLAG(std::string, fit_precision, "f32",
+          "WAVE's fits (wave-default's too): the forward passes' arithmetic, f32 or bf16 "
+          "(core/model/precision.h); a CPU without AVX512-BF16 runs f32 and says so.");
 ABSL_FLAG(double, lr, 1e-3, "Peak learning rate of training.");
 ABSL_FLAG(double, warmup_epochs, 0.2, "Linear learning-rate warm-up of training, in epochs.");
 ABSL_FLAG(int64_t, batch, 128, "Training batch.");
@@ -119,6 +122,7 @@ struct EvalOptions {
   double fit_max_passes = 0;
   bool fit_head_from_bank = false;
   AuxiliaryMix aux_mix = AuxiliaryMix::kNearest;
+  Precision fit_precision = Precision::kFloat32;
   double fit_distill = 0;
   int64_t epochs = 0, batch = 0, train_samples = 0, test_samples = 0, val_samples = 0;
   double lr = 0, warmup_epochs = 0;
@@ -151,6 +155,10 @@ absl::StatusOr<EvalOptions> EvalOptionsFromFlags() {
   o.fit_max_passes = absl::GetFlag(FLAGS_fit_max_passes);
   o.fit_head_from_bank = absl::GetFlag(FLAGS_fit_head_from_bank);
   ASSIGN_OR_RETURN(o.aux_mix, ParseAuxiliaryMix(absl::GetFlag(FLAGS_aux_mix)));
+  ASSIGN_OR_RETURN(const Precision precision, ParsePrecision(absl::GetFlag(FLAGS_fit_precision)));
+  std::string precision_note;
+  o.fit_precision = EffectivePrecision(precision, at::Device(at::kCPU), &precision_note);
+  if (!precision_note.empty()) std::fprintf(stderr, "wave-eval: %s\n", precision_note.c_str());
   o.fit_distill = absl::GetFlag(FLAGS_fit_distill);
   o.epochs = absl::GetFlag(FLAGS_epochs);
   o.batch = absl::GetFlag(FLAGS_batch);
@@ -258,7 +266,9 @@ absl::StatusOr<Initialized> Initialize(const std::string& method, const ViTConfi
     // The server's own resolution of a request that sets no fit option.
     ASSIGN_OR_RETURN(const v1::FitOptions served,
                      WithBankFitDefaults(ctx.bank, c.classes, v1::FitOptions()));
-    return InitializeWave(ctx, c, ApplyFitHeader(served), std::move(out));
+    FitOptions o = ApplyFitHeader(served);
+    o.precision = ctx.options.fit_precision;
+    return InitializeWave(ctx, c, o, std::move(out));
   }
   if (method == "wave" || method == "wave-naive" || method == "wave-select") {
     FitOptions o;
@@ -277,6 +287,7 @@ absl::StatusOr<Initialized> Initialize(const std::string& method, const ViTConfi
     o.head_from_bank = ctx.options.fit_head_from_bank;
     o.aux_mix = ctx.options.aux_mix;
     o.distill_weight = ctx.options.fit_distill;
+    o.precision = ctx.options.fit_precision;
     if (o.distill_weight > 0) {
       o.teacher = [&ctx](const at::Tensor& x) {
         return VitForward(ctx.bank.ancestry, ctx.ancestry, x);

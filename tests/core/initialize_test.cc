@@ -203,6 +203,43 @@ TEST_F(InitializeTest, SameSeedSameBytes) {
   EXPECT_FALSE(c->weights.at("head.weight").equal(a->weights.at("head.weight")));
 }
 
+// bf16 changes only the forward passes' arithmetic: the fit learns as in
+// f32, returns float32 weights, and says what it ran at. Where the CPU lacks
+// bf16 it runs f32, the same bytes as asked for f32, and says why.
+TEST_F(InitializeTest, ABf16FitLearnsAsF32DoesAndSaysWhatRan) {
+  ViTConfig target = TinyConfig(3, 48);
+  FitOptions o = Options(40);
+  auto f32 = InitializeTarget(bank_, target, data_, o);
+  o.precision = Precision::kBFloat16;
+  auto bf16 = InitializeTarget(bank_, target, data_, o);
+  ASSERT_OK(f32);
+  ASSERT_OK(bf16);
+  EXPECT_EQ(f32->report.precision, Precision::kFloat32);
+  EXPECT_EQ(f32->report.precision_note, "");
+  std::string note;
+  const Precision ran = EffectivePrecision(Precision::kBFloat16, at::Device(at::kCPU), &note);
+  EXPECT_EQ(bf16->report.precision, ran);
+  EXPECT_EQ(bf16->report.precision_note, note);
+  for (const auto& [name, w] : bf16->weights) EXPECT_EQ(w.scalar_type(), at::kFloat) << name;
+  const at::Tensor head_f32 = f32->weights.at("head.weight");
+  const at::Tensor head_bf16 = bf16->weights.at("head.weight");
+  if (ran == Precision::kBFloat16) {
+    EXPECT_FALSE(head_bf16.equal(head_f32)) << "the fit did not run in bf16";
+  } else {
+    EXPECT_TRUE(head_bf16.equal(head_f32));
+  }
+  // Both learned: the loss fell as far (40 steps, batch 32).
+  auto tail_loss = [](const InitResult& r) {
+    double sum = 0;
+    for (size_t i = r.report.steps.size() - 5; i < r.report.steps.size(); ++i) {
+      sum += r.report.steps[i].loss;
+    }
+    return sum / 5;
+  };
+  EXPECT_NEAR(tail_loss(*bf16), tail_loss(*f32), 0.1 * tail_loss(*f32) + 0.05);
+  EXPECT_NEAR(bf16->report.held_out_accuracy, f32->report.held_out_accuracy, 10.0);
+}
+
 TEST_F(InitializeTest, ZeroStepsNeedsNoData) {
   auto r = InitializeTarget(bank_, TinyConfig(4, 32), Dataset{}, Options(0));
   ASSERT_OK(r);

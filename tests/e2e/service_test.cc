@@ -14,6 +14,7 @@
 #include "core/base/idx.h"
 #include "core/base/safetensors.h"
 #include "core/model/dataset.h"
+#include "core/model/precision.h"
 #include "core/model/tensor_io.h"
 #include "core/model/train_loop.h"
 #include "core/model/vit.h"
@@ -312,6 +313,37 @@ TEST(ServiceMetricsTest, CountersFollowTheCalls) {
   EXPECT_NE(metrics.find("wave_request_duration_seconds_count{method=\"Initialize\"} 2"),
             std::string::npos);
   EXPECT_NE(metrics.find("wave_bank_info{"), std::string::npos);
+}
+
+// The server's default precision is what describe shows and what a request
+// that sets none runs at; a request's own choice wins; bf16 on a CPU without
+// it runs f32 and the summary says why.
+TEST(ServicePrecisionTest, TheRequestsPrecisionElseTheServersAndTheSummarySaysWhichRan) {
+  ServerProcess server({"--fit_precision=f32"});
+  ASSERT_TRUE(server.started()) << server.log();
+  auto described = RunBinary("client/wave-client", {"describe", "--server=" + server.address()});
+  ASSERT_EQ(described.exit_code, 0) << described.err;
+  EXPECT_NE(described.out.find("fit precision f32"), std::string::npos) << described.out;
+  const std::string out = testing::TempPath("precision.safetensors");
+  auto served = RunBinary("client/wave-client", InitArgs(server, out, {"--json"}));
+  ASSERT_EQ(served.exit_code, 0) << served.err << server.log();
+  EXPECT_EQ(nlohmann::json::parse(served.out)["fitPrecision"], "f32") << served.out;
+  auto asked = RunBinary("client/wave-client", InitArgs(server, out, {"--precision=bf16"}));
+  ASSERT_EQ(asked.exit_code, 0) << asked.err << server.log();
+  std::string note;
+  if (EffectivePrecision(Precision::kBFloat16, at::Device(at::kCPU), &note) ==
+      Precision::kBFloat16) {
+    EXPECT_NE(asked.out.find("(device cpu, bf16 fit)"), std::string::npos) << asked.out;
+  } else {
+    EXPECT_NE(asked.out.find("(device cpu, f32 fit)\n" + note), std::string::npos) << asked.out;
+  }
+  auto bad = RunBinary("client/wave-client", InitArgs(server, out, {"--precision=fp8"}));
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.err.find("fit.precision: must be 'f32' or 'bf16'"), std::string::npos) << bad.err;
+  auto refused = RunBinary("server/wave-server", {"--fit_precision=fp8", "--metrics_port=0"});
+  EXPECT_EQ(refused.exit_code, 1);
+  EXPECT_NE(refused.err.find("--fit_precision must be auto, f32 or bf16"), std::string::npos)
+      << refused.err;
 }
 
 TEST(ServiceStartTest, RefusesAMissingOrCorruptBank) {

@@ -450,6 +450,26 @@ def test_round_robin_spreads_calls_over_two_servers_behind_one_name(start_server
     assert bad.returncode != 0 and "--lb_policy must be round_robin or pick_first" in bad.stderr
 
 
+def test_the_fit_runs_at_the_precision_asked_else_the_servers(server, fashion):
+    """describe() names the server's default; a request's precision wins; the
+    summary says what ran (f32 with the reason on a CPU without bf16)."""
+    with wave_init.Client(server.address) as client:
+        default = client.describe()["fit_precision"]
+        served = request(client, fashion, steps=5)
+        f32 = request(client, fashion, steps=5, precision="f32")
+        bf16 = request(client, fashion, steps=5, precision="bf16")
+        with pytest.raises(wave_init.WaveInitError, match="fit.precision: must be 'f32' or 'bf16'"):
+            request(client, fashion, steps=5, precision="f16")
+    assert served.summary.fit_precision == default
+    assert (f32.summary.fit_precision, f32.summary.fit_precision_note) == ("f32", "")
+    if bf16.summary.fit_precision == "f32":
+        assert bf16.summary.fit_precision_note == "bf16 asked, f32 run: this CPU has no AVX512-BF16"
+    else:
+        assert (bf16.summary.fit_precision, bf16.summary.fit_precision_note) == ("bf16", "")
+        assert bf16.summary.sha256 != f32.summary.sha256
+    assert all(w.dtype == torch.float32 for w in bf16.weights.values())
+
+
 def test_a_pass_budget_makes_the_fit_follow_the_uploads_size(server, fashion):
     """max_passes caps the scaler steps at passes over the fit's samples: the
     server holds 10% out (30 of 300), batch 30 -> 270 / 30 = 9 steps a pass."""

@@ -295,6 +295,32 @@ TEST_F(RequestBuilderTest, UnsetFitOptionsTakeTheServersDefaults) {
   EXPECT_EQ(call->targets[0].resolved.fit().steps(), kDefaultFitSteps);
 }
 
+// The precision a request sets, else the server's; it is part of the
+// resolved header, so results at two precisions never share a cache key.
+TEST_F(RequestBuilderTest, ThePrecisionIsTheRequestsElseTheServersAndInTheResolvedHeader) {
+  auto resolve = [&](const std::string& asked, Precision server_default) {
+    RequestBuilder builder(limits_, banks_, nullptr, "", "cpu", server_default);
+    v1::InitializeRequest header = Header(6);
+    header.mutable_header()->mutable_fit()->set_precision(asked);
+    EXPECT_OK(builder.Add(header));
+    EXPECT_OK(builder.Add(Chunk(6, 0)));
+    auto call = builder.Finish();
+    EXPECT_OK(call);
+    EXPECT_EQ(call->targets[0].resolved.fit().precision(),
+              PrecisionName(call->targets[0].request.fit().precision));
+    return call->targets[0].request.fit().precision;
+  };
+  EXPECT_EQ(resolve("", Precision::kBFloat16), Precision::kBFloat16);
+  EXPECT_EQ(resolve("", Precision::kFloat32), Precision::kFloat32);
+  EXPECT_EQ(resolve("f32", Precision::kBFloat16), Precision::kFloat32);
+  EXPECT_EQ(resolve("bf16", Precision::kFloat32), Precision::kBFloat16);
+  RequestBuilder builder(limits_, banks_);
+  v1::InitializeRequest header = Header(6);
+  header.mutable_header()->mutable_fit()->set_precision("fp8");
+  EXPECT_STATUS(builder.Add(header), StatusCode::kInvalidArgument,
+                "fit.precision: must be 'f32' or 'bf16' (or unset)");
+}
+
 TEST_F(RequestBuilderTest, UnsetFitOptionsTakeTheBanksDefaultsFirst) {
   TemplateBank bank = testing::TinyBank(2);
   bank.name = "tiny";
@@ -479,6 +505,7 @@ TEST(FitOptionsProtoTest, EveryFieldRoundTrips) {
   o.patience = 3;
   o.head_steps = 250;
   o.max_passes = 2.5;
+  o.precision = Precision::kBFloat16;
   v1::FitOptions proto;
   ToProto(o, &proto);
   const FitOptions back = ApplyFitHeader(proto);
@@ -495,6 +522,7 @@ TEST(FitOptionsProtoTest, EveryFieldRoundTrips) {
   EXPECT_EQ(back.patience, o.patience);
   EXPECT_EQ(back.head_steps, o.head_steps);
   EXPECT_EQ(back.max_passes, o.max_passes);
+  EXPECT_EQ(back.precision, o.precision);
   // Every field of the message is written: one added to the API but not
   // here fails this count.
   std::vector<const google::protobuf::FieldDescriptor*> set;

@@ -55,6 +55,8 @@ class Summary:
     result_key: str = ""     # what resume() continues a broken download with
     cache_hit: bool = False  # served from the server's result cache: no fit ran
     target_index: int = 0    # which of initialize_sizes()' sizes
+    fit_precision: str = ""  # what the fit ran at: "f32" or "bf16"
+    fit_precision_note: str = ""  # why not what was asked; empty when it was
 
     @staticmethod
     def from_proto(s) -> "Summary":
@@ -68,7 +70,8 @@ class Summary:
             sha256=s.model_sha256, model_bytes=s.model_bytes,
             scalers_sha256=s.scalers_sha256, final_loss=s.final_loss, device=s.device,
             steps_run=s.steps_run, best_step=s.best_step, result_key=s.result_key,
-            cache_hit=s.cache_hit, target_index=s.target_index)
+            cache_hit=s.cache_hit, target_index=s.target_index,
+            fit_precision=s.fit_precision, fit_precision_note=s.fit_precision_note)
 
 
 @dataclasses.dataclass
@@ -290,7 +293,9 @@ class Client:
         normalized (float32 already (x - mean) / std by the bank's figures),
         class_names (written into the file's metadata), bank, steps, seed, batch, lr,
         held_out, head_from_bank, eval_every, patience, head_steps, max_passes
-        (scaler steps at most this many passes over the fit's samples), scaler_init
+        (scaler steps at most this many passes over the fit's samples), precision
+        ("f32", "bf16": the fit's matrix products in bfloat16, the weights stay
+        float32; unset: the server's default, describe()'s fit_precision), scaler_init
         ("structured", "select": tiles copied across a width, the better start
         for zero or few steps on the bank's own classes; "naive"), dtype ("f32",
         "f16", "bf16"), auxiliary (banks with several auxiliary models:
@@ -339,7 +344,7 @@ class Client:
                     eval_every: Optional[int] = None, patience: Optional[int] = None,
                     head_steps: Optional[int] = None, scaler_init: Optional[str] = None,
                     auxiliary: Optional[str] = None, max_passes: Optional[float] = None,
-                    dtype: str = "f32", include_scalers: bool = False,
+                    precision: Optional[str] = None, dtype: str = "f32", include_scalers: bool = False,
                     deadline: Optional[float] = None, resume_retries: int = 2,
                     progress: Union[None, str, Callable[[Event], None]] = None,
                     normalized: bool = False, class_names: Optional[List[str]] = None
@@ -369,7 +374,8 @@ class Client:
                              ("held_out", held_out), ("head_from_bank", head_from_bank),
                              ("eval_every", eval_every), ("patience", patience),
                              ("head_steps", head_steps), ("scaler_init", scaler_init),
-                             ("auxiliary", auxiliary), ("max_passes", max_passes)]:
+                             ("auxiliary", auxiliary), ("max_passes", max_passes),
+                             ("precision", precision)]:
             if value is not None:  # unset: the server's default
                 setattr(fit, field, value)
         report = TerminalProgress() if progress == "bar" else progress
