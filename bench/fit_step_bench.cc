@@ -3,7 +3,6 @@
 // with ordinary parameters, and this machine's GEMM speed, in one run.
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
-#include <ATen/autocast_mode.h>
 #include <benchmark/benchmark.h>
 #include <torch/optim/adamw.h>
 
@@ -12,6 +11,7 @@
 
 #include "core/bank/template_bank.h"
 #include "core/base/kinds.h"
+#include "core/model/precision.h"
 #include "core/model/vit.h"
 
 namespace wave {
@@ -65,11 +65,11 @@ void BM_PlainStep(benchmark::State& state, int64_t depth, int64_t width) {
       benchmark::Counter(StepFlops(c, 64) * state.iterations() / 1e9, benchmark::Counter::kIsRate);
 }
 
+// Args: templates per kind N, and precision (0: f32, 1: bf16, the fit's own
+// AutocastScope around the forward pass).
 void BM_FitStep(benchmark::State& state, int64_t depth, int64_t width) {
   const ViTConfig c = Config(depth, width);
-  const bool bf16 = state.range(1) == 1;
-  at::autocast::set_cpu_enabled(bf16);
-  at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+  const Precision precision = state.range(1) == 1 ? Precision::kBFloat16 : Precision::kFloat32;
   const BankGeometry g;
   const int64_t n = state.range(0);
   const at::Device device = BenchDevice();
@@ -94,22 +94,28 @@ void BM_FitStep(benchmark::State& state, int64_t depth, int64_t width) {
     TensorMap p = ComposeWeights(templates, scalers, c, g);
     p["head.weight"] = hw;
     p["head.bias"] = hb;
-    at::Tensor loss = at::cross_entropy_loss(VitForward(c, p, x), y);
+    at::Tensor logits;
+    {
+      const AutocastScope autocast(precision, device);
+      logits = VitForward(c, p, x).to(at::kFloat);
+    }
+    at::Tensor loss = at::cross_entropy_loss(logits, y);
     loss.backward();
     opt.step();
     WaitFor(loss);
-    at::autocast::clear_cache();
   }
-  at::autocast::set_cpu_enabled(false);
   state.counters["N"] = n;
   state.counters["GFLOP/s"] =
       benchmark::Counter(StepFlops(c, 64) * state.iterations() / 1e9, benchmark::Counter::kIsRate);
 }
 
+// Square matmul at float32 (precision 0) or bfloat16 (1): the rate each
+// precision's fit step is compared with.
 void BM_Gemm(benchmark::State& state) {
   const int64_t s = state.range(0);
   const auto on_device = at::TensorOptions().device(BenchDevice());
-  at::Tensor a = at::randn({s, s}, on_device), b = at::randn({s, s}, on_device);
+  const auto dtype = state.range(1) == 1 ? at::kBFloat16 : at::kFloat;
+  at::Tensor a = at::randn({s, s}, on_device).to(dtype), b = at::randn({s, s}, on_device).to(dtype);
   for (auto _ : state) {
     at::Tensor c = at::matmul(a, b);
     if (!c.device().is_cpu()) c.sum().item<float>();
@@ -119,7 +125,7 @@ void BM_Gemm(benchmark::State& state) {
       benchmark::Counter(2.0 * s * s * s * state.iterations() / 1e9, benchmark::Counter::kIsRate);
 }
 
-BENCHMARK(BM_Gemm)->Arg(1024)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_Gemm)->Args({1024, 0})->Args({1024, 1})->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(BM_PlainStep, DeitS_12x384, 12, 384)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
@@ -136,7 +142,7 @@ BENCHMARK_CAPTURE(BM_FitStep, Bank_6x128, 6, 128)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 BENCHMARK_CAPTURE(BM_PlainStep, Tiny_1x32, 1, 32)->Unit(benchmark::kMillisecond);
-BENCHMARK_CAPTURE(BM_FitStep, Tiny_1x32, 1, 32)->Args({4, 0})->Unit(benchmark::kMillisecond);
+BENCHMARK_CAPTURE(BM_FitStep, Tiny_1x32, 1, 32)->Args({4, 0})->Args({4, 1})->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace wave

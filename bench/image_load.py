@@ -13,6 +13,10 @@ import csv
 import datetime
 import os
 import subprocess
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import doc_section  # noqa: E402
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 CSV = os.path.join(ROOT, "bench", "results", "image_load.csv")
@@ -59,18 +63,7 @@ def main():
         m = mine[len(mine) // 2]
         lines.append(f"| {label} | {float(m['images_per_s']):,.0f} | {m['decoded_mb']} | "
                      f"{m['peak_rss_growth_mb']} | {m['ratio']} |")
-    lines.append(END)
-    with open(DOC) as f:
-        doc = f.read()
-    if BEGIN in doc:
-        head, rest = doc.split(BEGIN, 1)
-        doc = head + "\n".join(lines) + rest.split(END, 1)[1]
-    else:
-        marker = "## Reading these figures"
-        head, rest = doc.split(marker, 1)
-        doc = head + "\n".join(lines) + "\n\n" + marker + rest
-    with open(DOC, "w") as f:
-        f.write(doc)
+    doc_section.splice(DOC, BEGIN, END, lines)
 
 
 if __name__ == "__main__":

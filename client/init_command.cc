@@ -29,7 +29,8 @@ namespace {
 constexpr int64_t kUploadChunkBytes = 1 << 20;
 
 // A download into "<path>.part", renamed into place only when its sha256
-// matches the server's. A broken download whose result key is known leaves
+// matches the server's. The bytes are hashed on a thread of their own while
+// the next ones arrive. A broken download whose result key is known leaves
 // the .part and "<path>.part.key" for --resume; anything else is removed.
 class Download {
  public:
@@ -53,7 +54,7 @@ class Download {
     std::ifstream in(part_, std::ios::binary);
     std::string buffer(1 << 20, '\0');
     while (in.read(buffer.data(), buffer.size()) || in.gcount() > 0) {
-      hash_.Update(absl::string_view(buffer.data(), in.gcount()));
+      hash_.Update(buffer.substr(0, in.gcount()));
       bytes_ += in.gcount();
     }
     out_.open(part_, std::ios::binary | std::ios::app);
@@ -70,13 +71,14 @@ class Download {
     out_.close();
     return keep_;
   }
-  bool Append(const v1::FileChunk& chunk) {
+  // Takes the chunk's data.
+  bool Append(v1::FileChunk* chunk) {
     if (!out_.is_open()) out_.open(part_, std::ios::binary | std::ios::trunc);
-    if (!out_ || chunk.offset() != bytes_) return false;
-    out_.write(chunk.data().data(), chunk.data().size());
+    if (!out_ || chunk->offset() != bytes_) return false;
+    out_.write(chunk->data().data(), chunk->data().size());
     out_.flush();  // what arrived is on disk if the call breaks
-    hash_.Update(chunk.data());
-    bytes_ += chunk.data().size();
+    bytes_ += chunk->data().size();
+    hash_.Update(std::move(*chunk->mutable_data()));
     return static_cast<bool>(out_);
   }
   absl::Status Commit(const std::string& expected_sha, uint64_t expected_bytes) {
@@ -101,7 +103,7 @@ class Download {
  private:
   std::string path_, part_, key_path_;
   std::ofstream out_;
-  Sha256 hash_;
+  BackgroundSha256 hash_;
   uint64_t bytes_ = 0;
   bool committed_ = false, keep_ = false, have_key_ = false;
 };
@@ -268,12 +270,12 @@ void Receive(grpc::ClientReaderWriter<v1::InitializeRequest, v1::InitializeRespo
         break;
       }
       case v1::InitializeResponse::kFile: {
-        const auto& f = response.file();
+        v1::FileChunk& f = *response.mutable_file();
         Download* target = ModelOf(command, received, f.target_index());
         if (target != nullptr && f.name() == kScalersFileName) {
           target = ScalersOf(command, received, f.target_index());
         }
-        if (target == nullptr || !target->Append(f)) {
+        if (target == nullptr || !target->Append(&f)) {
           if (received.error.empty()) {
             received.error = target == nullptr
                                  ? absl::StrCat("the server sent a file for target ",
@@ -369,7 +371,7 @@ void PrintSummary(const InitCommand& command, const v1::Summary& summary) {
                 r.chosen_on().c_str());
   }
   std::printf("seconds:");
-  for (const char* phase : {"scaler_init", "fit", "compose", "stream", "total"}) {
+  for (const char* phase : {"scaler_init", "fit", "compose", "hash", "stream", "total"}) {
     auto it = summary.seconds().find(phase);
     if (it != summary.seconds().end()) std::printf(" %s %.2f", phase, it->second);
   }

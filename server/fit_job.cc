@@ -119,6 +119,9 @@ absl::StatusOr<std::unique_ptr<TargetDownload>> FitJob::FitTarget(InitCall& call
   fitted->summary = FitSummary(bank, target, report);
   // Measured on the bytes returned (again, when the dtype rounds them).
   fitted->summary.set_held_out_accuracy(download->summary().held_out_accuracy());
+  // A hit recomposes these very bytes: their digests are kept, not recomputed.
+  fitted->summary.set_model_sha256(download->summary().model_sha256());
+  fitted->summary.set_scalers_sha256(download->summary().scalers_sha256());
   lookup.lead->Complete(fitted);
 
   download->result_key = key;
@@ -165,7 +168,8 @@ absl::StatusOr<std::unique_ptr<TargetDownload>> FitJob::Recompose(const CachedFi
   v1::OutputOptions output = fitted.header.output();
   output.set_chunk_bytes(chunk_bytes);
   ASSIGN_OR_RETURN(FileSource source, Source(*bank, target, fit, output, fitted.header));
-  ASSIGN_OR_RETURN(auto download, TargetDownload::Make(source, std::move(result)));
+  ASSIGN_OR_RETURN(auto download,
+                   TargetDownload::Make(source, std::move(result), &fitted.summary));
   download->result_key = fitted.key;
   v1::Summary& s = download->summary();
   s.MergeFrom(fitted.summary);

@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/base/status_macros.h"
+#include "core/base/stopwatch.h"
 #include "server/request_builder.h"
 
 namespace wave {
@@ -35,8 +36,8 @@ int64_t ExpectedDownloadBytes(const InitCall& call) {
   return bytes;
 }
 
-absl::StatusOr<std::unique_ptr<TargetDownload>> TargetDownload::Make(const FileSource& source,
-                                                                     InitResult result) {
+absl::StatusOr<std::unique_ptr<TargetDownload>> TargetDownload::Make(
+    const FileSource& source, InitResult result, const v1::Summary* recorded) {
   const TemplateBank& bank = *source.bank;
   WeightsFileInfo info;
   info.bank_name = bank.name;
@@ -66,11 +67,19 @@ absl::StatusOr<std::unique_ptr<TargetDownload>> TargetDownload::Make(const FileS
     download->files_.push_back({kScalersFileName, std::move(scalers_file)});
   }
   v1::Summary& s = download->summary();
+  const Stopwatch hashing;
   for (const File& file : download->files_) {
     const uint64_t bytes = file.content->writer.TotalBytes();
     download->total_bytes_ += bytes;
-    file.name == kModelFileName ? s.set_model_bytes(bytes) : s.set_scalers_bytes(bytes);
+    const bool model = file.name == kModelFileName;
+    model ? s.set_model_bytes(bytes) : s.set_scalers_bytes(bytes);
+    const std::string known = recorded == nullptr ? ""
+                              : model             ? recorded->model_sha256()
+                                                  : recorded->scalers_sha256();
+    const std::string digest = known.empty() ? file.content->writer.Sha256Hex() : known;
+    model ? s.set_model_sha256(digest) : s.set_scalers_sha256(digest);
   }
+  (*s.mutable_seconds())["hash"] = hashing.Seconds();
   s.set_held_out_accuracy(weights.held_out_accuracy);
   s.set_device(source.device);
   if (source.recipe) *s.mutable_recipe() = *source.recipe;
@@ -89,21 +98,10 @@ absl::Status TargetDownload::SkipTo(const std::string& name, uint64_t offset) {
     return absl::OutOfRangeError(absl::StrCat("resume_offset: ", offset, " is past the end of ",
                                               name, " (", size, " bytes)"));
   }
-  std::string scratch;
-  while (current_ <= index) {
-    if (!cursor_) {
-      cursor_.emplace(files_[current_].content->writer);
-      hash_ = std::make_unique<Sha256>();
-    }
-    const uint64_t stop = current_ == index ? offset : cursor_->total_bytes();
-    while (cursor_->offset() < stop) {
-      scratch.clear();
-      cursor_->Next(std::min<uint64_t>(kSkipHashBytes, stop - cursor_->offset()), &scratch);
-      hash_->Update(scratch);
-    }
-    if (current_ == index && !cursor_->done()) break;
-    FileDone();
-  }
+  while (current_ < index) NextFile();
+  cursor_.emplace(files_[index].content->writer);
+  cursor_->Skip(offset);
+  if (cursor_->done()) NextFile();
   total_bytes_ -= offset;  // what is left to send
   for (size_t i = 0; i < index; ++i) total_bytes_ -= files_[i].content->writer.TotalBytes();
   return absl::OkStatus();
@@ -111,10 +109,7 @@ absl::Status TargetDownload::SkipTo(const std::string& name, uint64_t offset) {
 
 v1::InitializeResponse TargetDownload::NextChunk() {
   const File& file = files_[current_];
-  if (!cursor_) {
-    cursor_.emplace(file.content->writer);
-    hash_ = std::make_unique<Sha256>();
-  }
+  if (!cursor_) cursor_.emplace(file.content->writer);
   v1::InitializeResponse r;
   auto* chunk = r.mutable_file();
   chunk->set_name(file.name);
@@ -122,15 +117,11 @@ v1::InitializeResponse TargetDownload::NextChunk() {
   chunk->set_offset(cursor_->offset());
   chunk->set_total_bytes(cursor_->total_bytes());
   cursor_->Next(chunk_bytes_, chunk->mutable_data());
-  hash_->Update(chunk->data());
-  if (cursor_->done()) FileDone();
+  if (cursor_->done()) NextFile();
   return r;
 }
 
-void TargetDownload::FileDone() {
-  const std::string digest = hash_->HexDigest();
-  files_[current_].name == kModelFileName ? summary().set_model_sha256(digest)
-                                          : summary().set_scalers_sha256(digest);
+void TargetDownload::NextFile() {
   cursor_.reset();
   ++current_;
 }

@@ -1,7 +1,9 @@
 // One target's files as a client downloads them: the weights file (and the
-// scalers file when asked), made from a fit's result, sent in chunks and
-// hashed as they go out, so the summary's digests cover exactly the bytes
-// sent; a resumed download starts at a file and offset, hashing what it skips.
+// scalers file when asked), made from a fit's result and hashed once, where
+// they are made (on the fit's thread, not while they stream); a cache hit
+// recomposes the same bytes and takes the digests it recorded, and a resumed
+// download starts at a file and offset without reading what it skips. The
+// client checks every file against its digest.
 //
 // Not thread-safe: owned by one call, used under its reactor's lock (or by
 // the fit job before the reactor has it).
@@ -15,7 +17,6 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "core/base/sha256.h"
 #include "core/base/wire_names.h"
 #include "core/init/weights_file.h"
 #include "wave/v1/wave.pb.h"
@@ -26,8 +27,6 @@ struct InitCall;
 
 // Room reserved for a file's safetensors header and metadata.
 inline constexpr int64_t kFileHeaderReserveBytes = 1 << 20;
-// How much of a skipped file is hashed at a time when a download resumes.
-inline constexpr uint64_t kSkipHashBytes = 4 << 20;
 
 at::ScalarType OutputDType(v1::WeightDType dtype);
 
@@ -52,18 +51,19 @@ struct FileSource {
 class TargetDownload {
  public:
   // The files of `result` (its weights are taken). The summary's byte sizes,
-  // device and (after rounding) held-out accuracy are filled.
-  static absl::StatusOr<std::unique_ptr<TargetDownload>> Make(const FileSource& source,
-                                                              InitResult result);
+  // digests, device and (after rounding) held-out accuracy are filled; the
+  // digests are `recorded`'s when it has them (the same result composed
+  // again), else computed, and seconds["hash"] says how long that took.
+  static absl::StatusOr<std::unique_ptr<TargetDownload>> Make(
+      const FileSource& source, InitResult result, const v1::Summary* recorded = nullptr);
 
   // Starts the stream at `offset` of file `name`: earlier files and bytes
-  // are hashed, not sent. NOT_FOUND for a file this result lacks,
-  // OUT_OF_RANGE for an offset past its end.
+  // are not sent. NOT_FOUND for a file this result lacks, OUT_OF_RANGE for
+  // an offset past its end.
   absl::Status SkipTo(const std::string& name, uint64_t offset);
 
   bool done() const { return current_ == files_.size(); }
-  // The next chunk of file data; the file's digest goes into the summary
-  // when its last chunk is made. Only while !done().
+  // The next chunk of file data. Only while !done().
   v1::InitializeResponse NextChunk();
 
   v1::Summary& summary() { return *summary_.mutable_summary(); }
@@ -81,12 +81,11 @@ class TargetDownload {
     std::unique_ptr<OwnedFile> content;
   };
   TargetDownload() = default;
-  void FileDone();  // records the current file's digest, moves to the next
+  void NextFile();
 
   std::vector<File> files_;
   size_t current_ = 0;  // the file being sent
   std::optional<SafetensorsWriter::Cursor> cursor_;
-  std::unique_ptr<Sha256> hash_;
   size_t chunk_bytes_ = 0;
   uint64_t total_bytes_ = 0;
   v1::InitializeResponse summary_;

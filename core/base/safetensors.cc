@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "core/base/file_util.h"
+#include "core/base/sha256.h"
 #include "core/base/status_macros.h"
 #include "nlohmann/json.hpp"
 
@@ -329,17 +330,22 @@ SafetensorsWriter::Cursor::Cursor(const SafetensorsWriter& writer)
 }
 
 void SafetensorsWriter::Cursor::Next(size_t max_bytes, std::string* out) {
+  Visit(max_bytes, [out](absl::string_view piece) { out->append(piece.data(), piece.size()); });
+}
+
+void SafetensorsWriter::Cursor::Visit(size_t max_bytes,
+                                      const std::function<void(absl::string_view)>& piece) {
   size_t want = static_cast<size_t>(std::min<uint64_t>(max_bytes, total_ - offset_));
   if (offset_ < header_.size()) {
     const size_t take = std::min<size_t>(want, header_.size() - offset_);
-    out->append(header_, offset_, take);
+    piece(absl::string_view(header_).substr(offset_, take));
     offset_ += take;
     want -= take;
   }
   while (want > 0) {
     const Entry& e = writer_.entries_[entry_];  // empty tensors take 0 and pass
     const size_t take = std::min(want, e.size_bytes - entry_offset_);
-    out->append(reinterpret_cast<const char*>(e.data) + entry_offset_, take);
+    piece(absl::string_view(reinterpret_cast<const char*>(e.data) + entry_offset_, take));
     offset_ += take;
     want -= take;
     entry_offset_ += take;
@@ -348,6 +354,13 @@ void SafetensorsWriter::Cursor::Next(size_t max_bytes, std::string* out) {
       entry_offset_ = 0;
     }
   }
+}
+
+std::string SafetensorsWriter::Sha256Hex() const {
+  Sha256 hash;
+  Cursor cursor(*this);
+  cursor.Visit(cursor.total_bytes(), [&hash](absl::string_view piece) { hash.Update(piece); });
+  return hash.HexDigest();
 }
 
 absl::Status SafetensorsWriter::Stream(

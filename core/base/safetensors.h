@@ -89,6 +89,12 @@ class SafetensorsWriter {
     bool done() const { return offset_ == total_; }
     // The next min(max_bytes, remaining) bytes, appended to `out`.
     void Next(size_t max_bytes, std::string* out);
+    // The next min(max_bytes, remaining) bytes as the pieces they are stored
+    // in (header, tensors), without a copy.
+    void Visit(size_t max_bytes, const std::function<void(absl::string_view)>& piece);
+    void Skip(uint64_t bytes) {
+      Visit(bytes, [](absl::string_view) {});
+    }
 
    private:
     const SafetensorsWriter& writer_;
@@ -104,6 +110,8 @@ class SafetensorsWriter {
   absl::Status Stream(size_t chunk_bytes,
                       const std::function<absl::Status(absl::string_view)>& sink) const;
   std::string Serialize() const;
+  // The sha256 of the file's bytes, read where they lie (no copy).
+  std::string Sha256Hex() const;
   // Writes to `path` through a temporary file and a rename.
   absl::Status WriteFile(const std::string& path) const;
 

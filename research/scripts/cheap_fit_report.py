@@ -15,6 +15,7 @@ import statistics
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import paired as paired_stats  # noqa: E402
 import selection  # noqa: E402
 
 UPLOADED = 1000     # images each recipe's fit was given (--few_shot)
@@ -39,10 +40,6 @@ def stat(values, digits=1):
     if len(values) == 1:
         return f"{values[0]:.{digits}f}"
     return f"{statistics.mean(values):.{digits}f} ± {statistics.stdev(values):.{digits}f}"
-
-
-# Two-sided 95% Student t quantiles by degrees of freedom (seeds - 1).
-T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306}
 
 
 def rule(rows):
@@ -76,9 +73,8 @@ def paired(rows, a, b, size, epoch):
          for s in seeds]
     if len(d) < 2:
         return "-"
-    m, h = statistics.mean(d), T975[len(d) - 1] * statistics.stdev(d) / len(d) ** 0.5
-    verdict = "ahead" if m - h > 0 else "behind" if m + h < 0 else "not distinguishable"
-    return f"{m:+.1f} [{m - h:+.1f}, {m + h:+.1f}] {verdict} (n={len(d)})"
+    m, h = paired_stats.interval(d)
+    return f"{m:+.1f} [{m - h:+.1f}, {m + h:+.1f}] {paired_stats.verdict(m, h)} (n={len(d)})"
 
 
 def main():

@@ -10,11 +10,11 @@ import os
 import statistics
 import sys
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import paired as paired_stats  # noqa: E402
+
 LABELS = ["single", "multi", "multi-blend", "single-select", "multi-select",
           "multi-select-narrower", "multi24", "multi24-select-narrower", "wave", "wave-select"]
-# Student's t, 97.5% quantile, by degrees of freedom: the paired intervals.
-T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306,
-        9: 2.262}
 SIZES = ["3x64", "4x96", "12x128", "9x192", "6x160"]
 READINGS = [("s0-bankhead", 0, "zero fit steps, the head resampled from the bank's"),
             ("s0-probe", 0, "zero scaler steps, a fresh head fitted alone for 300 steps"),
@@ -92,10 +92,8 @@ def against_direct(path, direct_csv, val_path):
                 continue
             diffs = [mine[(size, s)][0] - direct[(size, s)][0] for s in seeds]
             ratio = statistics.mean(mine[(size, s)][1] / direct[(size, s)][1] for s in seeds)
-            mean, half = statistics.mean(diffs), T975[len(diffs) - 1] * statistics.stdev(
-                diffs) / len(diffs) ** 0.5
-            verdict = ("ahead" if mean - half > 0 else "behind" if mean + half < 0
-                       else "not distinguishable")
+            mean, half = paired_stats.interval(diffs)
+            verdict = paired_stats.verdict(mean, half)
             mark = " *" if label in chosen.get(size, ()) else ""
             lines.append(f"| {label}{mark} | {size} | {len(seeds)} | {mean:+.2f} [{mean - half:+.2f}, "
                          f"{mean + half:+.2f}] {verdict} | {ratio:.4f} |")

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "core/base/sha256.h"
 #include "tests/status_matchers.h"
 
 namespace wave {
@@ -97,6 +98,43 @@ TEST(SafetensorsTest, ACursorReadsTheFileInPiecesOfAnySize) {
     }
     EXPECT_EQ(read, whole) << "piece " << piece;
   }
+}
+
+// Skipping lands where reading would have; the digest read in place is the
+// digest of the serialized bytes.
+TEST(SafetensorsTest, ACursorSkipsToAnyOffsetAndTheWriterHashesItsBytesInPlace) {
+  std::vector<float> a(1000);
+  for (size_t i = 0; i < a.size(); ++i) a[i] = static_cast<float>(i);
+  SafetensorsWriter writer;
+  ASSERT_OK(writer.Add("a", DType::kF32, {1000}, a.data(), 4000));
+  ASSERT_OK(writer.Add("empty", DType::kF32, {0}, a.data(), 0));
+  ASSERT_OK(writer.Add("b", DType::kF32, {10, 10}, a.data() + 7, 400));
+  const std::string whole = writer.Serialize();
+  for (size_t offset : {size_t{0}, size_t{5}, writer.HeaderBytes().size(),
+                        writer.HeaderBytes().size() + 4000, whole.size() - 1, whole.size()}) {
+    SafetensorsWriter::Cursor cursor(writer);
+    cursor.Skip(offset);
+    EXPECT_EQ(cursor.offset(), offset);
+    std::string rest;
+    while (!cursor.done()) cursor.Next(333, &rest);
+    EXPECT_EQ(rest, whole.substr(offset)) << "offset " << offset;
+  }
+  EXPECT_EQ(writer.Sha256Hex(), Sha256Hex(whole));
+}
+
+// The digest is the same however the bytes were handed over, and memory
+// waiting to be hashed stays within the bound while the owner goes on.
+TEST(Sha256Test, TheBackgroundDigestIsTheDigestOfEveryPieceInOrder) {
+  std::string data(3 << 20, '\0');
+  for (size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>(i * 131 % 251);
+  for (size_t bound : {size_t{1}, size_t{4096}, size_t{1} << 30}) {
+    BackgroundSha256 hash(bound);
+    for (size_t at = 0; at < data.size(); at += 100'000) hash.Update(data.substr(at, 100'000));
+    EXPECT_EQ(hash.HexDigest(), Sha256Hex(data)) << "bound " << bound;
+  }
+  BackgroundSha256 empty;
+  EXPECT_EQ(empty.HexDigest(), Sha256Hex(""));
+  { BackgroundSha256 abandoned(1); abandoned.Update(data); }  // the destructor ends it
 }
 
 TEST(SafetensorsTest, StreamStopsAtTheSinksError) {
