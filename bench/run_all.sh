@@ -107,4 +107,9 @@ json_summary --compose "$TMP/compose.json" --fit "$TMP/fit.json" \
   --concurrency "$TMP/concurrency.txt" --calls "$CALLS" \
   --memory "$IDLE,${AFTER100:-0},$AFTER,$MEM_CALLS" --cache-csv bench/results/cache.csv > "$REPORT"
 cat bench/reading.md >> "$REPORT"  # the hand-written reading of the figures
+# Sections of their own, spliced in before the reading.
+echo "reading images..." >&2
+/usr/bin/python3 bench/image_load.py
+echo "cost growth..." >&2
+/usr/bin/python3 bench/cost_growth.py
 echo "wrote $REPORT" >&2

@@ -203,11 +203,12 @@ def main():
     w("## 4. End to end: DeiT-S size (12x384) from 1,000 Fashion-MNIST images\n")
     total = float(open(a.e2e_time).read().split()[0])
     w(f"`wave-client init --depth=12 --width=384 --samples=1000 --steps={a.e2e_steps}`: "
-      f"client wall time {total:.2f} s.\n")
+      f"client wall time {total:.2f} s, the fit at the server's default precision "
+      f"({e2e.get('fitPrecision', 'f32')}; section 2 has both precisions' steps).\n")
     w("| phase | seconds |")
     w("|---|---|")
     accounted = 0.0
-    for phase in ["scaler_init", "fit", "compose", "stream"]:
+    for phase in ["scaler_init", "fit", "compose", "hash", "stream"]:
         v = e2e["seconds"].get(phase, 0.0)
         accounted += v
         w(f"| {phase} | {v:.2f} |")

@@ -80,7 +80,9 @@ def main():
                          f"{ratio:.1f} |")
     verdict = ("bf16 is within the margin at every size and epoch: the server's default is "
                "`--fit_precision=auto` (bf16 where the device has it)." if holds and complete
-               else "not every reading is in or within the margin: the server's default is f32.")
+               else "Not every reading is in or within the margin: the server's default is "
+               "f32 (`--fit_precision=f32`), bf16 is for who asks (`--precision=bf16`, "
+               "`--fit_precision=auto`).")
     lines += ["", f"The rule: bf16 where the device has it, if every interval's lower end "
               f"is above -{MARGIN} points. {verdict}", ""]
     with open(os.path.join(DIR, "README.md"), "w") as f:

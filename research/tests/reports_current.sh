@@ -24,10 +24,14 @@ for split in val test; do
   (cd "$scratch" && /usr/bin/python3 research/scripts/cheap_fit_report.py "$split" > /dev/null 2>&1) ||
     { echo "research/scripts/cheap_fit_report.py $split failed" >&2; exit 1; }
 done
+if [[ -f research/results/precision/results.csv ]]; then
+  (cd "$scratch" && /usr/bin/python3 research/scripts/precision_report.py > /dev/null 2>&1) ||
+    { echo "research/scripts/precision_report.py failed" >&2; exit 1; }
+fi
 cd "$scratch"
 stale=0
 # Text only: the PNGs embed the plotting library's build, the gnuplot scripts nothing new.
-for made in README.md research/results/summary.md docs/own-data.md \
+for made in README.md research/results/summary.md docs/own-data.md research/results/precision/README.md \
     $(find research/results -name 'results.md' -o -name 'curve_*.dat' -o -name 'compute.md') \
     $(find research/results/cheap-fit-glyphs -name '*.md' ! -name 'README.md' ! -name 'runs.md'); do
   if ! cmp -s "$made" "$OLDPWD/$made"; then

@@ -78,13 +78,18 @@ TEST(SafetensorsTest, StreamingInSmallChunksGivesTheSameBytes) {
   EXPECT_EQ(chunks, static_cast<int>((streamed.size() + 332) / 333));
 }
 
+// Three tensors (one empty) over `a`'s bytes.
+void AddThreeTensors(const std::vector<float>& a, SafetensorsWriter& writer) {
+  ASSERT_OK(writer.Add("a", DType::kF32, {1000}, a.data(), 4000));
+  ASSERT_OK(writer.Add("empty", DType::kF32, {0}, a.data(), 0));
+  ASSERT_OK(writer.Add("b", DType::kF32, {10, 10}, a.data() + 7, 400));
+}
+
 TEST(SafetensorsTest, ACursorReadsTheFileInPiecesOfAnySize) {
   std::vector<float> a(1000);
   for (size_t i = 0; i < a.size(); ++i) a[i] = static_cast<float>(i);
   SafetensorsWriter writer;
-  ASSERT_OK(writer.Add("a", DType::kF32, {1000}, a.data(), 4000));
-  ASSERT_OK(writer.Add("empty", DType::kF32, {0}, a.data(), 0));
-  ASSERT_OK(writer.Add("b", DType::kF32, {10, 10}, a.data() + 7, 400));
+  AddThreeTensors(a, writer);
   const std::string whole = writer.Serialize();
   for (size_t piece : {1, 7, 4000, 1 << 20}) {
     SafetensorsWriter::Cursor cursor(writer);
@@ -106,9 +111,7 @@ TEST(SafetensorsTest, ACursorSkipsToAnyOffsetAndTheWriterHashesItsBytesInPlace) 
   std::vector<float> a(1000);
   for (size_t i = 0; i < a.size(); ++i) a[i] = static_cast<float>(i);
   SafetensorsWriter writer;
-  ASSERT_OK(writer.Add("a", DType::kF32, {1000}, a.data(), 4000));
-  ASSERT_OK(writer.Add("empty", DType::kF32, {0}, a.data(), 0));
-  ASSERT_OK(writer.Add("b", DType::kF32, {10, 10}, a.data() + 7, 400));
+  AddThreeTensors(a, writer);
   const std::string whole = writer.Serialize();
   for (size_t offset : {size_t{0}, size_t{5}, writer.HeaderBytes().size(),
                         writer.HeaderBytes().size() + 4000, whole.size() - 1, whole.size()}) {
