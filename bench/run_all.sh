@@ -66,7 +66,7 @@ stop_server
 
 echo "concurrency..." >&2
 CALLS=${CALLS:-16}
-start_server --fit_slots=2 --max_queued=2 --threads=1
+start_server --fit_slots=2 --max_queued=2 --threads=1 --max_client_share=1
 : > "$TMP/concurrency.txt"
 for clients in 1 2 4 8; do
   start=$(date +%s.%N)

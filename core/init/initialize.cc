@@ -111,7 +111,9 @@ absl::Status ValidateFitOptions(const FitOptions& o) {
 }
 
 bool AllFinite(const at::Tensor& tensor) {
-  return std::isfinite(tensor.sum(at::kDouble).item<double>());
+  if (tensor.numel() == 0) return true;
+  const auto [smallest, largest] = at::aminmax(tensor);
+  return std::isfinite(smallest.item<double>()) && std::isfinite(largest.item<double>());
 }
 
 absl::StatusOr<double> HeldOutAccuracy(const ViTConfig& target, const TensorMap& weights,

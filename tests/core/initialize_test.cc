@@ -450,8 +450,10 @@ TEST_F(InitializeTest, FloatImagesMustLookNormalized) {
 
 TEST(AllFiniteTest, SeesNaNAndInfinityAnywhere) {
   at::Tensor t = at::full({3, 1000}, 3e38f);
-  EXPECT_TRUE(AllFinite(t));  // float32's largest values sum without overflow in float64
+  EXPECT_TRUE(AllFinite(t));  // float32's largest values, whose sum would overflow it
   t[2][999] = std::numeric_limits<float>::infinity();
+  EXPECT_FALSE(AllFinite(t));
+  t[2][999] = -std::numeric_limits<float>::infinity();
   EXPECT_FALSE(AllFinite(t));
   t[2][999] = std::nanf("");
   EXPECT_FALSE(AllFinite(t));
