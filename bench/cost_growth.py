@@ -105,8 +105,9 @@ def section(by_params, by_upload, steps):
             f"`bench/cost_growth.py --steps={steps}` (run {first['utc']} UTC on {first['cpu']}, "
             f"{first['threads']} threads; rows in `bench/results/cost_params.csv` and "
             "`cost_upload.csv`): one fit per process (`build/bench/fit_cost_bench`), "
-            f"{steps} scaler steps of batch 64 without early stopping, the served bank; peak "
-            "resident memory of the whole process (bank and images included). A CPU without "
+            f"{steps} scaler steps of batch 64 without early stopping, the served bank; "
+            "seconds per step: the fit's seconds (its steps and the held-out measurement "
+            "after them) over its steps; peak resident memory of the whole process (bank and images included). A CPU without "
             "AVX512-BF16 would run both columns in f32.", "",
             "Against the target's size, from 1,000 images "
             "(![plot](bench/results/cost_params.png)):", "",
