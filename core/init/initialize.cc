@@ -112,8 +112,8 @@ absl::Status ValidateFitOptions(const FitOptions& o) {
 
 bool AllFinite(const at::Tensor& tensor) {
   if (tensor.numel() == 0) return true;
-  const auto [smallest, largest] = at::aminmax(tensor);
-  return std::isfinite(smallest.item<double>()) && std::isfinite(largest.item<double>());
+  // min and max, not aminmax: LibTorch 1.13's aminmax has no float16 kernel.
+  return std::isfinite(tensor.min().item<double>()) && std::isfinite(tensor.max().item<double>());
 }
 
 absl::StatusOr<double> HeldOutAccuracy(const ViTConfig& target, const TensorMap& weights,

@@ -120,8 +120,8 @@ int64_t ScalerSteps(const FitOptions& options, int64_t fit_samples);
 absl::Status CheckHeldOut(const FitOptions& options, int64_t n);
 
 // True when no element is NaN or infinite: the smallest and the largest
-// element are finite (a NaN makes both NaN). One pass, no mask materialized
-// (a float64 sum took 1.3 s per 100M floats; this takes about 10 ms).
+// element are finite (a NaN makes both NaN). No mask materialized (a float64
+// sum took 1.3 s per 100M floats; this takes about 20 ms, float16 0.7 s).
 bool AllFinite(const at::Tensor& tensor);
 
 // Top-1 accuracy (percent) of `weights` on `held_out`. INVALID_ARGUMENT when

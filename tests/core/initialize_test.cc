@@ -458,6 +458,12 @@ TEST(AllFiniteTest, SeesNaNAndInfinityAnywhere) {
   t[2][999] = std::nanf("");
   EXPECT_FALSE(AllFinite(t));
   EXPECT_TRUE(AllFinite(at::zeros({0})));
+  // The output dtypes too: float16's largest finite value, then past it.
+  at::Tensor half = at::full({4}, 65504.0, at::kHalf);
+  EXPECT_TRUE(AllFinite(half));
+  half[1] = std::numeric_limits<float>::infinity();
+  EXPECT_FALSE(AllFinite(half));
+  EXPECT_FALSE(AllFinite(at::full({4}, std::nanf(""), at::kBFloat16)));
 }
 
 }  // namespace
