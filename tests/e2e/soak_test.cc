@@ -121,9 +121,9 @@ TEST(SoakTest, GoodCallsAreServedWhileHostileClientsComeAndGo) {
   }
   // Slow readers: ~12 MB of weights each; messages are read up to the first
   // file chunk, so the download has begun (a queued fit can take longer than
-  // any fixed wait), then nothing for longer than the stall bound. A fixed 64 KB receive
-  // window: with BDP probing the client's transport could take in most of
-  // the download unread and the server would never stall.
+  // any fixed wait), then nothing for longer than the stall bound. A fixed
+  // 64 KB receive window: with BDP probing the client's transport could take
+  // in most of the download unread and the server would never stall.
   grpc::ChannelArguments fixed_window;
   fixed_window.SetInt(GRPC_ARG_HTTP2_BDP_PROBE, 0);
   for (int i = 0; i < 2; ++i) {
