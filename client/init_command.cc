@@ -1,6 +1,7 @@
 // init: upload few-shot data, follow the fit, download and verify the files.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -140,24 +141,34 @@ void FillClasses(v1::InitializeHeader* header, int64_t classes) {
   }
 }
 
+// What the upload needs from the server before anything is read: the bank's
+// image shape and the server's limits on samples (its BankInfo).
+struct LoadedData {
+  FewShotData data;
+  v1::BankInfo bank;
+};
+
 // --images (an image folder, .npy/.npz or IDX) brought to the bank's shape,
 // or --data (safetensors, already the bank's shape). Completes the header:
 // the images' shape, the class names, and the class count when not given.
-absl::StatusOr<FewShotData> LoadData(v1::WaveInit::Stub& stub, const ConnectionOptions& connection,
-                                     const InitCommand& c, v1::InitializeHeader* header) {
+absl::StatusOr<LoadedData> LoadData(v1::WaveInit::Stub& stub, const ConnectionOptions& connection,
+                                    const InitCommand& c, v1::InitializeHeader* header) {
   if (!c.labels.empty() && c.images.empty()) {
     return absl::InvalidArgumentError("--labels needs --images");
   }
-  if (!c.data.empty() && TargetClasses(*header) > 0) return ReadSafetensorsData(c.data);
-  ASSIGN_OR_RETURN(v1::BankInfo bank, DescribeForUpload(stub, connection, header->bank()));
+  LoadedData loaded;
+  ASSIGN_OR_RETURN(loaded.bank, DescribeForUpload(stub, connection, header->bank()));
   if (c.images.empty()) {
-    FillClasses(header, bank.ancestry().classes());  // no images to count classes in
-    return c.data.empty() ? FewShotData{} : ReadSafetensorsData(c.data);
+    FillClasses(header, loaded.bank.ancestry().classes());  // no images to count classes in
+    if (!c.data.empty()) {
+      ASSIGN_OR_RETURN(loaded.data, ReadSafetensorsData(c.data));
+    }
+    return loaded;
   }
   ASSIGN_OR_RETURN(DataFormat format, ParseDataFormat(c.data_format));
   ImageLoadOptions options;
-  options.channels = bank.channels();
-  options.image_size = bank.image_size();
+  options.channels = loaded.bank.channels();
+  options.image_size = loaded.bank.image_size();
   options.labels_path = c.labels;
   ASSIGN_OR_RETURN(ImageSet set, ReadImageData(c.images, format, options));
   FillClasses(header, set.classes());
@@ -170,7 +181,43 @@ absl::StatusOr<FewShotData> LoadData(v1::WaveInit::Stub& stub, const ConnectionO
   shape->set_channels(set.channels);
   shape->set_height(set.size);
   shape->set_width(set.size);
-  return ToFewShot(std::move(set));
+  loaded.data = ToFewShot(std::move(set));
+  return loaded;
+}
+
+// The most samples of `sample_bytes` each (and a label) the server takes in
+// one call, by its BankInfo; 0 when it states no limit.
+int64_t SamplesTheServerTakes(const v1::BankInfo& bank, int64_t sample_bytes) {
+  int64_t most = bank.max_samples();
+  if (bank.max_sample_bytes() > 0) {
+    const int64_t by_bytes = bank.max_sample_bytes() / (sample_bytes + kLabelBytes);
+    most = most > 0 ? std::min(most, by_bytes) : by_bytes;
+  }
+  return most;
+}
+
+// How many samples to send: --samples, or all of them; when --samples is
+// unset and the data has more than the server takes, a stratified subset of
+// what it takes (said on stderr). --samples above it is refused here, before
+// anything is sent.
+absl::StatusOr<int64_t> SamplesToSend(const InitCommand& command, const FewShotData& data,
+                                      const v1::BankInfo& bank) {
+  const int64_t most = SamplesTheServerTakes(bank, data.sample_bytes);
+  if (most <= 0) return command.samples;
+  if (command.samples > most) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "--samples=", command.samples, " exceeds what the server takes in one call: ", most,
+        " samples of this size (its --max_samples and --max_sample_bytes); ask for at most ",
+        most));
+  }
+  if (command.samples == 0 && data.count > most) {
+    std::fprintf(stderr,
+                 "wave-client: the data has %lld samples and the server takes at most %lld in "
+                 "one call; sending a stratified %lld (--samples chooses another count)\n",
+                 (long long)data.count, (long long)most, (long long)most);
+    return most;
+  }
+  return command.samples;
 }
 
 int Fail(const std::string& message) {
@@ -178,15 +225,26 @@ int Fail(const std::string& message) {
   return 1;
 }
 
+// Waits for the server's answer to the header: its Progress "upload" when
+// every rule held, else the end of the call (Finish says why), so that no
+// image is sent to a server that refused the header.
+bool HeaderAccepted(
+    grpc::ClientReaderWriter<v1::InitializeRequest, v1::InitializeResponse>& stream) {
+  v1::InitializeResponse response;
+  return stream.Read(&response) && response.has_progress() &&
+         response.progress().phase() == "upload";
+}
+
 // The header, then the samples in chunks of about kUploadChunkBytes; the
 // data is freed afterwards. False when the stream broke (Finish says why).
 bool Upload(grpc::ClientReaderWriter<v1::InitializeRequest, v1::InitializeResponse>& stream,
-            v1::InitializeHeader header, FewShotData& data) {
+            v1::InitializeHeader header, FewShotData& data, bool wait_for_acknowledgement) {
   header.set_num_samples(data.count);
   header.set_image_dtype(data.is_float ? v1::IMAGE_DTYPE_FLOAT32 : v1::IMAGE_DTYPE_UINT8);
   v1::InitializeRequest request;
   *request.mutable_header() = std::move(header);
   bool writing = stream.Write(request);
+  if (writing && wait_for_acknowledgement) writing = HeaderAccepted(stream);
   const int64_t per_chunk =
       std::max<int64_t>(1, kUploadChunkBytes / std::max<int64_t>(1, data.sample_bytes));
   for (int64_t begin = 0, seq = 0; writing && begin < data.count; begin += per_chunk, ++seq) {
@@ -389,15 +447,15 @@ namespace {
 // One Initialize call: a fit (`data` uploaded after the header) or, with
 // a resume header and no data, the rest of a broken download.
 grpc::Status Call(v1::WaveInit::Stub& stub, const ConnectionOptions& connection,
-                  const InitCommand& command, const v1::InitializeHeader& header, FewShotData* data,
+                  const InitCommand& command, const v1::InitializeHeader& header, LoadedData* data,
                   Received& received) {
   grpc::ClientContext context;
   Prepare(connection, &context);
   auto stream = stub.Initialize(&context);
   ProgressDisplay display;
   if (data != nullptr) {
-    display.Phase(absl::StrCat("upload ", data->count, " samples"));
-    Upload(*stream, header, *data);
+    display.Phase(absl::StrCat("upload ", data->data.count, " samples"));
+    Upload(*stream, header, data->data, data->bank.acknowledges_header());
   } else {
     display.Phase(absl::StrCat("resume at byte ", header.resume_offset()));
     v1::InitializeRequest request;
@@ -473,10 +531,12 @@ int RunInit(const ConnectionOptions& connection, const InitCommand& command) {
   }
   if (!resumed) {
     v1::InitializeHeader header = command.header;
-    auto loaded = LoadData(*stub, connection, command, &header);
+    absl::StatusOr<LoadedData> loaded = LoadData(*stub, connection, command, &header);
     if (!loaded.ok()) return Fail(std::string(loaded.status().message()));
-    FewShotData data = StratifiedSample(*loaded, command.samples, command.sample_seed);
-    status = Call(*stub, connection, command, header, &data, received);
+    absl::StatusOr<int64_t> samples = SamplesToSend(command, loaded->data, loaded->bank);
+    if (!samples.ok()) return Fail(std::string(samples.status().message()));
+    loaded->data = StratifiedSample(loaded->data, *samples, command.sample_seed);
+    status = Call(*stub, connection, command, header, &*loaded, received);
   }
   for (const v1::Summary& summary : received.summaries) PrintSummary(command, summary);
   if (!status.ok()) {

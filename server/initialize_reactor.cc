@@ -57,7 +57,7 @@ void InitializeReactor::OnReadDone(bool ok) {
   last_read_ = CallWatchdog::Now();
   absl::Status status = TakeMessage();
   if (!status.ok()) {
-    FinishLocked(status);
+    FinishAfterWritesLocked(status);  // after the header's acknowledgement, if sent
     return;
   }
   UpdateExpiryLocked();
@@ -82,6 +82,10 @@ absl::Status InitializeReactor::TakeMessage() {
   }
   if (status.ok() && target_name_.empty() && builder_.target() != nullptr) {
     target_name_ = builder_.target()->ShortName();
+  }
+  // Every rule of the header held: the client may send its images now.
+  if (status.ok() && request.has_header() && !builder_.resume()) {
+    EnqueueLocked(ProgressMessage("upload", 0, request.header().num_samples()));
   }
   return status;
 }

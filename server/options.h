@@ -41,8 +41,6 @@ inline constexpr int64_t kMinChunkBytes = 4096;
 inline bool ChunkBytesAllowed(int64_t bytes, const Limits& limits) {
   return bytes >= kMinChunkBytes && bytes <= limits.max_message_bytes / 2;
 }
-// Each uploaded sample's label (int64), counted with its image's bytes.
-inline constexpr int64_t kLabelBytes = 8;
 
 // What slow, idle or numerous clients may hold, and for how long. Every
 // bound is stated in docs/RELIABILITY.md and tested end to end.

@@ -5,6 +5,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "core/base/status_macros.h"
+#include "core/base/wire_names.h"
 #include "server/bank_fit_defaults.h"
 #include "server/proto_convert.h"
 #include "server/target_download.h"

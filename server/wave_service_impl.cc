@@ -91,6 +91,9 @@ void WaveServiceImpl::FillBankInfo(const TemplateBank& bank, v1::BankInfo* info)
   info->set_max_width(limits.max_width / g.width_step() * g.width_step());
   info->set_max_depth(limits.max_depth);
   info->set_max_params(limits.max_target_params);
+  info->set_max_samples(limits.max_samples);
+  info->set_max_sample_bytes(limits.max_sample_bytes);
+  info->set_acknowledges_header(true);
   info->set_is_default(bank.name == context_.banks.default_name());
   info->set_device(context_.device);
   info->set_fit_precision(std::string(PrecisionName(context_.fit_precision)));

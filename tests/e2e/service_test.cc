@@ -145,8 +145,10 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         ErrorCase{"BadWidth", {}, {"--width=40"}, "INVALID_ARGUMENT", "target.width: must be a multiple of"},
         ErrorCase{"UnknownBank", {}, {"--bank=nope"}, "NOT_FOUND", "no bank named 'nope'"},
-        ErrorCase{"TooManySamples", {"--max_samples=100"}, {}, "FAILED_PRECONDITION",
-                  "num_samples: 200 exceeds the server's limit of 100"},
+        ErrorCase{"TooManyParameters", {"--max_target_params=100000"}, {"--width=64"},
+                  "FAILED_PRECONDITION",
+                  "target parameters: 155082 exceeds the server's limit of 100000 "
+                  "(--max_target_params)"},
         ErrorCase{"TooManySteps", {"--max_fit_steps=5"}, {}, "FAILED_PRECONDITION",
                   "fit.steps: 10 exceeds the server's limit of 5 (--max_fit_steps)"},
         ErrorCase{"Deadline", {}, {"--steps=5000", "--deadline=1.5"}, "DEADLINE_EXCEEDED", "Deadline Exceeded"}),
@@ -268,6 +270,76 @@ TEST(ServiceStreamTest, ProtocolViolationsAreInvalidArgument) {
   EXPECT_NE(s.error_message().find("header: never sent"), std::string::npos);
   s = call({header});
   EXPECT_NE(s.error_message().find("announced 2 samples but 0 arrived"), std::string::npos);
+}
+
+// Every rule of the header is checked before the first image is read: an
+// accepted header is answered with Progress "upload", a refused one ends the
+// call while the client has sent nothing else; describe says so, with the
+// limits on samples a client can check first.
+TEST(ServiceStreamTest, TheHeaderIsAnsweredBeforeAnyImageIsSent) {
+  ServerProcess server({"--max_samples=123"});
+  ASSERT_TRUE(server.started()) << server.log();
+  auto channel = grpc::CreateChannel(server.address(), grpc::InsecureChannelCredentials());
+  auto stub = v1::WaveInit::NewStub(channel);
+  {
+    grpc::ClientContext context;
+    v1::DescribeBankRequest request;
+    v1::BankInfo info;
+    ASSERT_TRUE(stub->DescribeBank(&context, request, &info).ok());
+    EXPECT_TRUE(info.acknowledges_header());
+    EXPECT_EQ(info.max_samples(), 123);
+    EXPECT_EQ(info.max_sample_bytes(), 256ll << 20);
+  }
+  v1::InitializeRequest header;
+  auto* h = header.mutable_header();
+  h->mutable_target()->set_depth(2);
+  h->mutable_target()->set_width(32);
+  h->mutable_target()->set_classes(2);
+  h->mutable_fit()->set_steps(1);
+  h->set_num_samples(2);
+  {
+    grpc::ClientContext context;
+    auto stream = stub->Initialize(&context);
+    ASSERT_TRUE(stream->Write(header));
+    v1::InitializeResponse first;
+    ASSERT_TRUE(stream->Read(&first));
+    ASSERT_TRUE(first.has_progress()) << first.DebugString();
+    EXPECT_EQ(first.progress().phase(), "upload");
+    EXPECT_EQ(first.progress().total_steps(), 2);
+    v1::InitializeRequest chunk;
+    chunk.mutable_data()->set_images(std::string(2 * 784, 'a'));
+    const int64_t labels[2] = {0, 1};
+    chunk.mutable_data()->set_labels(reinterpret_cast<const char*>(labels), sizeof(labels));
+    ASSERT_TRUE(stream->Write(chunk));
+    stream->WritesDone();
+    v1::InitializeResponse response;
+    int summaries = 0;
+    while (stream->Read(&response)) summaries += response.has_summary();
+    EXPECT_TRUE(stream->Finish().ok());
+    EXPECT_EQ(summaries, 1);
+  }
+  // A refused header: no answer but the call's end, nothing else written.
+  auto refused = [&](const v1::InitializeRequest& refused_header) {
+    grpc::ClientContext context;
+    auto stream = stub->Initialize(&context);
+    EXPECT_TRUE(stream->Write(refused_header));
+    v1::InitializeResponse response;
+    EXPECT_FALSE(stream->Read(&response)) << response.DebugString();
+    return stream->Finish();
+  };
+  h->set_num_samples(124);
+  grpc::Status status = refused(header);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(status.error_message().find(
+                "num_samples: 124 exceeds the server's limit of 123 (--max_samples)"),
+            std::string::npos)
+      << status.error_message();
+  h->set_num_samples(2);
+  h->mutable_target()->set_width(40);  // off the bank's width grid
+  status = refused(header);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(status.error_message().find("target.width: must be a multiple of"), std::string::npos)
+      << status.error_message();
 }
 
 TEST(ServiceShutdownTest, HealthGoesNotServingWhileDraining) {
@@ -407,6 +479,36 @@ TEST(ClientTest, MissingSizeAndUnwritableOutputAreSaidBeforeAnyUpload) {
   auto made = RunBinary("client/wave-client", args({"--sizes=1x32", "--out_dir=" + nested}));
   EXPECT_NE(made.exit_code, 0);  // no server there
   EXPECT_TRUE(std::filesystem::is_directory(nested)) << made.err;
+}
+
+// Without --samples the client sends what the server takes (a stratified
+// subset, said on stderr); a --samples above it is refused before any upload.
+TEST(ClientTest, SamplesDefaultToWhatTheServerTakes) {
+  ServerProcess server({"--max_samples=50"});
+  ASSERT_TRUE(server.started()) << server.log();
+  const std::string out = testing::TempPath("capped.safetensors");
+  std::vector<std::string> args = {"init",
+                                   "--server=" + server.address(),
+                                   "--depth=2",
+                                   "--width=32",
+                                   "--images=" + testing::TestImagesPath(),
+                                   "--labels=" + testing::TestLabelsPath(),
+                                   "--steps=1",
+                                   "--out=" + out};
+  auto capped = RunBinary("client/wave-client", args);
+  ASSERT_EQ(capped.exit_code, 0) << capped.err << server.log();
+  EXPECT_NE(capped.err.find("the server takes at most 50 in one call; sending a stratified 50"),
+            std::string::npos)
+      << capped.err;
+  EXPECT_NE((capped.out + capped.err).find("upload 50 samples"), std::string::npos)
+      << capped.out << capped.err;
+  args.push_back("--samples=60");
+  auto refused = RunBinary("client/wave-client", args);
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.err.find("--samples=60 exceeds what the server takes in one call: 50 samples"),
+            std::string::npos)
+      << refused.err;
+  EXPECT_EQ(refused.err.find("upload"), std::string::npos) << refused.err;
 }
 
 // A second server on a port another one listens on refuses to start, naming

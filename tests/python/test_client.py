@@ -139,7 +139,6 @@ def test_to_tensor_floats_and_rgb_of_another_size_reach_the_banks_shape(server, 
 @pytest.mark.parametrize("kwargs,code,words", [
     (dict(width=50), grpc.StatusCode.INVALID_ARGUMENT, "width"),
     (dict(bank="no-such-bank"), grpc.StatusCode.NOT_FOUND, "no-such-bank"),
-    (dict(n=600), grpc.StatusCode.FAILED_PRECONDITION, "limit of 500 (--max_samples)"),
     (dict(eval_every=-1), grpc.StatusCode.INVALID_ARGUMENT, "fit.eval_every"),
     (dict(scaler_init="mean"), grpc.StatusCode.INVALID_ARGUMENT, "'select'"),
     (dict(auxiliary="blend"), grpc.StatusCode.INVALID_ARGUMENT, "fit.auxiliary"),
@@ -151,6 +150,34 @@ def test_errors_carry_the_code_and_the_servers_message(server, fashion, kwargs, 
             request(client, fashion, n=n, **kwargs)
     assert e.value.code == code, e.value
     assert words in e.value.message
+
+
+def test_a_refused_header_ends_the_call_before_any_image_is_sent(server, fashion):
+    """The server answers the header before the upload; the client waits."""
+    refused, accepted = [], []
+    with wave_init.Client(server.address) as client:
+        assert client.describe()["acknowledges_header"] is True
+        with pytest.raises(wave_init.WaveInitError, match="width"):
+            request(client, fashion, width=50, progress=refused.append)
+        request(client, fashion, steps=0, progress=accepted.append)
+    assert not [e for e in refused if e.phase == "upload"], refused
+    uploads = [e for e in accepted if e.phase == "upload"]
+    assert uploads and uploads[-1].step == uploads[-1].total == 300 * 28 * 28, accepted
+
+
+def test_more_samples_than_the_server_takes_are_refused_before_upload(server, fashion):
+    """The fixture's server takes 500 samples (--max_samples=500)."""
+    x, y = fashion
+    with wave_init.Client(server.address) as client:
+        assert client.describe()["max_samples"] == "500"
+        with pytest.raises(ValueError, match="600 samples, but the server takes at most 500"):
+            client.initialize(depth=3, width=48, classes=10, images=x[:600], labels=y[:600],
+                              steps=0)
+        xs, ys = wave_init.stratified_subset(x[:600], y[:600], 500, seed=1)
+        result = client.initialize(depth=3, width=48, classes=10, images=xs, labels=ys, steps=0)
+    assert np.bincount(y[:600]).min() >= 50  # so that each class gives 50
+    assert np.bincount(ys, minlength=10).tolist() == [50] * 10
+    assert result.summary.classes == 10
 
 
 def test_scaler_init_select_reaches_the_server_and_changes_the_weights(server, fashion):

@@ -10,10 +10,10 @@
 not installed); `result.summary` the server's figures, the sha256 verified;
 `result.recipe` how to train them (`recipe.optimizer_and_scheduler(...)`).
 """
-from wave_init.client import Client, Result, Summary, WaveInitError
+from wave_init.client import Client, Result, Summary, WaveInitError, stratified_subset
 from wave_init.progress import Event, TerminalProgress
 from wave_init.training import TrainingRecipe
 
 __all__ = ["Client", "Result", "Summary", "WaveInitError", "Event", "TerminalProgress",
-           "TrainingRecipe"]
+           "TrainingRecipe", "stratified_subset"]
 __version__ = "0.1.0"

@@ -3,6 +3,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import threading
 from typing import Callable, Dict, List, Optional, Union
 
 import grpc
@@ -18,8 +19,10 @@ UPLOAD_CHUNK_BYTES = 1 << 20
 _DTYPES = {"f32": wave_pb2.WEIGHT_DTYPE_F32, "f16": wave_pb2.WEIGHT_DTYPE_F16,
            "bf16": wave_pb2.WEIGHT_DTYPE_BF16}
 _HEALTH = ["UNKNOWN", "SERVING", "NOT_SERVING", "SERVICE_UNKNOWN"]
-# The API's file names (FileChunk.name), as core/base/wire_names.h has them.
+# The API's file names (FileChunk.name) and an uploaded label's bytes, as
+# core/base/wire_names.h has them.
 MODEL_FILE, SCALERS_FILE = "model.safetensors", "scalers.safetensors"
+LABEL_BYTES = 8
 
 
 class WaveInitError(Exception):
@@ -154,6 +157,62 @@ def fit_image(image: np.ndarray, channels: int, size: int) -> np.ndarray:
         pil = pil.crop((left, top, left + size, top + size))
     out = np.asarray(pil)
     return (out[None] if out.ndim == 2 else out.transpose(2, 0, 1)).copy()
+
+
+class _HeaderAnswer:
+    """The server's answer to an upload's header (a server whose describe()
+    has acknowledges_header sends Progress "upload" once every rule of the
+    header held): the upload waits for it, so that no image is sent to a
+    server that refused the header."""
+
+    def __init__(self):
+        self._heard = threading.Event()
+        self._accepted = False
+
+    def accept(self):
+        self._accepted = True
+        self._heard.set()
+
+    def end(self):
+        self._heard.set()
+
+    def wait(self) -> bool:
+        self._heard.wait()
+        return self._accepted
+
+
+def _check_sample_count(count: int, info: dict, sample_bytes: int):
+    """Refuses, before anything is converted or sent, more samples than the
+    server takes in one call (describe()'s max_samples and max_sample_bytes)."""
+    most = [int(info[k]) for k in ("max_samples",) if int(info.get(k, 0)) > 0]
+    if int(info.get("max_sample_bytes", 0)) > 0:
+        most.append(int(info["max_sample_bytes"]) // (sample_bytes + LABEL_BYTES))
+    if most and count > min(most):
+        raise ValueError(
+            f"images: {count} samples, but the server takes at most {min(most)} of this size "
+            f"in one call (describe()'s max_samples and max_sample_bytes); pass a stratified "
+            f"subset, e.g. wave_init.stratified_subset(images, labels, {min(most)})")
+
+
+def stratified_subset(images, labels, count: int, seed: int = 0):
+    """`count` of the labelled samples, the classes taken in turn (each
+    class as evenly as it allows), in a random order fixed by `seed`: what
+    wave-client's --samples sends. Returns (images, labels) as NumPy arrays."""
+    images, labels = _as_numpy(images), _as_numpy(labels)
+    if labels.ndim != 1 or len(labels) != len(images):
+        raise ValueError(f"labels: expected {len(images)} integers, got shape {labels.shape}")
+    if count <= 0 or count >= len(labels):
+        return images, labels
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(len(labels))
+    groups = [order[labels[order] == c] for c in np.unique(labels)]
+    taken = []
+    for turn in range(max(len(g) for g in groups)):
+        taken.extend(g[turn] for g in groups if turn < len(g))
+        if len(taken) >= count:
+            break
+    chosen = rng.permutation(np.asarray(taken[:count]))
+    return images[chosen], labels[chosen]
 
 
 def _few_shot(images, labels, channels: int, size: int, normalized: bool = False):
@@ -353,6 +412,7 @@ class Client:
             raise ValueError(f"dtype: one of {sorted(_DTYPES)}")
         info = self.describe(bank or "", deadline=deadline if deadline else 10)
         channels, size = int(info["channels"]), int(info["image_size"])
+        _check_sample_count(len(labels), info, channels * size * size * (4 if normalized else 1))
         images, labels, image_dtype = _few_shot(images, labels, channels, size, normalized)
         classes = max(t.classes for t in targets)
         if len(labels) and (labels.min() < 0 or labels.max() >= classes):
@@ -380,9 +440,10 @@ class Client:
                 setattr(fit, field, value)
         report = TerminalProgress() if progress == "bar" else progress
         files = {}
+        answer = _HeaderAnswer() if info.get("acknowledges_header") else None
         try:
-            summaries = self._stream(self._requests(header, images, labels, report), files,
-                                     report, deadline)
+            summaries = self._stream(self._requests(header, images, labels, report, answer),
+                                     files, report, deadline, answer=answer)
         except _Broken as broken:
             summaries = broken.summaries
             for _ in range(resume_retries + 1):
@@ -433,8 +494,10 @@ class Client:
         return result.summary
 
     @staticmethod
-    def _requests(header, images, labels, report):
+    def _requests(header, images, labels, report, answer=None):
         yield wave_pb2.InitializeRequest(header=header)
+        if answer is not None and not answer.wait():
+            return  # the header was refused: the call's status says why
         per_sample = images[0].nbytes if len(images) else 1
         per_chunk = max(1, UPLOAD_CHUNK_BYTES // max(1, per_sample))
         total = images.nbytes
@@ -446,17 +509,20 @@ class Client:
             if report:
                 report(Event("upload", step=end * per_sample, total=total))
 
-    def _stream(self, requests, files, report, deadline, index_base=0):
+    def _stream(self, requests, files, report, deadline, index_base=0, answer=None):
         """Runs one call, filling `files` keyed by (target index, name);
         returns the summaries. A call that breaks raises _Broken (with the
         key of the target whose file was streaming), a KeyboardInterrupt or
-        failing callback cancels it on the server."""
+        failing callback cancels it on the server. `answer` hears the
+        server's acceptance of the header, which the upload waits for."""
         call = self._stub.Initialize(requests, metadata=self._metadata, timeout=deadline)
         summaries, key = [], None
         try:
             for response in call:
                 kind = response.WhichOneof("kind")
-                if kind == "progress":
+                if kind == "progress" and response.progress.phase == "upload" and answer:
+                    answer.accept()
+                elif kind == "progress":
                     p = response.progress
                     if p.result_key:
                         key = p.result_key
@@ -484,6 +550,9 @@ class Client:
         except BaseException:
             call.cancel()  # KeyboardInterrupt, a failing callback: the server stops too
             raise
+        finally:
+            if answer:
+                answer.end()  # an upload still waiting stops
         if not summaries:
             raise WaveInitError(grpc.StatusCode.DATA_LOSS, "the server ended without a summary")
         return summaries
