@@ -41,6 +41,7 @@ echo "streaming..." >&2
 $B/bench/stream_parts_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true \
   --benchmark_format=json > "$TMP/stream_parts.json"
 start_server
+SERVER_IDLE=$(rss_kib $SERVER)  # LibTorch and the bank, before any call
 # The server's first call of a size also pays first-touch page faults for its
 # outputs; the second reuses that memory, as a serving process's calls do.
 $B/client/wave-client init --server=127.0.0.1:$PORT --depth=8 --width=1024 --steps=0 \
@@ -101,7 +102,7 @@ echo "cache..." >&2
 
 json_summary --compose "$TMP/compose.json" --fit "$TMP/fit.json" \
   --stream-parts "$TMP/stream_parts.json" --stream-json "$TMP/stream.json" \
-  --stream-first-json "$TMP/stream_first.json" --stream-time "$TMP/stream.time" --server-hwm "$SERVER_HWM" \
+  --stream-first-json "$TMP/stream_first.json" --stream-time "$TMP/stream.time" --server-hwm "$SERVER_HWM" --server-idle "$SERVER_IDLE" \
   --file-bytes "$BIG_BYTES" --write-seconds "$WRITE_S" \
   --e2e-json "$TMP/e2e.json" --e2e-time "$TMP/e2e.time" --e2e-steps "$E2E_STEPS" \
   --concurrency "$TMP/concurrency.txt" --calls "$CALLS" \
@@ -112,4 +113,6 @@ echo "reading images..." >&2
 /usr/bin/python3 bench/image_load.py
 echo "cost growth..." >&2
 /usr/bin/python3 bench/cost_growth.py
+echo "fit step profile..." >&2
+/usr/bin/python3 bench/fit_profile.py
 echo "wrote $REPORT" >&2

@@ -107,10 +107,46 @@ def splice_cache(path, report):
     open(report, "w").write(text)
 
 
+def concurrency_rows(path, calls):
+    """run_all.sh's lines "CLIENTS START END COUNT OUTCOME;COUNT OUTCOME;..."."""
+    rows = []
+    for line in open(path):
+        clients, start, end, outcomes = line.split(" ", 3)
+        dt = float(end) - float(start)
+        counts = [c.split() for c in outcomes.strip().split(";") if c.strip()]
+        served = sum(int(n) for n, what in counts if what == "ok")
+        rows.append({"clients": int(clients), "calls": calls, "seconds": dt,
+                     "calls_per_s": calls / dt, "served": served, "served_per_s": served / dt,
+                     "outcomes": " ".join(f"{n} {what}" for n, what in counts)})
+    return rows
+
+
+def write_concurrency(rows):
+    """bench/results/concurrency.csv and a PNG of calls and served calls per
+    second against concurrent clients (gnuplot)."""
+    results = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
+    os.makedirs(results, exist_ok=True)
+    path = os.path.join(results, "concurrency.csv")
+    fields = ["clients", "calls", "seconds", "calls_per_s", "served", "served_per_s", "outcomes"]
+    with open(path, "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows)
+    script = "\n".join([
+        "set terminal pngcairo size 800,480",
+        f"set output '{os.path.join(results, 'concurrency.png')}'",
+        "set datafile separator ','", "set key left top", "set grid",
+        "set title 'Small Initialize calls against concurrent clients (2 fit slots, 2 queued)'",
+        "set xlabel 'concurrent clients'", "set ylabel 'calls per second'", "set logscale x 2",
+        f"plot '{path}' using 1:4 with linespoints title 'answered (served or refused)', "
+        f"'{path}' using 1:6 with linespoints title 'served'"])
+    subprocess.run(["gnuplot"], input=script, text=True, check=True)
+
+
 def main():
     p = argparse.ArgumentParser()
     for flag in ["compose", "fit", "stream-parts", "stream-json", "stream-first-json",
-                 "stream-time", "server-hwm", "file-bytes", "write-seconds", "e2e-json",
+                 "stream-time", "server-hwm", "server-idle", "file-bytes", "write-seconds", "e2e-json",
                  "e2e-time", "e2e-steps", "concurrency", "calls", "memory", "cache-csv"]:
         p.add_argument("--" + flag)
     p.add_argument("--splice_cache", help="only replace section 7 of this BENCHMARKS.md")
@@ -198,7 +234,11 @@ def main():
       f"{size / max(float(a.write_seconds), 1e-9) / 1e9:.2f} GB/s")
     w(f"- peak resident memory: server {int(a.server_hwm) / 1024:.0f} MiB "
       f"(**{int(a.server_hwm) * 1024 / size:.2f}x** the file), client "
-      f"{int(client_kib) / 1024:.0f} MiB (**{int(client_kib) * 1024 / size:.2f}x**)\n")
+      f"{int(client_kib) / 1024:.0f} MiB (**{int(client_kib) * 1024 / size:.2f}x**)")
+    grown = int(a.server_hwm) - int(a.server_idle)
+    w(f"- of the server's peak, {int(a.server_idle) / 1024:.0f} MiB was resident before any "
+      f"call (LibTorch and the bank); what the calls added: {grown / 1024:.0f} MiB = "
+      f"**{grown * 1024 / size:.2f}x** the file\n")
     stream_parts(a.stream_parts, w)
 
     e2e = json.load(open(a.e2e_json))
@@ -221,14 +261,17 @@ def main():
     w(f"\nFit: {float(e2e['seconds']['fit']) / int(a.e2e_steps):.2f} s per step.\n")
 
     w("## 5. Concurrency (small Initialize calls; server: 2 fit slots, 2 queued)\n")
-    w("| clients | calls | seconds | calls/s | outcomes |")
-    w("|---|---|---|---|---|")
-    for line in open(a.concurrency):
-        clients, start, end, outcomes = line.split(" ", 3)
-        dt = float(end) - float(start)
-        w(f"| {clients} | {a.calls} | {dt:.1f} | {int(a.calls) / dt:.2f} | "
-          f"{outcomes.strip().replace(';', ' ')} |")
-    w("\n`ok` succeeded; `(RESOURCE_EXHAUSTED)` is a call refused past the slots and queue (expected).\n")
+    rows = concurrency_rows(a.concurrency, int(a.calls))
+    write_concurrency(rows)
+    w("Rows in `bench/results/concurrency.csv`, plotted in "
+      "![plot](bench/results/concurrency.png).\n")
+    w("| clients | calls | seconds | calls/s | served/s | outcomes |")
+    w("|---|---|---|---|---|---|")
+    for r in rows:
+        w(f"| {r['clients']} | {r['calls']} | {r['seconds']:.1f} | {r['calls_per_s']:.2f} | "
+          f"{r['served_per_s']:.2f} | {r['outcomes']} |")
+    w("\n`ok` succeeded; `(RESOURCE_EXHAUSTED)` is a call refused past the slots and queue "
+      "(expected); served/s counts the calls that succeeded.\n")
 
     idle, after100, after, calls = [int(x) for x in a.memory.split(",")]
     w("## 6. Server memory\n")
