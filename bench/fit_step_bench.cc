@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "bench/fit_step.h"
+#include "core/model/attention.h"
 
 namespace wave {
 namespace {
@@ -46,6 +47,23 @@ void BM_FitStep(benchmark::State& state, int64_t depth, int64_t width) {
                                                  benchmark::Counter::kIsRate);
 }
 
+// One DeiT-S-size layer's attention (batch 64 x 12 heads, 17 tokens, head
+// dimension 32), forward and backward: the fused kernel (arg 1) against
+// LibTorch's matmul and softmax (arg 0), in float32.
+void BM_Attention(benchmark::State& state) {
+  const int64_t n = state.range(0) * 12, t = 17, dh = 32;
+  at::Tensor q = at::randn({n, t, dh}).requires_grad_(true);
+  at::Tensor k = at::randn({n, t, dh}).requires_grad_(true);
+  at::Tensor v = at::randn({n, t, dh}).requires_grad_(true);
+  at::Tensor upstream = at::randn({n, t, dh});
+  const bool fused = state.range(1) == 1;
+  for (auto _ : state) {
+    at::Tensor out = fused ? Attention(q, k, v, 0.17) : AttentionByMatmul(q, k, v, 0.17);
+    out.backward(upstream);
+  }
+  state.SetLabel(fused ? "fused" : "matmul");
+}
+
 // Square matmul at float32 (precision 0) or bfloat16 (1): the rate each
 // precision's fit step is compared with.
 void BM_Gemm(benchmark::State& state) {
@@ -62,6 +80,7 @@ void BM_Gemm(benchmark::State& state) {
       benchmark::Counter(2.0 * s * s * s * state.iterations() / 1e9, benchmark::Counter::kIsRate);
 }
 
+BENCHMARK(BM_Attention)->Args({64, 0})->Args({64, 1})->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_Gemm)->Args({1024, 0})->Args({1024, 1})->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK_CAPTURE(BM_PlainStep, DeitS_12x384, 12, 384)
     ->Unit(benchmark::kMillisecond)

@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "core/base/kinds.h"
+#include "core/model/attention.h"
 
 namespace wave {
 
@@ -60,8 +61,11 @@ at::Tensor VitFeatures(const ViTConfig& c, const TensorMap& p, const at::Tensor&
     at::Tensor qkv = at::linear(y, w("attn.qkv.weight"), w("attn.qkv.bias"))
                          .reshape({batch, t, 3, h, dh})
                          .permute({2, 0, 3, 1, 4});  // [3, B, H, T, dh]
-    at::Tensor attn = at::softmax(at::matmul(qkv[0] * scale, qkv[1].transpose(-2, -1)), -1);
-    y = at::matmul(attn, qkv[2]).transpose(1, 2).reshape({batch, t, d});
+    auto heads = [&](int64_t i) { return qkv[i].reshape({batch * h, t, dh}); };
+    y = Attention(heads(0), heads(1), heads(2), scale)
+            .view({batch, h, t, dh})
+            .transpose(1, 2)
+            .reshape({batch, t, d});
     x = x + at::linear(y, w("attn.proj.weight"), w("attn.proj.bias"));
     y = at::layer_norm(x, {d}, w("norm2.weight"), w("norm2.bias"), 1e-6);
     y = at::gelu(at::linear(y, w("mlp.fc1.weight"), w("mlp.fc1.bias")));
