@@ -17,7 +17,7 @@ echo "compose..." >&2
 $B/bench/compose_bench --benchmark_filter=Deit --benchmark_repetitions=3 \
   --benchmark_report_aggregates_only=true --benchmark_format=json > "$TMP/compose.json"
 echo "fit step..." >&2
-$B/bench/fit_step_bench --benchmark_filter='Gemm|Deit|Bank' --benchmark_repetitions=3 \
+$B/bench/fit_step_bench --benchmark_filter='Gemm|Deit|Bank|Attention' --benchmark_repetitions=3 \
   --benchmark_report_aggregates_only=true --benchmark_format=json > "$TMP/fit.json"
 
 PORT=50071

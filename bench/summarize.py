@@ -214,6 +214,18 @@ def main():
                     w(f"| {size} | fit N={n} | {p} | {ms(fit):.1f} | {ms(fit) / ms(plain):.2f} | "
                       f"{rate(fit):.1f} | {rate(fit) / gemm[p]:.2f} |")
     w("")
+    w("Attention alone, one DeiT-S-size layer (64 images x 12 heads, head dimension 32), "
+      "forward and backward in float32: the fused CPU kernel (`core/model/attention.h`) "
+      "against LibTorch's matmul and softmax, same run.\n")
+    w("| tokens | LibTorch ms | fused ms | LibTorch / fused |")
+    w("|---|---|---|---|")
+    for tokens in [17, 50]:
+        by_matmul = f.get(f"BM_Attention/64/0/{tokens}/real_time")
+        fused = f.get(f"BM_Attention/64/1/{tokens}/real_time")
+        if by_matmul and fused:
+            w(f"| {tokens} | {ms(by_matmul):.1f} | {ms(fused):.1f} | "
+              f"{ms(by_matmul) / ms(fused):.2f} |")
+    w("")
 
     stream = json.load(open(a.stream_json))
     elapsed, client_kib = open(a.stream_time).read().split()
