@@ -88,10 +88,11 @@ struct ServerOptions {
   std::vector<std::string> bank_paths;
   std::string device = "auto";  // auto | cpu | cuda
   // A fit's arithmetic when the request sets none: auto | f32 | bf16. auto:
-  // bf16 where the device has it (core/model/precision.h). f32 by default:
-  // on validation bf16 was not shown within 0.5 points of f32 at 12x384 after
-  // one epoch (research/results/precision/README.md).
-  std::string fit_precision = "f32";
+  // bf16 where the device has it (core/model/precision.h), else f32. auto by
+  // default: on validation bf16 was within 0.5 points of f32 at 9x192 and
+  // 12x384, after the fit and after one epoch, seeds 1-5
+  // (research/results/precision/README.md).
+  std::string fit_precision = "auto";
   int fit_slots = 1;            // fits that run at once
   int max_queued = 4;           // fits that may wait for a slot
   double queue_timeout_s = 30;  // longest wait for a slot

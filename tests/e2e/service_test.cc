@@ -418,6 +418,20 @@ TEST(ServicePrecisionTest, TheRequestsPrecisionElseTheServersAndTheSummarySaysWh
       << refused.err;
 }
 
+// Without --fit_precision the server takes bf16 where the CPU has it, else
+// f32, and says which in its startup line and in describe.
+TEST(ServicePrecisionTest, TheServersDefaultIsBf16WhereTheCpuHasIt) {
+  ServerProcess server;
+  ASSERT_TRUE(server.started()) << server.log();
+  std::string note;
+  const std::string expected(
+      PrecisionName(EffectivePrecision(Precision::kBFloat16, at::Device(at::kCPU), &note)));
+  EXPECT_NE(server.log().find("(cpu, " + expected + " fits"), std::string::npos) << server.log();
+  auto described = RunBinary("client/wave-client", {"describe", "--server=" + server.address()});
+  ASSERT_EQ(described.exit_code, 0) << described.err;
+  EXPECT_NE(described.out.find("fit precision " + expected), std::string::npos) << described.out;
+}
+
 TEST(ServiceStartTest, RefusesAMissingOrCorruptBank) {
   auto r = RunBinary("server/wave-server", {"--banks=/nonexistent.safetensors", "--metrics_port=0"});
   EXPECT_EQ(r.exit_code, 1);
