@@ -226,7 +226,7 @@ absl::StatusOr<ServerOptions> OptionsFromFlags() {
   if (o.device != "auto" && o.device != "cpu" && o.device != "cuda") {
     return absl::InvalidArgumentError("--device must be auto, cpu or cuda");
   }
-  if (o.fit_precision != "auto" && !ParsePrecision(o.fit_precision).ok()) {
+  if (!ResolvePrecisionSetting(o.fit_precision, at::Device(at::kCPU), nullptr).ok()) {
     return absl::InvalidArgumentError("--fit_precision must be auto, f32 or bf16");
   }
   ASSIGN_OR_RETURN(o.auth_tokens, ReadServerTokens(absl::GetFlag(FLAGS_auth_token_file)));
@@ -308,10 +308,9 @@ absl::Status StartContext(ServiceContext& ctx) {
   ctx.device = (o.device == "cuda" || (o.device == "auto" && at::hasCUDA())) ? "cuda" : "cpu";
   // An explicit bf16 on a device without it runs f32 and says why.
   std::string precision_note;
-  ctx.fit_precision = EffectivePrecision(
-      o.fit_precision == "auto" ? Precision::kBFloat16 : *ParsePrecision(o.fit_precision),
-      at::Device(ctx.device), &precision_note);
-  if (!precision_note.empty() && o.fit_precision != "auto") {
+  ctx.fit_precision =
+      *ResolvePrecisionSetting(o.fit_precision, at::Device(ctx.device), &precision_note);
+  if (!precision_note.empty()) {
     std::fprintf(stderr, "wave-server: --fit_precision=%s: %s\n", o.fit_precision.c_str(),
                  precision_note.c_str());
   }

@@ -34,6 +34,21 @@ Precision EffectivePrecision(Precision asked, const at::Device& device, std::str
   return Precision::kFloat32;
 }
 
+absl::StatusOr<Precision> ResolvePrecisionSetting(absl::string_view setting,
+                                                  const at::Device& device, std::string* note) {
+  if (setting == "auto") {
+    const Precision precision = EffectivePrecision(Precision::kBFloat16, device, note);
+    if (note != nullptr) note->clear();
+    return precision;
+  }
+  absl::StatusOr<Precision> asked = ParsePrecision(setting);
+  if (!asked.ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("precision setting must be auto, f32 or bf16, got '", setting, "'"));
+  }
+  return EffectivePrecision(*asked, device, note);
+}
+
 AutocastScope::AutocastScope(Precision precision, const at::Device& device) {
   if (precision == Precision::kFloat32) return;
   if (device.is_cpu()) {

@@ -35,6 +35,12 @@ std::string Bf16Unsupported(const at::Device& device);
 // (may be null) is set to why, or cleared.
 Precision EffectivePrecision(Precision asked, const at::Device& device, std::string* note);
 
+// A default precision setting ("auto", "f32" or "bf16") on `device`: auto is
+// bf16 where the device has it, else f32, with no note; an explicit bf16 the
+// device lacks runs f32 with `note` saying why. INVALID_ARGUMENT otherwise.
+absl::StatusOr<Precision> ResolvePrecisionSetting(absl::string_view setting,
+                                                  const at::Device& device, std::string* note);
+
 // While alive, this thread's forward passes on `device` run at `precision`
 // (for kFloat32, nothing changes). Not copyable; make one per fit, on the
 // thread that runs it. Backward passes follow the forward's dtypes.

@@ -32,6 +32,7 @@
 #include "core/model/vit.h"
 #include "tools/common/data_flags.h"
 #include "research/eval/report.h"
+#include "server/options.h"
 #include "server/request_builder.h"
 
 ABSL_FLAG(std::string, bank, "models/fashion-mnist-vit.safetensors", "Template bank.");
@@ -72,9 +73,10 @@ ABSL_FLAG(std::string, aux_mix, "nearest",
 ABSL_FLAG(double, fit_distill, 0,
           "Weight of distillation from the ancestry in every method's few-shot budget "
           "(loss = CE + w * T^2 * KL at T = 2); 0: labels only.");
-ABSL_FLAG(std::string, fit_precision, "f32",
-          "WAVE's fits (wave-default's too): the forward passes' arithmetic, f32 or bf16 "
-          "(core/model/precision.h); a CPU without AVX512-BF16 runs f32 and says so.");
+ABSL_FLAG(std::string, fit_precision, "",
+          "WAVE's fits: the forward passes' arithmetic, auto, f32 or bf16 "
+          "(core/model/precision.h; a CPU without AVX512-BF16 runs f32 and says so). Empty: "
+          "f32, and wave-default at the server's default (wave-server --fit_precision).");
 ABSL_FLAG(double, lr, 1e-3, "Peak learning rate of training.");
 ABSL_FLAG(double, warmup_epochs, 0.2, "Linear learning-rate warm-up of training, in epochs.");
 ABSL_FLAG(int64_t, batch, 128, "Training batch.");
@@ -122,7 +124,8 @@ struct EvalOptions {
   double fit_max_passes = 0;
   bool fit_head_from_bank = false;
   AuxiliaryMix aux_mix = AuxiliaryMix::kNearest;
-  Precision fit_precision = Precision::kFloat32;
+  Precision fit_precision = Precision::kFloat32;         // WAVE's fits
+  Precision served_fit_precision = Precision::kFloat32;  // wave-default's: the server's
   double fit_distill = 0;
   int64_t epochs = 0, batch = 0, train_samples = 0, test_samples = 0, val_samples = 0;
   double lr = 0, warmup_epochs = 0;
@@ -155,9 +158,15 @@ absl::StatusOr<EvalOptions> EvalOptionsFromFlags() {
   o.fit_max_passes = absl::GetFlag(FLAGS_fit_max_passes);
   o.fit_head_from_bank = absl::GetFlag(FLAGS_fit_head_from_bank);
   ASSIGN_OR_RETURN(o.aux_mix, ParseAuxiliaryMix(absl::GetFlag(FLAGS_aux_mix)));
-  ASSIGN_OR_RETURN(const Precision precision, ParsePrecision(absl::GetFlag(FLAGS_fit_precision)));
+  const std::string precision = absl::GetFlag(FLAGS_fit_precision);
   std::string precision_note;
-  o.fit_precision = EffectivePrecision(precision, at::Device(at::kCPU), &precision_note);
+  ASSIGN_OR_RETURN(o.fit_precision,
+                   ResolvePrecisionSetting(precision.empty() ? "f32" : precision,
+                                           at::Device(at::kCPU), &precision_note));
+  ASSIGN_OR_RETURN(o.served_fit_precision,
+                   ResolvePrecisionSetting(
+                       precision.empty() ? ServerOptions().fit_precision : precision,
+                       at::Device(at::kCPU), nullptr));
   if (!precision_note.empty()) std::fprintf(stderr, "wave-eval: %s\n", precision_note.c_str());
   o.fit_distill = absl::GetFlag(FLAGS_fit_distill);
   o.epochs = absl::GetFlag(FLAGS_epochs);
@@ -267,7 +276,7 @@ absl::StatusOr<Initialized> Initialize(const std::string& method, const ViTConfi
     ASSIGN_OR_RETURN(const v1::FitOptions served,
                      WithBankFitDefaults(ctx.bank, c.classes, v1::FitOptions()));
     FitOptions o = ApplyFitHeader(served);
-    o.precision = ctx.options.fit_precision;
+    o.precision = ctx.options.served_fit_precision;
     return InitializeWave(ctx, c, o, std::move(out));
   }
   if (method == "wave" || method == "wave-naive" || method == "wave-select") {

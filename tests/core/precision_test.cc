@@ -62,6 +62,22 @@ TEST(PrecisionTest, Bf16RunsWhereSupportedElseF32WithTheReason) {
   }
 }
 
+TEST(PrecisionTest, AutoIsBf16WhereSupportedWithoutANoteAndExplicitSettingsAreAsked) {
+  const at::Device cpu(at::kCPU);
+  const Precision bf16_here = CpuinfoListsAvx512Bf16() ? Precision::kBFloat16 : Precision::kFloat32;
+  std::string note = "stale";
+  ASSERT_OK_AND_ASSIGN(Precision automatic, ResolvePrecisionSetting("auto", cpu, &note));
+  EXPECT_EQ(automatic, bf16_here);
+  EXPECT_EQ(note, "");
+  ASSERT_OK_AND_ASSIGN(Precision f32, ResolvePrecisionSetting("f32", cpu, &note));
+  EXPECT_EQ(f32, Precision::kFloat32);
+  ASSERT_OK_AND_ASSIGN(Precision bf16, ResolvePrecisionSetting("bf16", cpu, &note));
+  EXPECT_EQ(bf16, bf16_here);
+  EXPECT_EQ(note.empty(), bf16_here == Precision::kBFloat16) << note;
+  EXPECT_STATUS(ResolvePrecisionSetting("fp8", cpu, nullptr), absl::StatusCode::kInvalidArgument,
+                "precision setting must be auto, f32 or bf16, got 'fp8'");
+}
+
 TEST(PrecisionTest, AScopeCastsProductsOnlyWhileAliveAndRestoresTheThreadsState) {
   const at::Tensor x = at::randn({4, 8}), w = at::randn({3, 8});
   {
