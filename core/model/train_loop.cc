@@ -130,9 +130,17 @@ absl::Status TrainLoop(const std::vector<at::Tensor>& params, const Dataset& tra
       at::Tensor y = labels.slice(0, shard.begin, shard.end);
       // A process whose share is empty (a last batch smaller than the world)
       // still takes part in the sum, with zero gradients.
-      at::Tensor loss = shard.end == shard.begin ? params.front().sum() * 0.0
-                        : shard.weight == 1.0    ? loss_fn(x, y)
-                                                 : loss_fn(x, y) * shard.weight;
+      at::Tensor loss;
+      if (shard.end == shard.begin) {
+        loss = params.front().sum() * 0.0;
+      } else {
+        {
+          const AutocastScope autocast(o.precision, at::Device(at::kCPU));
+          loss = loss_fn(x, y);
+        }
+        loss = loss.to(at::kFloat);
+        if (shard.weight != 1.0) loss = loss * shard.weight;
+      }
       ASSIGN_OR_RETURN(const double lr, optimizer.Step(step, loss, [&] {
         return SumGradients(params, o.replicas);
       }));

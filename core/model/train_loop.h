@@ -13,6 +13,7 @@
 
 #include "absl/status/status.h"
 #include "core/model/dataset.h"
+#include "core/model/precision.h"
 
 namespace torch::optim {
 class Optimizer;
@@ -51,6 +52,10 @@ struct TrainLoopOptions {
   // never writes to stdout itself.
   std::function<void(const std::string& line)> log;
   Replicas replicas;
+  // The loss's forward pass under this precision's autocast (bf16 matrix
+  // products where asked; EffectivePrecision decides what the CPU can run).
+  // Parameters, gradients and the optimizer's state stay float32.
+  Precision precision = Precision::kFloat32;
 };
 
 // Loss of one batch: x normalized float images, y int64 labels.

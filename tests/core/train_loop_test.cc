@@ -2,6 +2,7 @@
 #include "core/model/train_loop.h"
 
 #include <ATen/Parallel.h>
+#include <ATen/autocast_mode.h>
 #include <torch/optim/optimizer.h>
 #include <unistd.h>
 
@@ -72,6 +73,43 @@ TEST(TrainLoopTest, FitsAndReportsThroughTheCallbackOnly) {
   EXPECT_LT(losses.back(), losses.front());
   ASSERT_EQ(lines.size(), 12u);  // 4 steps x 3 epochs
   EXPECT_EQ(lines.front().rfind("[train] epoch 1/3 step 1/4 loss ", 0), 0u) << lines.front();
+}
+
+// Under bf16 the loss's forward pass runs in bfloat16 where the CPU has it;
+// the parameters stay float32 and training still lowers the loss.
+TEST(TrainLoopTest, ABf16ForwardTrainsFloat32Parameters) {
+  at::set_num_threads(1);
+  Dataset data{at::randint(0, 255, {64, 1, 4, 4}, at::kByte), at::zeros({64}, at::kLong)};
+  data.labels.slice(0, 32).fill_(1);
+  data.images.slice(0, 32).fill_(200);
+  data.images.slice(0, 0, 32).fill_(10);
+  at::Tensor w = at::zeros({2, 16}).set_requires_grad(true);
+  TrainLoopOptions o;
+  o.epochs = 3;
+  o.batch = 16;
+  o.lr = 0.1;
+  o.weight_decay = 0;
+  o.precision = EffectivePrecision(Precision::kBFloat16, at::Device(at::kCPU), nullptr);
+  std::vector<double> losses;
+  at::ScalarType logits_type = at::kFloat;
+  ASSERT_OK(TrainLoop(
+      {w}, data,
+      [&](const at::Tensor& x, const at::Tensor& y) {
+        at::Tensor logits = at::linear(x.flatten(1), w);
+        logits_type = logits.scalar_type();
+        return at::cross_entropy_loss(logits.to(at::kFloat), y);
+      },
+      o,
+      [&](int64_t, double loss, torch::optim::Optimizer&) {
+        losses.push_back(loss);
+        return absl::OkStatus();
+      }));
+  EXPECT_EQ(logits_type,
+            o.precision == Precision::kBFloat16 ? at::kBFloat16 : at::kFloat);
+  EXPECT_EQ(w.scalar_type(), at::kFloat);
+  ASSERT_EQ(losses.size(), 3u);
+  EXPECT_LT(losses.back(), losses.front());
+  EXPECT_FALSE(at::autocast::is_cpu_enabled());  // the scope ended with the step
 }
 
 TEST(TrainLoopTest, SavesTheOptimizerAtomically) {

@@ -454,13 +454,16 @@ TEST(LearnClassesTest, ABankLearnedFromSomeClassesRecordsThem) {
                      {"--out=" + out, "--work_dir=" + out + ".work", "--classes=5,7,9",
                       "--ancestry=2x32", "--tile=16", "--head_dim=16", "--templates=2",
                       "--train_samples=120", "--test_samples=60", "--ancestry_epochs=1",
-                      "--distill_epochs=1", "--threads=1"});
+                      "--distill_epochs=1", "--threads=1", "--precision=bf16"});
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   auto bank = LoadBank(out);
   ASSERT_TRUE(bank.ok()) << bank.status();
   EXPECT_EQ(bank->ancestry.classes, 3);
   EXPECT_EQ(bank->auxiliaries[0].head.at("head.weight").size(0), 3);
   EXPECT_EQ(bank->provenance.at("classes"), "5,7,9");
+  // Trained with bf16 forward passes where the CPU has them, and says which ran.
+  EXPECT_EQ(bank->provenance.at("precision"),
+            PrecisionName(EffectivePrecision(Precision::kBFloat16, at::Device(at::kCPU), nullptr)));
   EXPECT_NE(bank->provenance.at("data").find("train /"), std::string::npos);
   auto bad = RunBinary("tools/learn/wave-learn", {"--out=" + out, "--classes=4,12"});
   EXPECT_NE(bad.exit_code, 0);

@@ -23,6 +23,7 @@
 #include "core/learn/data_parallel.h"
 #include "core/learn/learn.h"
 #include "core/model/dataset.h"
+#include "core/model/precision.h"
 #include "core/model/vit.h"
 #include "tools/common/data_flags.h"
 #include "nlohmann/json.hpp"
@@ -74,6 +75,10 @@ ABSL_FLAG(std::string, classes, "",
 ABSL_FLAG(int64_t, test_samples, 0, "Use only this many test images (0: all).");
 ABSL_FLAG(uint64_t, seed, 1, "Seed of every random choice.");
 ABSL_FLAG(int32_t, threads, 0, "LibTorch intra-op threads (0: all cores).");
+ABSL_FLAG(std::string, precision, "f32",
+          "Training's forward passes (ancestry and distillation): f32, bf16 (bfloat16 matrix "
+          "products where the CPU has AVX512-BF16, else f32 with the reason) or auto; "
+          "parameters and optimizer state stay float32.");
 ABSL_FLAG(double, rendezvous_timeout, 120,
           "Data-parallel (WORLD_SIZE > 1): seconds for every rank to join.");
 ABSL_FLAG(double, collective_timeout, 120,
@@ -103,6 +108,7 @@ struct Plan {
   std::string test_source;  // where the test images came from
   std::optional<LoadedAncestry> loaded;  // --ancestry_in
   int threads = 1;
+  Precision precision = Precision::kFloat32;  // what training's forward passes run at
 };
 
 absl::StatusOr<std::vector<int64_t>> ParseClasses(const std::string& text) {
@@ -123,6 +129,12 @@ absl::StatusOr<Plan> PlanFromFlags() {
   Plan plan;
   plan.out = absl::GetFlag(FLAGS_out);
   if (plan.out.empty()) return absl::InvalidArgumentError("--out is required");
+  std::string precision_note;
+  absl::StatusOr<Precision> precision = ResolvePrecisionSetting(
+      absl::GetFlag(FLAGS_precision), at::Device(at::kCPU), &precision_note);
+  if (!precision.ok()) return absl::InvalidArgumentError("--precision must be auto, f32 or bf16");
+  plan.precision = *precision;
+  if (!precision_note.empty()) std::printf("[wave-learn] %s\n", precision_note.c_str());
   plan.work_dir =
       absl::GetFlag(FLAGS_work_dir).empty() ? plan.out + ".work" : absl::GetFlag(FLAGS_work_dir);
   BankGeometry& geometry = plan.geometry;
@@ -305,6 +317,7 @@ std::map<std::string, std::string> Provenance(const Plan& plan, const TemplateBa
       {"distill_epochs", absl::StrCat(absl::GetFlag(FLAGS_distill_epochs))},
       {"seed", absl::StrCat(absl::GetFlag(FLAGS_seed))},
       {"threads", absl::StrCat(plan.threads)},
+      {"precision", std::string(PrecisionName(plan.precision))},
       {"template_init", plan.template_init},
       {"classes", plan.classes.empty() ? "all" : absl::StrJoin(plan.classes, ",")},
       {"seconds_ancestry", absl::StrCat(static_cast<int64_t>(ancestry_secs))},
@@ -351,6 +364,7 @@ absl::Status Run(int argc, char** argv) {
   loop.mean = plan.geometry.mean;
   loop.std = plan.geometry.std;
   loop.augment_pad = absl::GetFlag(FLAGS_augment_pad);
+  loop.precision = plan.precision;
   if (group) {
     loop.replicas = group->replicas();
     const std::string prefix = absl::StrCat("[rank ", group->rank(), "] ");
