@@ -43,18 +43,31 @@ TEST(ScheduledAdamWTest, EachGroupFollowsTheScheduleFromItsOwnRate) {
   EXPECT_NEAR(b[0].item<double>(), 1 - 0.01 - 0.005, 0.001);
 }
 
-TEST(TrainLoopTest, FitsAndReportsThroughTheCallbackOnly) {
-  at::set_num_threads(1);
-  Dataset data{at::randint(0, 255, {64, 1, 2, 2}, at::kByte), at::zeros({64}, at::kLong)};
+// 64 images of side x side in two classes a linear model tells apart (dark
+// class 0, bright class 1), and the options that train one on them in three
+// epochs of four steps.
+Dataset TwoBrightnessClasses(int64_t side) {
+  Dataset data{at::randint(0, 255, {64, 1, side, side}, at::kByte), at::zeros({64}, at::kLong)};
   data.labels.slice(0, 32).fill_(1);
   data.images.slice(0, 32).fill_(200);
   data.images.slice(0, 0, 32).fill_(10);
-  at::Tensor w = at::zeros({2, 4}).set_requires_grad(true);
+  return data;
+}
+
+TrainLoopOptions ThreeShortEpochs() {
   TrainLoopOptions o;
   o.epochs = 3;
   o.batch = 16;
   o.lr = 0.1;
   o.weight_decay = 0;
+  return o;
+}
+
+TEST(TrainLoopTest, FitsAndReportsThroughTheCallbackOnly) {
+  at::set_num_threads(1);
+  const Dataset data = TwoBrightnessClasses(2);
+  at::Tensor w = at::zeros({2, 4}).set_requires_grad(true);
+  TrainLoopOptions o = ThreeShortEpochs();
   o.log_every = 1;
   std::vector<std::string> lines;
   o.log = [&](const std::string& line) { lines.push_back(line); };
@@ -79,16 +92,9 @@ TEST(TrainLoopTest, FitsAndReportsThroughTheCallbackOnly) {
 // the parameters stay float32 and training still lowers the loss.
 TEST(TrainLoopTest, ABf16ForwardTrainsFloat32Parameters) {
   at::set_num_threads(1);
-  Dataset data{at::randint(0, 255, {64, 1, 4, 4}, at::kByte), at::zeros({64}, at::kLong)};
-  data.labels.slice(0, 32).fill_(1);
-  data.images.slice(0, 32).fill_(200);
-  data.images.slice(0, 0, 32).fill_(10);
+  const Dataset data = TwoBrightnessClasses(4);
   at::Tensor w = at::zeros({2, 16}).set_requires_grad(true);
-  TrainLoopOptions o;
-  o.epochs = 3;
-  o.batch = 16;
-  o.lr = 0.1;
-  o.weight_decay = 0;
+  TrainLoopOptions o = ThreeShortEpochs();
   o.precision = EffectivePrecision(Precision::kBFloat16, at::Device(at::kCPU), nullptr);
   std::vector<double> losses;
   at::ScalarType logits_type = at::kFloat;
