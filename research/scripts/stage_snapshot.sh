@@ -13,10 +13,10 @@ EVAL=$(realpath "${2:-build/research/eval/wave-eval}")
 DIR=research/results/$TASK
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
-mkdir -p "$scratch/$DIR" "$scratch/scripts"
-cp "$DIR"/val-*.csv "$scratch/$DIR/"
-cp -r research/scripts "$scratch/scripts/"
-cp --parents README.md research/results/bank_cost.csv research/results/*/results.md "$scratch/"
+# What the reports are made from (as research/tests/reports_current.sh copies
+# it); the task's test and sweep CSVs are then replaced by their finished runs.
+cp --parents README.md docs/own-data.md research/results/bank_cost.csv research/results/*/*.csv \
+  research/results/*/results.md research/scripts/*.sh research/scripts/*.py "$scratch/"
 # A run is finished when it reached the last epoch its method reaches anywhere
 # (or it cannot express the size: one n/a row). A line being appended while
 # this reads belongs to the run under way, which is left out anyway.
@@ -38,7 +38,7 @@ with open(sys.argv[2], "w", newline="") as f:
     w.writerows(r for r in rows if (r["seed"], r["size"], r["method"]) in done)
 PY
 done
-(cd "$scratch" && bash research/scripts/report.sh "$TASK" "$EVAL" > /dev/null 2>&1)
+(cd "$scratch" && bash research/scripts/report.sh "$TASK" "$EVAL")
 # The reports and the README block come back; the CSVs are staged from the copy.
 for made in "$scratch/$DIR"/*; do
   name=$(basename "$made")
