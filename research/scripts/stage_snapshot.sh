@@ -49,5 +49,15 @@ for made in "$scratch/$DIR"/*; do
     rm -rf "${DIR:?}/$name" && cp -r "$made" "$DIR/$name" && git add "$DIR/$name"
   fi
 done
+# The other banks' reports on this task compare against its methods: they come back too.
+for candidate in "$scratch/research/results/$TASK"-*; do
+  [[ -d "$candidate" ]] || continue
+  dest=research/results/$(basename "$candidate")
+  for made in "$candidate"/*; do
+    name=$(basename "$made")
+    [[ "$name" == *.csv ]] && continue
+    rm -rf "${dest:?}/$name" && cp -r "$made" "$dest/$name" && git add "$dest/$name"
+  done
+done
 /usr/bin/python3 research/scripts/results_summary.py
 git add research/results/summary.md README.md "$DIR/runs.md"
