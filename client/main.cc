@@ -70,6 +70,10 @@ ABSL_FLAG(int64_t, head_steps, -1,
 ABSL_FLAG(double, max_passes, -1,
           "Scaler steps at most this many passes over the uploaded samples (the fit's cost "
           "follows the upload's size; -1: the bank's or the server's default).");
+ABSL_FLAG(int64_t, tail_blocks, -1,
+          "Scaler steps train only the last this many blocks, on what the blocks before them "
+          "give once (each step costs that share of a pass; -1: the bank's or the server's "
+          "default, 0: every block).");
 ABSL_FLAG(std::string, precision, "",
           "f32 | bf16: the fit's arithmetic (bf16: matrix products in bfloat16, the weights "
           "stay float32; empty: the server's default, as describe shows it).");
@@ -108,7 +112,8 @@ const std::vector<wave::FlagGroup> kInitGroups = {
     {"Data", {"images", "labels", "data_format", "data", "samples"}},
     {"Fit (unset: the bank's or the server's defaults, as describe shows them)",
      {"steps", "batch", "lr", "head_lr", "seed", "held_out", "eval_every", "patience",
-      "scaler_init", "auxiliary", "head_steps", "max_passes", "head_from_bank", "precision"}},
+      "scaler_init", "auxiliary", "head_steps", "max_passes", "tail_blocks", "head_from_bank",
+      "precision"}},
     {"Output", {"out", "out_dir", "scalers_out", "dtype", "json", "resume"}},
 };
 
@@ -205,6 +210,9 @@ int main(int argc, char** argv) {
   fit->set_auxiliary(absl::GetFlag(FLAGS_auxiliary));
   if (absl::GetFlag(FLAGS_head_steps) >= 0) fit->set_head_steps(absl::GetFlag(FLAGS_head_steps));
   if (absl::GetFlag(FLAGS_max_passes) >= 0) fit->set_max_passes(absl::GetFlag(FLAGS_max_passes));
+  if (absl::GetFlag(FLAGS_tail_blocks) >= 0) {
+    fit->set_tail_blocks(absl::GetFlag(FLAGS_tail_blocks));
+  }
   fit->set_head_from_bank(absl::GetFlag(FLAGS_head_from_bank));
   fit->set_precision(absl::GetFlag(FLAGS_precision));
   const std::string dtype = absl::GetFlag(FLAGS_dtype);

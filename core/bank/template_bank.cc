@@ -231,6 +231,21 @@ TensorMap ComposeWeights(const TensorMap& templates, const TensorMap& scalers,
   return out;
 }
 
+bool IsAfterBlock(const TemplatedParam& param, int64_t first_block) {
+  return param.layer >= first_block || param.name == "norm.weight" || param.name == "norm.bias";
+}
+
+TensorMap ComposeAfterBlock(const TensorMap& templates, const TensorMap& scalers,
+                            const ViTConfig& config, const BankGeometry& geometry,
+                            int64_t first_block) {
+  TensorMap out;
+  for (const auto& p : TemplatedParams(config, geometry)) {
+    if (!IsAfterBlock(p, first_block)) continue;
+    out[p.name] = KroneckerSum(scalers.at(p.name), templates.at(p.kind)).view(p.shape);
+  }
+  return out;
+}
+
 int64_t ScalerCount(const ViTConfig& config, const BankGeometry& geometry,
                     const TemplateBank& bank) {
   int64_t n = 0;

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "core/base/kinds.h"
 #include "core/base/vit_config.h"
 #include "core/model/tensor_io.h"
 
@@ -50,6 +51,14 @@ absl::StatusOr<TemplateBank> ParseBank(std::string bytes);
 // `scalers` (by timm name). The head is not included.
 TensorMap ComposeWeights(const TensorMap& templates, const TensorMap& scalers,
                          const ViTConfig& config, const BankGeometry& geometry);
+
+// The parameters after the first `first_block` blocks: those of blocks
+// [first_block, depth) and the final norm (what VitFeaturesFromTokens reads).
+bool IsAfterBlock(const TemplatedParam& param, int64_t first_block);
+// ComposeWeights for those parameters only; `scalers` needs only theirs.
+TensorMap ComposeAfterBlock(const TensorMap& templates, const TensorMap& scalers,
+                            const ViTConfig& config, const BankGeometry& geometry,
+                            int64_t first_block);
 
 // Tensor names in a bank file, shared with template learning's checkpoints:
 // "templates.<kind>" and "aux.<index>.<param>".

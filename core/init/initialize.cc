@@ -85,6 +85,10 @@ absl::Status ValidateFitOptions(const FitOptions& o) {
   if (o.head_steps < 0) return absl::InvalidArgumentError("fit.head_steps: must be >= 0");
   if (o.batch < 1) return absl::InvalidArgumentError("fit.batch: must be >= 1");
   if (o.held_out < -1) return absl::InvalidArgumentError("fit.held_out: must be >= 0");
+  if (o.tail_blocks < 0) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("fit.tail_blocks: must be >= 0 (0: every block), got ", o.tail_blocks));
+  }
   if (!(o.max_passes >= 0) || !std::isfinite(o.max_passes)) {
     return absl::InvalidArgumentError(
         absl::StrCat("fit.max_passes: must be >= 0 and finite, got ", o.max_passes));
@@ -136,10 +140,15 @@ absl::StatusOr<double> HeldOutAccuracy(const ViTConfig& target, const TensorMap&
   return accuracy;
 }
 
-int64_t ScalerSteps(const FitOptions& options, int64_t fit_samples) {
+int64_t TrainedBlocks(const FitOptions& options, const ViTConfig& target) {
+  return options.tail_blocks > 0 ? std::min(options.tail_blocks, target.depth) : target.depth;
+}
+
+int64_t ScalerSteps(const FitOptions& options, int64_t fit_samples, double step_passes) {
   if (options.max_passes <= 0 || fit_samples <= 0) return options.steps;
   const int64_t batch = std::max<int64_t>(1, std::min(options.batch, fit_samples));
-  const double budget = std::ceil(options.max_passes * static_cast<double>(fit_samples) / batch);
+  const double budget =
+      std::ceil(options.max_passes * static_cast<double>(fit_samples) / (batch * step_passes));
   return std::min<int64_t>(options.steps, static_cast<int64_t>(budget));
 }
 
@@ -220,20 +229,13 @@ absl::StatusOr<FitState> StartState(const TemplateBank& bank, const ViTConfig& t
 // steps, a copy of the scalers and head at the best one.
 class BestStep {
  public:
+  using AccuracyFn = std::function<absl::StatusOr<double>()>;
   BestStep(const FitOptions& o, bool have_held_out)
       : every_(have_held_out ? o.eval_every : 0), patience_(o.patience), last_(o.steps) {}
 
-  absl::Status Measure(int64_t step, const TemplateBank& bank, const ViTConfig& target,
-                       const FitState& state, const Dataset& held_out) {
+  absl::Status Measure(int64_t step, const FitState& state, const AccuracyFn& held_out_accuracy) {
     if (every_ == 0 || (step % every_ != 0 && step != last_)) return absl::OkStatus();
-    TensorMap weights;
-    {
-      c10::NoGradGuard no_grad;
-      weights = ComposeWeights(state.templates, state.scalers, target, bank.geometry);
-      for (const auto& [name, h] : state.head) weights[name] = h.detach();
-    }
-    ASSIGN_OR_RETURN(const double accuracy,
-                     HeldOutAccuracy(target, weights, held_out, bank.geometry));
+    ASSIGN_OR_RETURN(const double accuracy, held_out_accuracy());
     if (accuracy > best_accuracy_) {
       best_accuracy_ = accuracy;
       best_step_ = step;
@@ -264,29 +266,119 @@ class BestStep {
   TensorMap scalers_, head_;
 };
 
+// What the fit's forward passes start from. With every block trained, the
+// normalized images; with only the last blocks trained, the tokens that come
+// out of the blocks before them, computed once (their scalers never change).
+struct StepInputs {
+  int64_t first_block = 0;  // the first block the steps train
+  at::Tensor fit;           // fit samples
+  at::Tensor held_out;      // held-out samples, computed in float32
+};
+
+// The parameters the steps train, as the scalers stand, and the head.
+TensorMap TrainedParams(const TemplateBank& bank, const ViTConfig& target, const FitState& state,
+                        int64_t first_block) {
+  TensorMap params =
+      first_block == 0
+          ? ComposeWeights(state.templates, state.scalers, target, bank.geometry)
+          : ComposeAfterBlock(state.templates, state.scalers, target, bank.geometry, first_block);
+  params.insert(state.head.begin(), state.head.end());
+  return params;
+}
+
+// The class token's features of `input` (images or tokens, as StepInputs).
+at::Tensor TrainedFeatures(const ViTConfig& target, const TensorMap& params,
+                           const at::Tensor& input, int64_t first_block) {
+  return first_block == 0 ? VitFeatures(target, params, input)
+                          : VitFeaturesFromTokens(target, params, input, first_block);
+}
+
 // Logits in float32 from a forward pass at `precision`.
-at::Tensor PreciseForward(const ViTConfig& target, const TensorMap& params, const at::Tensor& x,
-                          Precision precision) {
-  const AutocastScope autocast(precision, x.device());
-  return VitForward(target, params, x).to(at::kFloat);
+at::Tensor TrainedLogits(const ViTConfig& target, const TensorMap& params,
+                         const at::Tensor& input, int64_t first_block, Precision precision) {
+  const AutocastScope autocast(precision, input.device());
+  return at::linear(TrainedFeatures(target, params, input, first_block), params.at("head.weight"),
+                    params.at("head.bias"))
+      .to(at::kFloat);
+}
+
+// The tokens after the first `blocks` blocks of the model as it starts, in
+// batches, without gradients; float32 whatever the arithmetic.
+at::Tensor FrozenTokens(const TemplateBank& bank, const ViTConfig& target, const FitState& state,
+                        const at::Tensor& images, int64_t blocks, Precision precision) {
+  c10::NoGradGuard no_grad;
+  const TensorMap params = ComposeWeights(state.templates, state.scalers, target, bank.geometry);
+  const AutocastScope autocast(precision, images.device());
+  std::vector<at::Tensor> parts;
+  for (int64_t begin = 0; begin < images.size(0); begin += 256) {
+    parts.push_back(
+        VitTokens(target, params, images.slice(0, begin, begin + 256), blocks).to(at::kFloat));
+  }
+  return at::cat(parts);
+}
+
+absl::StatusOr<StepInputs> MakeStepInputs(const TemplateBank& bank, const ViTConfig& target,
+                                          const FitState& state, const FitOptions& o,
+                                          at::Tensor fit_images, const Dataset& held_out,
+                                          FitReport& report) {
+  StepInputs in;
+  in.first_block = target.depth - TrainedBlocks(o, target);
+  report.trained_blocks = target.depth - in.first_block;
+  if (in.first_block == 0) {
+    in.fit = std::move(fit_images);
+    return in;
+  }
+  in.fit = FrozenTokens(bank, target, state, fit_images, in.first_block, o.precision);
+  if (held_out.size() > 0) {
+    const at::Tensor images =
+        Normalize(held_out.images, bank.geometry.mean, bank.geometry.std).to(fit_images.device());
+    in.held_out = FrozenTokens(bank, target, state, images, in.first_block, Precision::kFloat32);
+  }
+  report.token_passes = fit_images.size(0) + held_out.size();
+  return in;
+}
+
+// Held-out accuracy (percent) as the scalers and head stand, in float32;
+// INVALID_ARGUMENT when the logits are not finite.
+absl::StatusOr<double> StepAccuracy(const TemplateBank& bank, const ViTConfig& target,
+                                    const FitState& state, const StepInputs& in,
+                                    const Dataset& held_out) {
+  c10::NoGradGuard no_grad;
+  if (in.first_block == 0) {
+    TensorMap weights = ComposeWeights(state.templates, state.scalers, target, bank.geometry);
+    for (const auto& [name, h] : state.head) weights[name] = h.detach();
+    return HeldOutAccuracy(target, weights, held_out, bank.geometry);
+  }
+  const TensorMap params = TrainedParams(bank, target, state, in.first_block);
+  int64_t correct = 0;
+  for (int64_t begin = 0; begin < in.held_out.size(0); begin += 256) {
+    const at::Tensor logits = TrainedLogits(target, params, in.held_out.slice(0, begin, begin + 256),
+                                            in.first_block, Precision::kFloat32);
+    if (!AllFinite(logits)) {
+      return absl::InvalidArgumentError(
+          "fit diverged: the weights give non-finite outputs; lower fit.lr or fit.head_lr");
+    }
+    correct += logits.argmax(1).eq(held_out.labels.slice(0, begin, begin + 256)).sum().item<int64_t>();
+  }
+  return 100.0 * static_cast<double>(correct) / static_cast<double>(held_out.size());
 }
 
 // The head alone on the features of the body as it stands, computed once:
 // a cheap start for the scaler steps (or all of the fit, with steps = 0).
 absl::Status FitHeadOnFeatures(const TemplateBank& bank, const ViTConfig& target,
-                               const at::Tensor& x_all, const at::Tensor& labels,
+                               const StepInputs& in, const at::Tensor& labels,
                                const at::Tensor& teacher_logits, const FitOptions& o,
                                FitState& state, const CheckFn& check) {
   at::Tensor features;
   {
     c10::NoGradGuard no_grad;
-    TensorMap body = ComposeWeights(state.templates, state.scalers, target, bank.geometry);
-    body.insert(state.head.begin(), state.head.end());
+    const TensorMap params = TrainedParams(bank, target, state, in.first_block);
     std::vector<at::Tensor> parts;
-    const AutocastScope autocast(o.precision, x_all.device());
-    for (int64_t begin = 0; begin < x_all.size(0); begin += 256) {
-      parts.push_back(
-          VitFeatures(target, body, x_all.slice(0, begin, begin + 256)).to(at::kFloat));
+    const AutocastScope autocast(o.precision, in.fit.device());
+    for (int64_t begin = 0; begin < in.fit.size(0); begin += 256) {
+      parts.push_back(TrainedFeatures(target, params, in.fit.slice(0, begin, begin + 256),
+                                      in.first_block)
+                          .to(at::kFloat));
     }
     features = at::cat(parts);
   }
@@ -318,11 +410,12 @@ absl::StatusOr<Dataset> FitScalersAndHead(const TemplateBank& bank, const ViTCon
   const at::Device device(asked.device);
   auto [fit_set, eval_set] = SplitHeldOut(few_shot, held, target.classes, asked.seed);
   FitOptions o = asked;  // with the step budget of these fit samples
-  o.steps = ScalerSteps(asked, fit_set.size());
+  const double step_passes =
+      static_cast<double>(TrainedBlocks(asked, target)) / static_cast<double>(target.depth);
+  o.steps = ScalerSteps(asked, fit_set.size(), step_passes);
   report.held_out = eval_set.size();
   report.held_out_indices = HeldOutIndices(few_shot, held, target.classes, o.seed);
-  const at::Tensor x_all =
-      Normalize(fit_set.images, bank.geometry.mean, bank.geometry.std).to(device);
+  at::Tensor x_all = Normalize(fit_set.images, bank.geometry.mean, bank.geometry.std).to(device);
   fit_set.labels = fit_set.labels.to(device);
   at::Tensor teacher_logits;
   if (o.teacher && o.distill_weight > 0) {
@@ -336,8 +429,14 @@ absl::StatusOr<Dataset> FitScalersAndHead(const TemplateBank& bank, const ViTCon
   }
   eval_set.images = eval_set.images.to(device);
   eval_set.labels = eval_set.labels.to(device);
+  ASSIGN_OR_RETURN(const StepInputs in,
+                   MakeStepInputs(bank, target, state, o, std::move(x_all), eval_set, report));
   std::vector<at::Tensor> scaler_params, head_params;
-  for (auto& [name, s] : state.scalers) scaler_params.push_back(s.set_requires_grad(true));
+  for (const auto& p : TemplatedParams(target, bank.geometry)) {
+    if (in.first_block == 0 || IsAfterBlock(p, in.first_block)) {
+      scaler_params.push_back(state.scalers.at(p.name).set_requires_grad(true));
+    }
+  }
   for (auto& [name, h] : state.head) head_params.push_back(h.set_requires_grad(true));
   // Cosine decay over the fit, no warm-up.
   ScheduledAdamW optimizer(
@@ -350,11 +449,14 @@ absl::StatusOr<Dataset> FitScalersAndHead(const TemplateBank& bank, const ViTCon
   int64_t cursor = 0;
   if (o.head_steps > 0) {
     RETURN_IF_ERROR(
-        FitHeadOnFeatures(bank, target, x_all, fit_set.labels, teacher_logits, o, state, check));
+        FitHeadOnFeatures(bank, target, in, fit_set.labels, teacher_logits, o, state, check));
     report.feature_passes = m;
   }
   BestStep best(o, eval_set.size() > 0);
-  RETURN_IF_ERROR(best.Measure(0, bank, target, state, eval_set));
+  const BestStep::AccuracyFn held_out_accuracy = [&] {
+    return StepAccuracy(bank, target, state, in, eval_set);
+  };
+  RETURN_IF_ERROR(best.Measure(0, state, held_out_accuracy));
   for (int64_t step = 0; step < o.steps && !best.ShouldStop(); ++step) {
     if (check) RETURN_IF_ERROR(check());
     if (cursor + batch > m) {
@@ -363,9 +465,9 @@ absl::StatusOr<Dataset> FitScalersAndHead(const TemplateBank& bank, const ViTCon
     }
     at::Tensor idx = order.slice(0, cursor, cursor + batch).to(device);
     cursor += batch;
-    TensorMap params = ComposeWeights(state.templates, state.scalers, target, bank.geometry);
-    params.insert(state.head.begin(), state.head.end());
-    at::Tensor logits = PreciseForward(target, params, x_all.index_select(0, idx), o.precision);
+    const TensorMap params = TrainedParams(bank, target, state, in.first_block);
+    at::Tensor logits =
+        TrainedLogits(target, params, in.fit.index_select(0, idx), in.first_block, o.precision);
     at::Tensor y = fit_set.labels.index_select(0, idx);
     at::Tensor loss = teacher_logits.defined()
                           ? DistillLoss(logits, teacher_logits.index_select(0, idx), y,
@@ -385,7 +487,7 @@ absl::StatusOr<Dataset> FitScalersAndHead(const TemplateBank& bank, const ViTCon
     report.steps.push_back(p);
     if (progress && (p.step % o.progress_every == 0 || p.step == o.steps)) progress(p);
     report.steps_run = p.step;
-    RETURN_IF_ERROR(best.Measure(p.step, bank, target, state, eval_set));
+    RETURN_IF_ERROR(best.Measure(p.step, state, held_out_accuracy));
   }
   for (auto& [name, s] : state.scalers) s = s.detach();
   for (auto& [name, h] : state.head) h = h.detach();

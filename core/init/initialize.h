@@ -47,6 +47,13 @@ struct FitOptions {
   // ceil(max_passes * fit samples / batch), so the fit's cost follows the
   // upload's size instead of a fixed step count. 0: `steps` as given.
   double max_passes = 0;
+  // The scaler steps train only the scalers of the last `tail_blocks` blocks
+  // and the final norm, with the head. The blocks before them keep the
+  // scalers they start from and run once, forward only, over the fit and
+  // held-out samples; their output tokens are kept, so a step is a pass
+  // through the trained blocks alone (and max_passes counts it as that
+  // share of a pass). 0, or the target's depth or more: every block.
+  int64_t tail_blocks = 0;
   int64_t progress_every = 1;  // steps between progress callbacks
 
   bool Fits() const { return steps > 0 || head_steps > 0; }  // uses the few-shot data
@@ -80,6 +87,10 @@ struct FitReport {
   int64_t steps_run = 0;                  // fewer than asked when early stopping stopped the fit
   int64_t best_step = 0;                  // the step whose scalers and head were returned
   int64_t feature_passes = 0;             // forward image passes spent on the head's features
+  int64_t trained_blocks = 0;             // blocks whose scalers the steps trained
+  // Forward image passes through the blocks kept as they started (fit and
+  // held-out samples, once); 0 when every block was trained.
+  int64_t token_passes = 0;
   int64_t trainable_params = 0;           // scalers + head
   int64_t scaler_count = 0;
   int64_t model_params = 0;
@@ -113,9 +124,12 @@ absl::Status ValidateFitOptions(const FitOptions& options);
 // 10% up to kMaxDefaultHeldOut.
 inline constexpr int64_t kMaxDefaultHeldOut = 100;
 int64_t HeldOutCount(const FitOptions& options, int64_t n);
+// The blocks a fit's scaler steps train: options.tail_blocks, or every block.
+int64_t TrainedBlocks(const FitOptions& options, const ViTConfig& target);
 // The scaler steps a fit on `fit_samples` runs: options.steps, capped by
-// options.max_passes when it is set.
-int64_t ScalerSteps(const FitOptions& options, int64_t fit_samples);
+// options.max_passes when it is set, where one sample through a step costs
+// `step_passes` of a pass (the trained blocks' share of the network).
+int64_t ScalerSteps(const FitOptions& options, int64_t fit_samples, double step_passes = 1.0);
 // INVALID_ARGUMENT when holding them out leaves fewer than 2 samples to fit on.
 absl::Status CheckHeldOut(const FitOptions& options, int64_t n);
 

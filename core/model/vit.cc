@@ -44,35 +44,53 @@ at::Tensor VitForward(const ViTConfig& c, const TensorMap& p, const at::Tensor& 
   return at::linear(VitFeatures(c, p, images), p.at("head.weight"), p.at("head.bias"));
 }
 
-at::Tensor VitFeatures(const ViTConfig& c, const TensorMap& p, const at::Tensor& images) {
-  auto get = [&](const std::string& name) -> const at::Tensor& { return p.at(name); };
-  const int64_t batch = images.size(0), d = c.width, t = c.tokens(), h = c.heads;
+namespace {
+
+// Block `l` of the encoder on tokens x [B, T, D].
+at::Tensor Block(const ViTConfig& c, const TensorMap& p, at::Tensor x, int64_t l) {
+  const std::string pre = absl::StrCat("blocks.", l, ".");
+  auto w = [&](const char* name) -> const at::Tensor& { return p.at(pre + name); };
+  const int64_t batch = x.size(0), d = c.width, t = c.tokens(), h = c.heads;
   const int64_t dh = c.head_dim();
   const double scale = 1.0 / std::sqrt(static_cast<double>(dh));
+  at::Tensor y = at::layer_norm(x, {d}, w("norm1.weight"), w("norm1.bias"), 1e-6);
+  at::Tensor qkv = at::linear(y, w("attn.qkv.weight"), w("attn.qkv.bias"))
+                       .reshape({batch, t, 3, h, dh})
+                       .permute({2, 0, 3, 1, 4});  // [3, B, H, T, dh]
+  auto heads = [&](int64_t i) { return qkv[i].reshape({batch * h, t, dh}); };
+  y = Attention(heads(0), heads(1), heads(2), scale)
+          .view({batch, h, t, dh})
+          .transpose(1, 2)
+          .reshape({batch, t, d});
+  x = x + at::linear(y, w("attn.proj.weight"), w("attn.proj.bias"));
+  y = at::layer_norm(x, {d}, w("norm2.weight"), w("norm2.bias"), 1e-6);
+  y = at::gelu(at::linear(y, w("mlp.fc1.weight"), w("mlp.fc1.bias")));
+  return x + at::linear(y, w("mlp.fc2.weight"), w("mlp.fc2.bias"));
+}
 
-  at::Tensor x = at::conv2d(images, get("patch_embed.proj.weight"), get("patch_embed.proj.bias"),
+}  // namespace
+
+at::Tensor VitTokens(const ViTConfig& c, const TensorMap& p, const at::Tensor& images,
+                     int64_t blocks) {
+  const int64_t batch = images.size(0), d = c.width;
+  at::Tensor x = at::conv2d(images, p.at("patch_embed.proj.weight"), p.at("patch_embed.proj.bias"),
                             {c.patch, c.patch});
   x = x.flatten(2).transpose(1, 2);  // [B, g*g, D]
-  x = at::cat({get("cls_token").expand({batch, 1, d}), x}, 1) + get("pos_embed");
-  for (int64_t l = 0; l < c.depth; ++l) {
-    const std::string pre = absl::StrCat("blocks.", l, ".");
-    auto w = [&](const char* name) -> const at::Tensor& { return get(pre + name); };
-    at::Tensor y = at::layer_norm(x, {d}, w("norm1.weight"), w("norm1.bias"), 1e-6);
-    at::Tensor qkv = at::linear(y, w("attn.qkv.weight"), w("attn.qkv.bias"))
-                         .reshape({batch, t, 3, h, dh})
-                         .permute({2, 0, 3, 1, 4});  // [3, B, H, T, dh]
-    auto heads = [&](int64_t i) { return qkv[i].reshape({batch * h, t, dh}); };
-    y = Attention(heads(0), heads(1), heads(2), scale)
-            .view({batch, h, t, dh})
-            .transpose(1, 2)
-            .reshape({batch, t, d});
-    x = x + at::linear(y, w("attn.proj.weight"), w("attn.proj.bias"));
-    y = at::layer_norm(x, {d}, w("norm2.weight"), w("norm2.bias"), 1e-6);
-    y = at::gelu(at::linear(y, w("mlp.fc1.weight"), w("mlp.fc1.bias")));
-    x = x + at::linear(y, w("mlp.fc2.weight"), w("mlp.fc2.bias"));
-  }
-  x = at::layer_norm(x, {d}, get("norm.weight"), get("norm.bias"), 1e-6);
+  x = at::cat({p.at("cls_token").expand({batch, 1, d}), x}, 1) + p.at("pos_embed");
+  for (int64_t l = 0; l < blocks; ++l) x = Block(c, p, x, l);
+  return x;
+}
+
+at::Tensor VitFeaturesFromTokens(const ViTConfig& c, const TensorMap& p, const at::Tensor& tokens,
+                                 int64_t first_block) {
+  at::Tensor x = tokens;
+  for (int64_t l = first_block; l < c.depth; ++l) x = Block(c, p, x, l);
+  x = at::layer_norm(x, {c.width}, p.at("norm.weight"), p.at("norm.bias"), 1e-6);
   return x.select(1, 0);
+}
+
+at::Tensor VitFeatures(const ViTConfig& c, const TensorMap& p, const at::Tensor& images) {
+  return VitFeaturesFromTokens(c, p, VitTokens(c, p, images, c.depth), c.depth);
 }
 
 at::Generator MakeGenerator(uint64_t seed) {

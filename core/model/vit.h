@@ -23,6 +23,16 @@ at::Tensor VitForward(const ViTConfig& config, const TensorMap& params, const at
 // What the head sees: the class token after the final norm, [B, width].
 at::Tensor VitFeatures(const ViTConfig& config, const TensorMap& params, const at::Tensor& images);
 
+// The forward pass in two parts, for a fit that trains only the last blocks:
+// VitTokens runs the patch embedding and blocks [0, blocks), [B, T, width];
+// VitFeaturesFromTokens runs blocks [first_block, depth) and the final norm
+// on such tokens and returns the class token. Each reads only the parameters
+// of its own part, so `params` may hold just those.
+at::Tensor VitTokens(const ViTConfig& config, const TensorMap& params, const at::Tensor& images,
+                     int64_t blocks);
+at::Tensor VitFeaturesFromTokens(const ViTConfig& config, const TensorMap& params,
+                                 const at::Tensor& tokens, int64_t first_block);
+
 // timm's default initialization (init_weights('')): normal std 0.02 for
 // linear weights and pos_embed, std 1e-6 for cls_token, zero biases, unit
 // norms; the patch convolution keeps PyTorch's default uniform

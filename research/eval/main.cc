@@ -60,6 +60,10 @@ ABSL_FLAG(int64_t, patience, 0, "WAVE only: early stopping's patience (measureme
 ABSL_FLAG(int64_t, fit_head_steps, 0,
           "WAVE only: steps of the head alone on the initialized body's features before "
           "--fit_steps (forward passes: the fit samples, once).");
+ABSL_FLAG(int64_t, fit_tail_blocks, 0,
+          "WAVE only: the scaler steps train the last this many blocks, on the tokens the "
+          "blocks before them give once (0: every block). Passes count a step through k of "
+          "L blocks as k/L of a pass.");
 ABSL_FLAG(double, fit_max_passes, 0,
           "WAVE only: scaler steps at most this many passes over the fit samples (0: "
           "--fit_steps as given).");
@@ -122,6 +126,7 @@ struct EvalOptions {
   int64_t fit_steps = 0, fit_batch = 0, few_shot = 0;
   int64_t fit_held_out = 0, eval_every = 0, patience = 0, fit_head_steps = 0;
   double fit_max_passes = 0;
+  int64_t fit_tail_blocks = 0;
   bool fit_head_from_bank = false;
   AuxiliaryMix aux_mix = AuxiliaryMix::kNearest;
   Precision fit_precision = Precision::kFloat32;         // WAVE's fits
@@ -156,6 +161,7 @@ absl::StatusOr<EvalOptions> EvalOptionsFromFlags() {
   o.patience = absl::GetFlag(FLAGS_patience);
   o.fit_head_steps = absl::GetFlag(FLAGS_fit_head_steps);
   o.fit_max_passes = absl::GetFlag(FLAGS_fit_max_passes);
+  o.fit_tail_blocks = absl::GetFlag(FLAGS_fit_tail_blocks);
   o.fit_head_from_bank = absl::GetFlag(FLAGS_fit_head_from_bank);
   ASSIGN_OR_RETURN(o.aux_mix, ParseAuxiliaryMix(absl::GetFlag(FLAGS_aux_mix)));
   const std::string precision = absl::GetFlag(FLAGS_fit_precision);
@@ -247,17 +253,23 @@ struct Initialized {
 
 // WAVE's fit with options `o`, and what it cost: early stopping may end the
 // fit early, and measures the held-out images (forward only) at step 0,
-// every eval_every steps and the last.
+// every eval_every steps and the last. A fit of the last k of L blocks
+// counts its steps and measurements as k/L of a pass each, and the blocks
+// before them, run once over the fit and held-out images, as (L-k)/L of a
+// forward pass (the patch embedding and head are left out of both: under 1%
+// of a block's arithmetic at these sizes).
 absl::StatusOr<Initialized> InitializeWave(const Context& ctx, const ViTConfig& c,
                                            const FitOptions& o, Initialized out) {
   ASSIGN_OR_RETURN(InitResult r, InitializeTarget(ctx.bank, c, ctx.few_shot, o));
   out.params = std::move(r.weights);
-  out.passes = static_cast<double>(r.report.steps_run * o.batch);
-  out.forward_passes += static_cast<double>(r.report.feature_passes);
+  const double trained = static_cast<double>(r.report.trained_blocks) / c.depth;
+  out.passes = static_cast<double>(r.report.steps_run * o.batch) * trained;
+  out.forward_passes += static_cast<double>(r.report.feature_passes) * trained;
+  out.forward_passes += static_cast<double>(r.report.token_passes) * (1 - trained);
   if (o.eval_every > 0 && r.report.held_out > 0) {
     const int64_t measured = 1 + r.report.steps_run / o.eval_every +
                              (r.report.steps_run % o.eval_every != 0 ? 1 : 0);
-    out.forward_passes += static_cast<double>(measured * r.report.held_out);
+    out.forward_passes += static_cast<double>(measured * r.report.held_out) * trained;
   }
   return out;
 }
@@ -288,6 +300,7 @@ absl::StatusOr<Initialized> Initialize(const std::string& method, const ViTConfi
     o.patience = ctx.options.patience;
     o.head_steps = ctx.options.fit_head_steps;
     o.max_passes = ctx.options.fit_max_passes;
+    o.tail_blocks = ctx.options.fit_tail_blocks;
     o.seed = ctx.seed;
     o.scaler_init = method == "wave"          ? ScalerInit::kStructured
                     : method == "wave-select" ? ScalerInit::kSelect

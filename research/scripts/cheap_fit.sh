@@ -11,6 +11,17 @@
 #   s43          43                  0                               -
 #   wave-default the server's fit for a request that sets no fit option (the
 #                bank's head where the class count matches it, as served)
+#   b16-p3       scaler steps at batch 16, at most 3 passes over the 900 fit
+#                images (169 steps), early stopping every 25, patience 4
+#   b8-p3        the same at batch 8 (338 steps)
+#   b8-p3-e50    b8-p3 measuring the held-out images every 50 steps (their
+#                forward passes then fit the 3-pass budget beside the steps)
+#   head300-b8-p3  the head alone first (300 steps on features computed once),
+#                then b8-p3-e50
+#   b4-p3        batch 4, at most 3 passes (675 steps), measured every 100
+#   t1-b8-p3     b8-p3-e50 training the last block only, on the tokens the
+#                blocks before it give once (a step costs 1/depth of a pass:
+#                1013 steps at 3x64, 1350 at 4x96, capped at 1600)
 #
 # The choice: the protocol's one rule (research/PROTOCOL.md, made by
 # cheap_fit_report.py): among the recipes whose fit costs at most 3
@@ -46,3 +57,15 @@ COMMON=(--bank=research/banks/glyphs-ae/glyphs-ae-vit.safetensors
 "$EVAL" "${COMMON[@]}" --methods=wave --label=s43 --fit_steps=43
 "$EVAL" "${COMMON[@]}" --methods=direct --fit_steps=43
 "$EVAL" "${COMMON[@]}" --methods=wave-default
+"$EVAL" "${COMMON[@]}" --methods=wave --label=b16-p3 --fit_batch=16 --fit_max_passes=3 \
+  --fit_steps=400 --eval_every=25 --patience=4
+"$EVAL" "${COMMON[@]}" --methods=wave --label=b8-p3 --fit_batch=8 --fit_max_passes=3 \
+  --fit_steps=400 --eval_every=25 --patience=4
+"$EVAL" "${COMMON[@]}" --methods=wave --label=b8-p3-e50 --fit_batch=8 --fit_max_passes=3 \
+  --fit_steps=400 --eval_every=50 --patience=4
+"$EVAL" "${COMMON[@]}" --methods=wave --label=head300-b8-p3 --fit_batch=8 --fit_max_passes=3 \
+  --fit_steps=400 --eval_every=50 --patience=4 --fit_head_steps=300
+"$EVAL" "${COMMON[@]}" --methods=wave --label=b4-p3 --fit_batch=4 --fit_max_passes=3 \
+  --fit_steps=800 --eval_every=100 --patience=4
+"$EVAL" "${COMMON[@]}" --methods=wave --label=t1-b8-p3 --fit_batch=8 --fit_max_passes=3 \
+  --fit_steps=1600 --eval_every=50 --patience=4 --fit_tail_blocks=1

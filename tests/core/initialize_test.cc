@@ -85,6 +85,72 @@ TEST_F(InitializeTest, AFitWithAPassBudgetRunsTheStepsItAllows) {
   EXPECT_EQ(r->report.steps.back().total, 16);
 }
 
+TEST(ScalerStepsTest, AStepThroughPartOfTheModelCostsThatShareOfAPass) {
+  FitOptions o;
+  o.steps = 2000;
+  o.batch = 8;
+  o.max_passes = 3;
+  EXPECT_EQ(ScalerSteps(o, 900), 338);             // ceil(3 * 900 / 8)
+  EXPECT_EQ(ScalerSteps(o, 900, 1.0 / 3), 1013);   // one block of three: ceil(3 * 900 * 3 / 8)
+  ViTConfig target;
+  target.depth = 9;
+  EXPECT_EQ(TrainedBlocks(o, target), 9);  // 0: every block
+  o.tail_blocks = 2;
+  EXPECT_EQ(TrainedBlocks(o, target), 2);
+  o.tail_blocks = 12;
+  EXPECT_EQ(TrainedBlocks(o, target), 9);  // the depth or more: every block
+  o.tail_blocks = -1;
+  EXPECT_STATUS(ValidateFitOptions(o), absl::StatusCode::kInvalidArgument,
+                "fit.tail_blocks: must be >= 0 (0: every block), got -1");
+}
+
+// A fit of the last blocks trains their scalers, the final norm's and the
+// head, leaves every other scaler as it started, fits the task, and counts
+// the frozen blocks' one forward pass over the fit and held-out samples.
+TEST_F(InitializeTest, ATailFitTrainsOnlyTheLastBlocks) {
+  ViTConfig target = TinyConfig(3, 48);
+  FitOptions none = Options(0);
+  auto start = InitializeTarget(bank_, target, data_, none);
+  ASSERT_OK(start);
+  FitOptions tail = Options(60);
+  tail.tail_blocks = 1;
+  tail.eval_every = 10;
+  auto r = InitializeTarget(bank_, target, data_, tail);
+  ASSERT_OK(r);
+  EXPECT_EQ(r->report.trained_blocks, 1);
+  EXPECT_EQ(r->report.token_passes, 300);  // 250 fit + 50 held out, once
+  for (const auto& p : TemplatedParams(target, bank_.geometry)) {
+    const bool same = r->scalers.at(p.name).equal(start->scalers.at(p.name));
+    if (!IsAfterBlock(p, 2)) {
+      EXPECT_TRUE(same) << p.name << " is before the trained block and changed";
+    }
+  }
+  for (const char* name : {"blocks.2.attn.qkv.weight", "blocks.2.mlp.fc1.weight",
+                           "blocks.2.mlp.fc2.weight", "blocks.2.norm1.weight", "norm.weight"}) {
+    EXPECT_FALSE(r->scalers.at(name).equal(start->scalers.at(name))) << name << " was not trained";
+  }
+  const auto& steps = r->report.steps;
+  ASSERT_GE(steps.size(), 20u);
+  double first = 0, last = 0;
+  for (int i = 0; i < 5; ++i) first += steps[i].loss, last += steps[steps.size() - 1 - i].loss;
+  EXPECT_LT(last, 0.9 * first);
+  // The early stopping measurements on the kept tokens agree with the
+  // returned weights' own accuracy on the held-out images.
+  auto measured = HeldOutAccuracy(target, r->weights, r->held_out, bank_.geometry);
+  ASSERT_OK(measured);
+  EXPECT_DOUBLE_EQ(r->report.held_out_accuracy, *measured);
+  auto before = HeldOutAccuracy(target, start->weights, r->held_out, bank_.geometry);
+  ASSERT_OK(before);
+  EXPECT_GT(r->report.held_out_accuracy, *before + 5);
+
+  FitOptions every = Options(60);
+  every.eval_every = 10;
+  auto whole = InitializeTarget(bank_, target, data_, every);
+  ASSERT_OK(whole);
+  EXPECT_EQ(whole->report.trained_blocks, 3);
+  EXPECT_EQ(whole->report.token_passes, 0);
+}
+
 TEST_F(InitializeTest, EarlyStoppingReturnsTheBestMeasuredStep) {
   ViTConfig target = TinyConfig(3, 48);
   FitOptions plain = Options(30);

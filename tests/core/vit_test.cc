@@ -66,6 +66,34 @@ TEST(VitTest, MatchesTorchNnReference) {
   EXPECT_TRUE(at::allclose(ours, ref, 1e-4, 1e-4)) << (ours - ref).abs().max();
 }
 
+// The forward pass split at any block gives the whole pass's features, and
+// the second part reads only its own blocks' parameters and the final norm.
+TEST(VitTest, SplitAtAnyBlockGivesTheSameFeatures) {
+  ViTConfig c;
+  c.depth = 3;
+  c.width = 64;
+  c.heads = 4;
+  c.classes = 5;
+  TensorMap params = DirectInit(c, 3);
+  at::Generator gen = MakeGenerator(4);
+  for (auto& [name, t] : params) t = at::empty_like(t).normal_(0, 0.3, gen);
+  at::Tensor images = at::empty({4, 1, 28, 28}).normal_(0, 1, gen);
+  const at::Tensor whole = VitFeatures(c, params, images);
+  for (int64_t split = 0; split <= c.depth; ++split) {
+    const at::Tensor tokens = VitTokens(c, params, images, split);
+    ASSERT_EQ(tokens.sizes(), (std::vector<int64_t>{4, c.tokens(), c.width}));
+    TensorMap after;
+    for (const auto& [name, t] : params) {
+      const bool in_later_block = name.rfind("blocks.", 0) == 0 &&
+                                  std::stoll(name.substr(7, name.find('.', 7) - 7)) >= split;
+      if (in_later_block || name.rfind("norm.", 0) == 0) after[name] = t;
+    }
+    const at::Tensor features = VitFeaturesFromTokens(c, after, tokens, split);
+    EXPECT_TRUE(at::allclose(features, whole, 1e-5, 1e-5))
+        << "split " << split << ": " << (features - whole).abs().max();
+  }
+}
+
 TEST(VitTest, ValidateParamsNamesTheProblem) {
   ViTConfig c;
   c.depth = 1;

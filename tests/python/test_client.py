@@ -506,3 +506,17 @@ def test_a_pass_budget_makes_the_fit_follow_the_uploads_size(server, fashion):
         with pytest.raises(wave_init.WaveInitError, match="fit.max_passes: must be >= 0"):
             request(client, fashion, n=300, max_passes=-1.0)
     assert (one.summary.steps_run, two.summary.steps_run) == (9, 18)
+
+
+def test_a_fit_of_the_last_blocks_costs_their_share_of_a_pass(server, fashion):
+    """tail_blocks trains only the last blocks: with max_passes, a step
+    through one of three blocks costs a third of a pass, so three times the
+    steps fit the budget; the weights differ from an every-block fit's."""
+    with wave_init.Client(server.address) as client:
+        every = request(client, fashion, n=300, steps=400, batch=30, eval_every=0, max_passes=1)
+        tail = request(client, fashion, n=300, steps=400, batch=30, eval_every=0, max_passes=1,
+                       tail_blocks=1)
+        with pytest.raises(wave_init.WaveInitError, match="fit.tail_blocks: must be >= 0"):
+            request(client, fashion, n=300, tail_blocks=-1)
+    assert (every.summary.steps_run, tail.summary.steps_run) == (9, 27)
+    assert tail.summary.sha256 != every.summary.sha256

@@ -352,7 +352,8 @@ class Client:
         normalized (float32 already (x - mean) / std by the bank's figures),
         class_names (written into the file's metadata), bank, steps, seed, batch, lr,
         held_out, head_from_bank, eval_every, patience, head_steps, max_passes
-        (scaler steps at most this many passes over the fit's samples), precision
+        (scaler steps at most this many passes over the fit's samples), tail_blocks
+        (the scaler steps train only the last this many blocks; 0: every block), precision
         ("f32", "bf16": the fit's matrix products in bfloat16, the weights stay
         float32; unset: the server's default, describe()'s fit_precision), scaler_init
         ("structured", "select": tiles copied across a width, the better start
@@ -403,7 +404,7 @@ class Client:
                     eval_every: Optional[int] = None, patience: Optional[int] = None,
                     head_steps: Optional[int] = None, scaler_init: Optional[str] = None,
                     auxiliary: Optional[str] = None, max_passes: Optional[float] = None,
-                    precision: Optional[str] = None, dtype: str = "f32", include_scalers: bool = False,
+                    tail_blocks: Optional[int] = None, precision: Optional[str] = None, dtype: str = "f32", include_scalers: bool = False,
                     deadline: Optional[float] = None, resume_retries: int = 2,
                     progress: Union[None, str, Callable[[Event], None]] = None,
                     normalized: bool = False, class_names: Optional[List[str]] = None
@@ -435,7 +436,7 @@ class Client:
                              ("eval_every", eval_every), ("patience", patience),
                              ("head_steps", head_steps), ("scaler_init", scaler_init),
                              ("auxiliary", auxiliary), ("max_passes", max_passes),
-                             ("precision", precision)]:
+                             ("tail_blocks", tail_blocks), ("precision", precision)]:
             if value is not None:  # unset: the server's default
                 setattr(fit, field, value)
         report = TerminalProgress() if progress == "bar" else progress
