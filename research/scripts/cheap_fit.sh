@@ -22,6 +22,13 @@
 #   t1-b8-p3     b8-p3-e50 training the last block only, on the tokens the
 #                blocks before it give once (a step costs 1/depth of a pass:
 #                1013 steps at 3x64, 1350 at 4x96, capped at 1600)
+#   b2-p3        batch 2, at most 3 passes (1350 steps), measured every 200: the
+#                batch grid grown past its edge (b4-p3 led it on validation)
+#   t1-b4-p3     b4-p3 training the last block only (2025 steps at 3x64, 2700
+#                at 4x96), measured every 200
+#   b4-p2.5      b4-p3 with 2.5 passes of steps, so that the whole fit (held-out
+#                checks and the weights' composition at every step counted,
+#                cheap_fit_report.py's fit_cost) stays within 3 passes
 #
 # The choice: the protocol's one rule (research/PROTOCOL.md, made by
 # cheap_fit_report.py): among the recipes whose fit costs at most 3
@@ -32,6 +39,7 @@
 #   bash research/scripts/cheap_fit.sh            # research/results/cheap-fit-glyphs/val.csv
 #   SPLIT=test bash research/scripts/cheap_fit.sh # research/results/cheap-fit-glyphs/test.csv
 #   FIT_ONLY=1 bash research/scripts/cheap_fit.sh # fit-9x192.csv (validation, epoch 0)
+# LABELS=a,b runs only those recipes (the chosen one on test, say).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 EVAL=${EVAL:-build/research/eval/wave-eval}
@@ -45,27 +53,35 @@ mkdir -p "$OUT"
 EPOCHS=5
 CSV="$SPLIT.csv"
 if [[ "${FIT_ONLY:-0}" == 1 ]]; then EPOCHS=0; SIZES=9x192; CSV="fit-9x192.csv"; fi
+only() { [[ -z "${LABELS:-}" || ",$LABELS," == *",$1,"* ]]; }
 COMMON=(--bank=research/banks/glyphs-ae/glyphs-ae-vit.safetensors
   --ancestry=research/banks/glyphs-ae/glyphs-ae-vit.ancestry.safetensors
   --data=data/glyphs/train --test_data=data/glyphs/test --classes=5,6,7,8,9
   --sizes="$SIZES" --seeds=1,2,3 --epochs="$EPOCHS" --train_samples=5000 --val_samples=1000
   --split="$SPLIT" --few_shot=1000 --fit_held_out=100 --threads="${THREADS:-1}"
   --out_dir="$OUT" --csv="$CSV" --resume --noreport)
-"$EVAL" "${COMMON[@]}" --methods=wave --label=today --fit_steps=400 --eval_every=25 --patience=4
-"$EVAL" "${COMMON[@]}" --methods=wave --label=head300 --fit_steps=0 --fit_head_steps=300
-"$EVAL" "${COMMON[@]}" --methods=wave --label=head300-s43 --fit_steps=43 --fit_head_steps=300
-"$EVAL" "${COMMON[@]}" --methods=wave --label=s43 --fit_steps=43
-"$EVAL" "${COMMON[@]}" --methods=direct --fit_steps=43
-"$EVAL" "${COMMON[@]}" --methods=wave-default
-"$EVAL" "${COMMON[@]}" --methods=wave --label=b16-p3 --fit_batch=16 --fit_max_passes=3 \
+only today && "$EVAL" "${COMMON[@]}" --methods=wave --label=today --fit_steps=400 --eval_every=25 --patience=4
+only head300 && "$EVAL" "${COMMON[@]}" --methods=wave --label=head300 --fit_steps=0 --fit_head_steps=300
+only head300-s43 && "$EVAL" "${COMMON[@]}" --methods=wave --label=head300-s43 --fit_steps=43 --fit_head_steps=300
+only s43 && "$EVAL" "${COMMON[@]}" --methods=wave --label=s43 --fit_steps=43
+only direct && "$EVAL" "${COMMON[@]}" --methods=direct --fit_steps=43
+only wave-default && "$EVAL" "${COMMON[@]}" --methods=wave-default
+only b16-p3 && "$EVAL" "${COMMON[@]}" --methods=wave --label=b16-p3 --fit_batch=16 --fit_max_passes=3 \
   --fit_steps=400 --eval_every=25 --patience=4
-"$EVAL" "${COMMON[@]}" --methods=wave --label=b8-p3 --fit_batch=8 --fit_max_passes=3 \
+only b8-p3 && "$EVAL" "${COMMON[@]}" --methods=wave --label=b8-p3 --fit_batch=8 --fit_max_passes=3 \
   --fit_steps=400 --eval_every=25 --patience=4
-"$EVAL" "${COMMON[@]}" --methods=wave --label=b8-p3-e50 --fit_batch=8 --fit_max_passes=3 \
+only b8-p3-e50 && "$EVAL" "${COMMON[@]}" --methods=wave --label=b8-p3-e50 --fit_batch=8 --fit_max_passes=3 \
   --fit_steps=400 --eval_every=50 --patience=4
-"$EVAL" "${COMMON[@]}" --methods=wave --label=head300-b8-p3 --fit_batch=8 --fit_max_passes=3 \
+only head300-b8-p3 && "$EVAL" "${COMMON[@]}" --methods=wave --label=head300-b8-p3 --fit_batch=8 --fit_max_passes=3 \
   --fit_steps=400 --eval_every=50 --patience=4 --fit_head_steps=300
-"$EVAL" "${COMMON[@]}" --methods=wave --label=b4-p3 --fit_batch=4 --fit_max_passes=3 \
+only b4-p3 && "$EVAL" "${COMMON[@]}" --methods=wave --label=b4-p3 --fit_batch=4 --fit_max_passes=3 \
   --fit_steps=800 --eval_every=100 --patience=4
-"$EVAL" "${COMMON[@]}" --methods=wave --label=t1-b8-p3 --fit_batch=8 --fit_max_passes=3 \
+only t1-b8-p3 && "$EVAL" "${COMMON[@]}" --methods=wave --label=t1-b8-p3 --fit_batch=8 --fit_max_passes=3 \
   --fit_steps=1600 --eval_every=50 --patience=4 --fit_tail_blocks=1
+only b2-p3 && "$EVAL" "${COMMON[@]}" --methods=wave --label=b2-p3 --fit_batch=2 --fit_max_passes=3 \
+  --fit_steps=1600 --eval_every=200 --patience=4
+only t1-b4-p3 && "$EVAL" "${COMMON[@]}" --methods=wave --label=t1-b4-p3 --fit_batch=4 --fit_max_passes=3 \
+  --fit_steps=3200 --eval_every=200 --patience=4 --fit_tail_blocks=1
+only b4-p2.5 && "$EVAL" "${COMMON[@]}" --methods=wave --label=b4-p2.5 --fit_batch=4 --fit_max_passes=2.5 \
+  --fit_steps=800 --eval_every=100 --patience=4
+true
