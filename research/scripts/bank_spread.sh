@@ -8,6 +8,9 @@
 # seeds 1-3 on the test images. Seed-major, so a stopped run still pairs;
 # --resume continues where it stopped.
 #   bash research/scripts/bank_spread.sh           # research/results/transfer-bank-spread/test.csv
+#   REPORT_ONLY=1 bash research/scripts/bank_spread.sh   # results.md from the CSV alone
+# The report sets each bank against seed 1's (the served transfer bank), paired
+# by target seed.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 EVAL=${EVAL:-build/research/eval/wave-eval}
@@ -19,7 +22,7 @@ declare -A BANKS=([bank-seed1]=research/banks/transfer/fashion-mnist-0-4-vit.saf
 rate() {  # WAVE's chosen rate at a size, from the task's choices
   awk -F, -v size="$1" '$1 == size && $2 == "wave" { print $4 }' research/results/transfer/choices.csv
 }
-for seed in ${SEEDS:-1 2 3}; do
+for seed in $([[ "${REPORT_ONLY:-0}" == 1 ]] || echo "${SEEDS:-1 2 3}"); do
   for label in bank-seed1 bank-seed2 bank-seed3; do
     for size in 3x64 4x96 12x128 9x192; do
       "$EVAL" --bank="${BANKS[$label]}" --ancestry="${BANKS[$label]%.safetensors}.ancestry.safetensors" --classes=5,6,7,8,9 --val_samples=2500 \
@@ -30,3 +33,5 @@ for seed in ${SEEDS:-1 2 3}; do
     done
   done
 done
+"$EVAL" --report_only --inputs="$OUT/test.csv" --out_dir="$OUT" --reference=bank-seed1 \
+  --report_epochs=0,1,5 --yardstick=none

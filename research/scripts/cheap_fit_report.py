@@ -48,13 +48,13 @@ def fit_cost(recipe, size, passes, forward_passes):
     third, and the composition of the trained weights at every step: 2N
     FLOPs per composed element forward and 2N for the scalers' gradient
     (N templates), (passes / batch) * (L / k) steps over the k trained blocks'
-    parameters."""
+    parameters. Direct's weights are plain tensors: nothing to compose."""
     depth, width = (int(x) for x in size.split("x"))
     batch, tail = RECIPES[recipe]
     trained = tail or depth
     train_pass = 3 * flops.forward(depth, width, CLASSES, CHANNELS, image=IMAGE, patch=PATCH)
     steps = passes / batch * depth / trained
-    compose = steps * 4 * TEMPLATES * trained * block_params(width)
+    compose = 0 if recipe == "direct" else steps * 4 * TEMPLATES * trained * block_params(width)
     return passes + forward_passes / 3 + compose / train_pass
 
 
@@ -181,15 +181,18 @@ def main():
         fit_rows = load(fits)
         out += ["", "The fits alone at 9x192 (`fit-9x192.csv`: validation, no training after; "
                 "fit seconds on one thread):", "",
-                "| recipe | seeds | backward passes | over the upload | forward passes | "
+                "| recipe | seeds | backward passes | forward passes | whole fit over the upload | "
                 "fit seconds | epoch 0 |", "|---|---|---|---|---|---|---|"]
         for recipe in RECIPES:
             got = [fit_rows[k] for k in sorted(fit_rows) if k[0] == recipe and k[3] == 0]
             if not got:
                 continue
-            back = statistics.mean(int(r["passes"]) for r in got)
-            out.append(f"| {recipe} | {len(got)} | {back:,.0f} | {back / UPLOADED:.2f} | "
-                       f"{statistics.mean(int(r['forward_passes']) for r in got):,.0f} | "
+            back = statistics.mean(float(r["passes"]) for r in got)
+            whole = statistics.mean(fit_cost(recipe, "9x192", float(r["passes"]),
+                                             float(r["forward_passes"])) for r in got)
+            out.append(f"| {recipe} | {len(got)} | {back:,.0f} | "
+                       f"{statistics.mean(float(r['forward_passes']) for r in got):,.0f} | "
+                       f"{whole / UPLOADED:.2f} | "
                        f"{stat([float(r['seconds']) for r in got], 2)} | "
                        f"{stat([float(r['accuracy']) for r in got])} |")
     if split == "val":
