@@ -48,16 +48,27 @@ at::Tensor ReferenceForward(const ViTConfig& c, const TensorMap& p, const at::Te
   return linear("head", d, c.classes)(x.select(1, 0));
 }
 
-TEST(VitTest, MatchesTorchNnReference) {
+// A width-64 ViT with 4 heads, and parameters of larger random values than
+// the init, so that every path of the forward pass matters.
+ViTConfig SmallConfig(int64_t depth, int64_t classes) {
   ViTConfig c;
-  c.depth = 2;
+  c.depth = depth;
   c.width = 64;
   c.heads = 4;
-  c.classes = 7;
+  c.classes = classes;
+  return c;
+}
+
+TensorMap RandomParams(const ViTConfig& c, at::Generator& gen) {
   TensorMap params = DirectInit(c, 11);
-  // Larger random values than the init, so every path matters.
-  at::Generator gen = MakeGenerator(12);
   for (auto& [name, t] : params) t = at::empty_like(t).normal_(0, 0.3, gen);
+  return params;
+}
+
+TEST(VitTest, MatchesTorchNnReference) {
+  const ViTConfig c = SmallConfig(2, 7);
+  at::Generator gen = MakeGenerator(12);
+  TensorMap params = RandomParams(c, gen);
   ASSERT_OK(ValidateParams(c, params));
   at::Tensor images = at::empty({5, 1, 28, 28}).normal_(0, 1, gen);
   at::Tensor ours = VitForward(c, params, images);
@@ -69,14 +80,9 @@ TEST(VitTest, MatchesTorchNnReference) {
 // The forward pass split at any block gives the whole pass's features, and
 // the second part reads only its own blocks' parameters and the final norm.
 TEST(VitTest, SplitAtAnyBlockGivesTheSameFeatures) {
-  ViTConfig c;
-  c.depth = 3;
-  c.width = 64;
-  c.heads = 4;
-  c.classes = 5;
-  TensorMap params = DirectInit(c, 3);
+  const ViTConfig c = SmallConfig(3, 5);
   at::Generator gen = MakeGenerator(4);
-  for (auto& [name, t] : params) t = at::empty_like(t).normal_(0, 0.3, gen);
+  const TensorMap params = RandomParams(c, gen);
   at::Tensor images = at::empty({4, 1, 28, 28}).normal_(0, 1, gen);
   const at::Tensor whole = VitFeatures(c, params, images);
   for (int64_t split = 0; split <= c.depth; ++split) {
