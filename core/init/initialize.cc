@@ -453,8 +453,9 @@ absl::StatusOr<Dataset> FitScalersAndHead(const TemplateBank& bank, const ViTCon
     report.feature_passes = m;
   }
   BestStep best(o, eval_set.size() > 0);
+  const Dataset& held_out = eval_set;  // a lambda cannot capture a structured binding (C++17)
   const BestStep::AccuracyFn held_out_accuracy = [&] {
-    return StepAccuracy(bank, target, state, in, eval_set);
+    return StepAccuracy(bank, target, state, in, held_out);
   };
   RETURN_IF_ERROR(best.Measure(0, state, held_out_accuracy));
   for (int64_t step = 0; step < o.steps && !best.ShouldStop(); ++step) {
