@@ -165,6 +165,17 @@ absl::Status CheckHeldOut(const FitOptions& options, int64_t n) {
   return absl::OkStatus();
 }
 
+absl::Status CheckKeptTokens(const FitOptions& options, const ViTConfig& target, int64_t n) {
+  if (TrainedBlocks(options, target) == target.depth) return absl::OkStatus();
+  const int64_t bytes = n * target.tokens() * target.width * static_cast<int64_t>(sizeof(float));
+  if (bytes <= kMaxKeptTokenBytes) return absl::OkStatus();
+  return absl::FailedPreconditionError(absl::StrCat(
+      "fit.tail_blocks: the tokens kept for ", n, " samples would take ", bytes,
+      " bytes, over the ", kMaxKeptTokenBytes, " a fit may keep; send at most ",
+      kMaxKeptTokenBytes / (target.tokens() * target.width * 4),
+      " samples, or leave tail_blocks unset"));
+}
+
 absl::StatusOr<CheckedRequest> CheckedRequest::Create(const TemplateBank& bank,
                                                       const ViTConfig& target,
                                                       const FitOptions& fit) {
@@ -188,6 +199,7 @@ absl::Status CheckedRequest::SetFewShot(Dataset few_shot) {
   const int64_t n = few_shot.size();
   if (fit_.Fits() || n > 0) RETURN_IF_ERROR(ValidateFewShot(few_shot, target_));
   if (fit_.Fits()) RETURN_IF_ERROR(CheckHeldOut(fit_, n));
+  if (fit_.steps > 0) RETURN_IF_ERROR(CheckKeptTokens(fit_, target_, n));
   few_shot_ = std::move(few_shot);
   has_few_shot_ = true;
   return absl::OkStatus();

@@ -132,6 +132,11 @@ int64_t TrainedBlocks(const FitOptions& options, const ViTConfig& target);
 int64_t ScalerSteps(const FitOptions& options, int64_t fit_samples, double step_passes = 1.0);
 // INVALID_ARGUMENT when holding them out leaves fewer than 2 samples to fit on.
 absl::Status CheckHeldOut(const FitOptions& options, int64_t n);
+// A fit of the last blocks keeps every sample's tokens (float32 [T, width]);
+// FAILED_PRECONDITION, naming what to change, when those of `n` samples
+// would pass kMaxKeptTokenBytes.
+inline constexpr int64_t kMaxKeptTokenBytes = 2ll << 30;
+absl::Status CheckKeptTokens(const FitOptions& options, const ViTConfig& target, int64_t n);
 
 // True when no element is NaN or infinite: the smallest and the largest
 // element are finite (a NaN makes both NaN). No mask materialized (a float64

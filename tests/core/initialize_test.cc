@@ -104,6 +104,20 @@ TEST(ScalerStepsTest, AStepThroughPartOfTheModelCostsThatShareOfAPass) {
                 "fit.tail_blocks: must be >= 0 (0: every block), got -1");
 }
 
+TEST(KeptTokensTest, AFitOfTheLastBlocksKeepsBoundedTokens) {
+  ViTConfig target;
+  target.depth = 12;
+  target.width = 768;  // 17 tokens: 52,224 bytes a sample
+  FitOptions o;
+  EXPECT_OK(CheckKeptTokens(o, target, 1000000));  // every block: nothing kept
+  o.tail_blocks = 2;
+  EXPECT_OK(CheckKeptTokens(o, target, 20000));
+  EXPECT_STATUS(CheckKeptTokens(o, target, 50000), absl::StatusCode::kFailedPrecondition,
+                "fit.tail_blocks: the tokens kept for 50000 samples would take 2611200000 "
+                "bytes, over the 2147483648 a fit may keep; send at most 41120 samples, or "
+                "leave tail_blocks unset");
+}
+
 // A fit of the last blocks trains their scalers, the final norm's and the
 // head, leaves every other scaler as it started, fits the task, and counts
 // the frozen blocks' one forward pass over the fit and held-out samples.
