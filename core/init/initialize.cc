@@ -83,6 +83,9 @@ absl::Status ValidateFitOptions(const FitOptions& o) {
   }
   if (o.steps < 0) return absl::InvalidArgumentError("fit.steps: must be >= 0");
   if (o.head_steps < 0) return absl::InvalidArgumentError("fit.head_steps: must be >= 0");
+  if (o.head_refit_steps < 0) {
+    return absl::InvalidArgumentError("fit.head_refit_steps: must be >= 0");
+  }
   if (o.batch < 1) return absl::InvalidArgumentError("fit.batch: must be >= 1");
   if (o.held_out < -1) return absl::InvalidArgumentError("fit.held_out: must be >= 0");
   if (o.tail_blocks < 0) {
@@ -375,25 +378,30 @@ absl::StatusOr<double> StepAccuracy(const TemplateBank& bank, const ViTConfig& t
   return 100.0 * static_cast<double>(correct) / static_cast<double>(held_out.size());
 }
 
+// The class token's features of `input` (as StepInputs) with the scalers as
+// they stand, in batches, without gradients; float32 whatever the arithmetic.
+at::Tensor FeaturesOnce(const TemplateBank& bank, const ViTConfig& target, const FitState& state,
+                        const at::Tensor& input, int64_t first_block, Precision precision) {
+  c10::NoGradGuard no_grad;
+  const TensorMap params = TrainedParams(bank, target, state, first_block);
+  const AutocastScope autocast(precision, input.device());
+  std::vector<at::Tensor> parts;
+  for (int64_t begin = 0; begin < input.size(0); begin += 256) {
+    parts.push_back(
+        TrainedFeatures(target, params, input.slice(0, begin, begin + 256), first_block)
+            .to(at::kFloat));
+  }
+  return at::cat(parts);
+}
+
 // The head alone on the features of the body as it stands, computed once:
 // a cheap start for the scaler steps (or all of the fit, with steps = 0).
 absl::Status FitHeadOnFeatures(const TemplateBank& bank, const ViTConfig& target,
                                const StepInputs& in, const at::Tensor& labels,
                                const at::Tensor& teacher_logits, const FitOptions& o,
                                FitState& state, const CheckFn& check) {
-  at::Tensor features;
-  {
-    c10::NoGradGuard no_grad;
-    const TensorMap params = TrainedParams(bank, target, state, in.first_block);
-    std::vector<at::Tensor> parts;
-    const AutocastScope autocast(o.precision, in.fit.device());
-    for (int64_t begin = 0; begin < in.fit.size(0); begin += 256) {
-      parts.push_back(TrainedFeatures(target, params, in.fit.slice(0, begin, begin + 256),
-                                      in.first_block)
-                          .to(at::kFloat));
-    }
-    features = at::cat(parts);
-  }
+  const at::Tensor features =
+      FeaturesOnce(bank, target, state, in.fit, in.first_block, o.precision);
   std::vector<at::Tensor> head;
   for (auto& [name, h] : state.head) head.push_back(h.set_requires_grad(true));
   ScheduledAdamW optimizer({{head, o.head_lr, o.weight_decay}}, {o.head_steps, 0, 0.0});
@@ -412,6 +420,58 @@ absl::Status FitHeadOnFeatures(const TemplateBank& bank, const ViTConfig& target
     optimizer.Step(step, loss);
   }
   for (auto& [name, h] : state.head) h = h.detach();
+  return absl::OkStatus();
+}
+
+// Percent of `labels` the head gets right on `features`.
+double HeadAccuracy(const TensorMap& head, const at::Tensor& features, const at::Tensor& labels) {
+  c10::NoGradGuard no_grad;
+  const at::Tensor logits = at::linear(features, head.at("head.weight"), head.at("head.bias"));
+  return 100.0 * static_cast<double>(logits.argmax(1).eq(labels).sum().item<int64_t>()) /
+         static_cast<double>(labels.size(0));
+}
+
+// After the scaler steps: the head alone, full batch, on the features of
+// every fit sample as the body now stands (computed once), at head_lr with
+// cosine decay. The held-out samples' features, computed in the same way,
+// decide whether the new head replaces the old one: it does unless their
+// accuracy drops (with nothing held out, it always does).
+absl::Status RefitHead(const TemplateBank& bank, const ViTConfig& target, const StepInputs& in,
+                       const at::Tensor& labels, const Dataset& held_out, const FitOptions& o,
+                       FitState& state, FitReport& report, const CheckFn& check) {
+  const at::Tensor features =
+      FeaturesOnce(bank, target, state, in.fit, in.first_block, o.precision);
+  report.feature_passes += features.size(0);
+  at::Tensor held_features;
+  if (held_out.size() > 0) {
+    const at::Tensor input =
+        in.first_block == 0
+            ? Normalize(held_out.images, bank.geometry.mean, bank.geometry.std).to(in.fit.device())
+            : in.held_out;
+    held_features = FeaturesOnce(bank, target, state, input, in.first_block, o.precision);
+    report.feature_passes += held_out.size();
+  }
+  TensorMap refit;
+  for (const auto& [name, h] : state.head) refit[name] = h.detach().clone().set_requires_grad(true);
+  ScheduledAdamW optimizer(
+      {{{refit.at("head.weight"), refit.at("head.bias")}, o.head_lr, o.weight_decay}},
+      {o.head_refit_steps, 0, 0.0});
+  for (int64_t step = 0; step < o.head_refit_steps; ++step) {
+    if (check && step % 50 == 0) RETURN_IF_ERROR(check());
+    const at::Tensor logits =
+        at::linear(features, refit.at("head.weight"), refit.at("head.bias"));
+    optimizer.Step(step, at::cross_entropy_loss(logits, labels));
+  }
+  for (auto& [name, h] : refit) h = h.detach();
+  if (!AllFinite(refit.at("head.weight")) || !AllFinite(refit.at("head.bias"))) {
+    return absl::InvalidArgumentError(
+        "fit diverged: the refitted head is not finite; lower fit.head_lr");
+  }
+  const bool keep = held_out.size() == 0 ||
+                    HeadAccuracy(refit, held_features, held_out.labels) >=
+                        HeadAccuracy(state.head, held_features, held_out.labels);
+  if (keep) state.head = std::move(refit);
+  report.head_refit_kept = keep;
   return absl::OkStatus();
 }
 
@@ -505,6 +565,10 @@ absl::StatusOr<Dataset> FitScalersAndHead(const TemplateBank& bank, const ViTCon
   for (auto& [name, s] : state.scalers) s = s.detach();
   for (auto& [name, h] : state.head) h = h.detach();
   report.best_step = best.RestoreInto(state, report.steps_run);
+  if (o.head_refit_steps > 0) {
+    RETURN_IF_ERROR(
+        RefitHead(bank, target, in, fit_set.labels, held_out, o, state, report, check));
+  }
   return std::move(eval_set);
 }
 

@@ -54,9 +54,14 @@ struct FitOptions {
   // through the trained blocks alone (and max_passes counts it as that
   // share of a pass). 0, or the target's depth or more: every block.
   int64_t tail_blocks = 0;
+  // After the scaler steps: this many full-batch steps of the head alone on
+  // the features of every fit sample as the fit left the body, computed once
+  // (one forward pass over the fit and held-out samples). The new head is
+  // kept only where the held-out accuracy does not drop. 0: no refit.
+  int64_t head_refit_steps = 0;
   int64_t progress_every = 1;  // steps between progress callbacks
 
-  bool Fits() const { return steps > 0 || head_steps > 0; }  // uses the few-shot data
+  bool Fits() const { return steps > 0 || head_steps > 0 || head_refit_steps > 0; }  // uses the few-shot data
   // Where the fit runs ("cpu", "cuda").
   std::string device = "cpu";
   // The forward passes' arithmetic (scaler steps and the head's features):
@@ -87,6 +92,7 @@ struct FitReport {
   int64_t steps_run = 0;                  // fewer than asked when early stopping stopped the fit
   int64_t best_step = 0;                  // the step whose scalers and head were returned
   int64_t feature_passes = 0;             // forward image passes spent on the head's features
+  bool head_refit_kept = false;           // the refitted head was returned
   int64_t trained_blocks = 0;             // blocks whose scalers the steps trained
   // Forward image passes through the blocks kept as they started (fit and
   // held-out samples, once); 0 when every block was trained.

@@ -64,6 +64,10 @@ ABSL_FLAG(int64_t, fit_tail_blocks, 0,
           "WAVE only: the scaler steps train the last this many blocks, on the tokens the "
           "blocks before them give once (0: every block). Passes count a step through k of "
           "L blocks as k/L of a pass.");
+ABSL_FLAG(int64_t, fit_head_refit_steps, 0,
+          "WAVE only: after the scaler steps, full-batch steps of the head alone on the "
+          "features of the fit samples (forward passes: fit and held-out samples, once); kept "
+          "unless the held-out accuracy drops.");
 ABSL_FLAG(double, fit_max_passes, 0,
           "WAVE only: scaler steps at most this many passes over the fit samples (0: "
           "--fit_steps as given).");
@@ -126,7 +130,7 @@ struct EvalOptions {
   int64_t fit_steps = 0, fit_batch = 0, few_shot = 0;
   int64_t fit_held_out = 0, eval_every = 0, patience = 0, fit_head_steps = 0;
   double fit_max_passes = 0;
-  int64_t fit_tail_blocks = 0;
+  int64_t fit_tail_blocks = 0, fit_head_refit_steps = 0;
   bool fit_head_from_bank = false;
   AuxiliaryMix aux_mix = AuxiliaryMix::kNearest;
   Precision fit_precision = Precision::kFloat32;         // WAVE's fits
@@ -162,6 +166,7 @@ absl::StatusOr<EvalOptions> EvalOptionsFromFlags() {
   o.fit_head_steps = absl::GetFlag(FLAGS_fit_head_steps);
   o.fit_max_passes = absl::GetFlag(FLAGS_fit_max_passes);
   o.fit_tail_blocks = absl::GetFlag(FLAGS_fit_tail_blocks);
+  o.fit_head_refit_steps = absl::GetFlag(FLAGS_fit_head_refit_steps);
   o.fit_head_from_bank = absl::GetFlag(FLAGS_fit_head_from_bank);
   ASSIGN_OR_RETURN(o.aux_mix, ParseAuxiliaryMix(absl::GetFlag(FLAGS_aux_mix)));
   const std::string precision = absl::GetFlag(FLAGS_fit_precision);
@@ -301,6 +306,7 @@ absl::StatusOr<Initialized> Initialize(const std::string& method, const ViTConfi
     o.head_steps = ctx.options.fit_head_steps;
     o.max_passes = ctx.options.fit_max_passes;
     o.tail_blocks = ctx.options.fit_tail_blocks;
+    o.head_refit_steps = ctx.options.fit_head_refit_steps;
     o.seed = ctx.seed;
     o.scaler_init = method == "wave"          ? ScalerInit::kStructured
                     : method == "wave-select" ? ScalerInit::kSelect
@@ -405,6 +411,10 @@ std::string Header(const Context& ctx) {
       o.fit_head_steps > 0 ? absl::StrCat("; WAVE first fits its head alone for ", o.fit_head_steps,
                                           " steps on features computed once")
                            : "",
+      o.fit_head_refit_steps > 0
+          ? absl::StrCat("; after the scaler steps WAVE refits its head alone for ",
+                         o.fit_head_refit_steps, " full-batch steps on features computed once")
+          : "",
       o.eval_every > 0 ? absl::StrCat("; WAVE stops early: held-out accuracy every ", o.eval_every,
                                       " steps, patience ", o.patience)
                        : "",

@@ -29,6 +29,10 @@
 #   b4-p2.5      b4-p3 with 2.5 passes of steps, so that the whole fit (held-out
 #                checks and the weights' composition at every step counted,
 #                cheap_fit_report.py's fit_cost) stays within 3 passes
+#   b4-p2.5-r300 b4-p2.5, then the head alone refitted for 300 full-batch steps on
+#                the features of the fit images as the scaler steps left the body
+#                (one forward pass over the upload: a third of a pass), kept
+#                unless the held-out accuracy drops
 #
 # The choice: the protocol's one rule (research/PROTOCOL.md, made by
 # cheap_fit_report.py): among the recipes whose fit costs at most 3
@@ -84,4 +88,6 @@ only t1-b4-p3 && "$EVAL" "${COMMON[@]}" --methods=wave --label=t1-b4-p3 --fit_ba
   --fit_steps=3200 --eval_every=200 --patience=4 --fit_tail_blocks=1
 only b4-p2.5 && "$EVAL" "${COMMON[@]}" --methods=wave --label=b4-p2.5 --fit_batch=4 --fit_max_passes=2.5 \
   --fit_steps=800 --eval_every=100 --patience=4
+only b4-p2.5-r300 && "$EVAL" "${COMMON[@]}" --methods=wave --label=b4-p2.5-r300 --fit_batch=4 \
+  --fit_max_passes=2.5 --fit_steps=800 --eval_every=100 --patience=4 --fit_head_refit_steps=300
 true

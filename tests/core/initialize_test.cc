@@ -237,6 +237,43 @@ TEST_F(InitializeTest, HeadStepsFitTheHeadAloneOnTheInitializedBody) {
                 "fit.head_steps");
 }
 
+TEST_F(InitializeTest, AHeadRefitChangesOnlyTheHeadAndKeepsItOnlyWhereHeldOutAccuracyHolds) {
+  ViTConfig target = TinyConfig(3, 48);
+  const FitOptions steps = Options(5);
+  auto plain = InitializeTarget(bank_, target, data_, steps);
+  ASSERT_OK(plain);
+  FitOptions refit = steps;
+  refit.head_refit_steps = 100;
+  auto r = InitializeTarget(bank_, target, data_, refit);
+  ASSERT_OK(r);
+  EXPECT_EQ(r->report.feature_passes, 300);  // 250 fit + 50 held out, once
+  for (const auto& [name, w] : r->weights) {
+    if (name.rfind("head.", 0) != 0) EXPECT_TRUE(w.equal(plain->weights.at(name))) << name;
+  }
+  // Five steps leave the head far from fitted: the refit is kept, differs,
+  // and does not lose held-out accuracy (measured on the returned weights).
+  EXPECT_TRUE(r->report.head_refit_kept);
+  EXPECT_FALSE(r->weights.at("head.weight").equal(plain->weights.at("head.weight")));
+  EXPECT_GE(r->report.held_out_accuracy, plain->report.held_out_accuracy);
+  // Ten full-batch steps at a high rate from a head forty steps have fitted
+  // lose held-out accuracy: the fit's own head is returned.
+  FitOptions fitted = Options(40);
+  fitted.head_lr = 0.1;
+  auto fitted_plain = InitializeTarget(bank_, target, data_, fitted);
+  ASSERT_OK(fitted_plain);
+  FitOptions short_refit = fitted;
+  short_refit.head_refit_steps = 10;
+  auto dropped = InitializeTarget(bank_, target, data_, short_refit);
+  ASSERT_OK(dropped);
+  EXPECT_FALSE(dropped->report.head_refit_kept);
+  for (const auto& [name, w] : dropped->weights) {
+    EXPECT_TRUE(w.equal(fitted_plain->weights.at(name))) << name;
+  }
+  refit.head_refit_steps = -1;
+  EXPECT_STATUS(InitializeTarget(bank_, target, data_, refit), StatusCode::kInvalidArgument,
+                "fit.head_refit_steps");
+}
+
 TEST_F(InitializeTest, EarlyStoppingNeedsHeldOutSamplesAndSaneSettings) {
   ViTConfig target = TinyConfig(3, 48);
   FitOptions o = Options(10);
