@@ -416,6 +416,9 @@ void PrintSummary(const InitCommand& command, const v1::Summary& summary) {
     }
     std::printf("\n");
   }
+  if (summary.head_refit_kept()) {
+    std::printf("head: refitted after the steps (held-out accuracy did not drop)\n");
+  }
   if (summary.cache_hit()) {
     std::printf("served from the server's result cache: no fit ran (key %s)\n",
                 summary.result_key().c_str());

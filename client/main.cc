@@ -74,6 +74,11 @@ ABSL_FLAG(int64_t, tail_blocks, -1,
           "Scaler steps train only the last this many blocks, on what the blocks before them "
           "give once (each step costs that share of a pass; -1: the bank's or the server's "
           "default, 0: every block).");
+ABSL_FLAG(int64_t, head_refit_steps, -1,
+          "After the scaler steps, full-batch steps of the head alone on the fitted body's "
+          "features (one forward pass); the new head is kept unless held-out accuracy drops. "
+          "A better start for weights used as returned (-1: the bank's or the server's "
+          "default, 0).");
 ABSL_FLAG(std::string, precision, "",
           "f32 | bf16: the fit's arithmetic (bf16: matrix products in bfloat16, the weights "
           "stay float32; empty: the server's default, as describe shows it).");
@@ -112,7 +117,8 @@ const std::vector<wave::FlagGroup> kInitGroups = {
     {"Data", {"images", "labels", "data_format", "data", "samples"}},
     {"Fit (unset: the bank's or the server's defaults, as describe shows them)",
      {"steps", "batch", "lr", "head_lr", "seed", "held_out", "eval_every", "patience",
-      "scaler_init", "auxiliary", "head_steps", "max_passes", "tail_blocks", "head_from_bank",
+      "scaler_init", "auxiliary", "head_steps", "max_passes", "tail_blocks", "head_refit_steps",
+      "head_from_bank",
       "precision"}},
     {"Output", {"out", "out_dir", "scalers_out", "dtype", "json", "resume"}},
 };
@@ -212,6 +218,9 @@ int main(int argc, char** argv) {
   if (absl::GetFlag(FLAGS_max_passes) >= 0) fit->set_max_passes(absl::GetFlag(FLAGS_max_passes));
   if (absl::GetFlag(FLAGS_tail_blocks) >= 0) {
     fit->set_tail_blocks(absl::GetFlag(FLAGS_tail_blocks));
+  }
+  if (absl::GetFlag(FLAGS_head_refit_steps) >= 0) {
+    fit->set_head_refit_steps(absl::GetFlag(FLAGS_head_refit_steps));
   }
   fit->set_head_from_bank(absl::GetFlag(FLAGS_head_from_bank));
   fit->set_precision(absl::GetFlag(FLAGS_precision));

@@ -40,6 +40,7 @@ v1::Summary FitSummary(const TemplateBank& bank, const ViTConfig& target, const 
   s.set_final_loss(r.steps.empty() ? 0 : r.steps.back().loss);
   s.set_fit_precision(std::string(PrecisionName(r.precision)));
   s.set_fit_precision_note(r.precision_note);
+  s.set_head_refit_kept(r.head_refit_kept);
   return s;
 }
 

@@ -24,6 +24,7 @@ void ToProto(const FitOptions& o, v1::FitOptions* out) {
   out->set_head_steps(o.head_steps);
   out->set_max_passes(o.max_passes);
   out->set_tail_blocks(o.tail_blocks);
+  out->set_head_refit_steps(o.head_refit_steps);
   out->set_precision(std::string(PrecisionName(o.precision)));
 }
 

@@ -57,6 +57,7 @@ FitOptions ApplyFitHeader(const v1::FitOptions& f) {
   if (f.has_head_steps()) fit.head_steps = f.head_steps();
   if (f.has_max_passes()) fit.max_passes = f.max_passes();
   if (f.has_tail_blocks()) fit.tail_blocks = f.tail_blocks();
+  if (f.has_head_refit_steps()) fit.head_refit_steps = f.head_refit_steps();
   fit.eval_every = f.has_eval_every() ? f.eval_every() : kDefaultEvalEvery;
   fit.patience = f.has_patience() ? f.patience() : kDefaultPatience;
   auto scheme = ParseScalerInit(f.scaler_init());

@@ -508,6 +508,27 @@ def test_a_pass_budget_makes_the_fit_follow_the_uploads_size(server, fashion):
     assert (one.summary.steps_run, two.summary.steps_run) == (9, 18)
 
 
+def test_a_head_refit_after_the_steps_is_kept_only_where_it_holds_held_out_accuracy(
+        server, fashion):
+    """head_refit_steps refits a fresh head that three steps left far from
+    fitted: the summary says it was kept, the held-out accuracy (measured on
+    the returned weights) did not drop, and the body is the plain fit's."""
+    with wave_init.Client(server.address) as client:
+        plain = request(client, fashion, n=300, steps=3, batch=30, eval_every=0,
+                        head_from_bank=False)
+        refit = request(client, fashion, n=300, steps=3, batch=30, eval_every=0,
+                        head_from_bank=False, head_refit_steps=100)
+        with pytest.raises(wave_init.WaveInitError, match="fit.head_refit_steps: must be >= 0"):
+            request(client, fashion, n=300, head_refit_steps=-1)
+    assert (plain.summary.head_refit_kept, refit.summary.head_refit_kept) == (False, True)
+    assert refit.summary.held_out_accuracy >= plain.summary.held_out_accuracy
+    body = [k for k in plain.weights if not k.startswith("head.")]
+    assert all(np.array_equal(np.asarray(plain.weights[k]), np.asarray(refit.weights[k]))
+               for k in body)
+    assert not np.array_equal(np.asarray(plain.weights["head.weight"]),
+                              np.asarray(refit.weights["head.weight"]))
+
+
 def test_a_fit_of_the_last_blocks_costs_their_share_of_a_pass(server, fashion):
     """tail_blocks trains only the last blocks: with max_passes, a step
     through one of three blocks costs a third of a pass, so three times the

@@ -506,6 +506,7 @@ TEST(FitOptionsProtoTest, EveryFieldRoundTrips) {
   o.head_steps = 250;
   o.max_passes = 2.5;
   o.tail_blocks = 2;
+  o.head_refit_steps = 120;
   o.precision = Precision::kBFloat16;
   v1::FitOptions proto;
   ToProto(o, &proto);
@@ -524,6 +525,7 @@ TEST(FitOptionsProtoTest, EveryFieldRoundTrips) {
   EXPECT_EQ(back.head_steps, o.head_steps);
   EXPECT_EQ(back.max_passes, o.max_passes);
   EXPECT_EQ(back.tail_blocks, o.tail_blocks);
+  EXPECT_EQ(back.head_refit_steps, o.head_refit_steps);
   EXPECT_EQ(back.precision, o.precision);
   // Every field of the message is written: one added to the API but not
   // here fails this count.

@@ -60,6 +60,7 @@ class Summary:
     target_index: int = 0    # which of initialize_sizes()' sizes
     fit_precision: str = ""  # what the fit ran at: "f32" or "bf16"
     fit_precision_note: str = ""  # why not what was asked; empty when it was
+    head_refit_kept: bool = False  # the head refitted after the steps was returned
 
     @staticmethod
     def from_proto(s) -> "Summary":
@@ -74,7 +75,8 @@ class Summary:
             scalers_sha256=s.scalers_sha256, final_loss=s.final_loss, device=s.device,
             steps_run=s.steps_run, best_step=s.best_step, result_key=s.result_key,
             cache_hit=s.cache_hit, target_index=s.target_index,
-            fit_precision=s.fit_precision, fit_precision_note=s.fit_precision_note)
+            fit_precision=s.fit_precision, fit_precision_note=s.fit_precision_note,
+            head_refit_kept=s.head_refit_kept)
 
 
 @dataclasses.dataclass
@@ -353,7 +355,10 @@ class Client:
         class_names (written into the file's metadata), bank, steps, seed, batch, lr,
         held_out, head_from_bank, eval_every, patience, head_steps, max_passes
         (scaler steps at most this many passes over the fit's samples), tail_blocks
-        (the scaler steps train only the last this many blocks; 0: every block), precision
+        (the scaler steps train only the last this many blocks; 0: every block),
+        head_refit_steps (after the scaler steps, full-batch steps of the head alone
+        on the fitted body's features, kept unless held-out accuracy drops: a better
+        start for weights used as returned; result.summary.head_refit_kept), precision
         ("f32", "bf16": the fit's matrix products in bfloat16, the weights stay
         float32; unset: the server's default, describe()'s fit_precision), scaler_init
         ("structured", "select": tiles copied across a width, the better start
@@ -404,7 +409,9 @@ class Client:
                     eval_every: Optional[int] = None, patience: Optional[int] = None,
                     head_steps: Optional[int] = None, scaler_init: Optional[str] = None,
                     auxiliary: Optional[str] = None, max_passes: Optional[float] = None,
-                    tail_blocks: Optional[int] = None, precision: Optional[str] = None, dtype: str = "f32", include_scalers: bool = False,
+                    tail_blocks: Optional[int] = None, head_refit_steps: Optional[int] = None,
+                    precision: Optional[str] = None, dtype: str = "f32",
+                    include_scalers: bool = False,
                     deadline: Optional[float] = None, resume_retries: int = 2,
                     progress: Union[None, str, Callable[[Event], None]] = None,
                     normalized: bool = False, class_names: Optional[List[str]] = None
@@ -436,7 +443,8 @@ class Client:
                              ("eval_every", eval_every), ("patience", patience),
                              ("head_steps", head_steps), ("scaler_init", scaler_init),
                              ("auxiliary", auxiliary), ("max_passes", max_passes),
-                             ("tail_blocks", tail_blocks), ("precision", precision)]:
+                             ("tail_blocks", tail_blocks),
+                             ("head_refit_steps", head_refit_steps), ("precision", precision)]:
             if value is not None:  # unset: the server's default
                 setattr(fit, field, value)
         report = TerminalProgress() if progress == "bar" else progress
