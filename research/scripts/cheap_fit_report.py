@@ -35,13 +35,6 @@ SERVED = "wave-default"  # the server's own fit, as served: a reference, never a
 LAST_EPOCH = 5      # every recipe's schedule
 
 
-def block_params(width, mlp_ratio=4):
-    """Parameters of one encoder block (templated, all of them)."""
-    hidden = mlp_ratio * width
-    return 4 * width + 3 * width * width + 3 * width + width * width + width + \
-        2 * width * hidden + hidden + width
-
-
 def fit_cost(recipe, size, passes, forward_passes):
     """A fit's whole cost in forward+backward passes of one image through the
     whole network (flops.py's 3F): the steps' passes as recorded (a step
@@ -55,7 +48,7 @@ def fit_cost(recipe, size, passes, forward_passes):
     trained = tail or depth
     train_pass = 3 * flops.forward(depth, width, CLASSES, CHANNELS, image=IMAGE, patch=PATCH)
     steps = passes / batch * depth / trained
-    compose = 0 if recipe == "direct" else steps * 4 * TEMPLATES * trained * block_params(width)
+    compose = 0 if recipe == "direct" else steps * flops.compose_step(width, TEMPLATES, trained)
     return passes + forward_passes / 3 + compose / train_pass
 
 

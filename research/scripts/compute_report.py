@@ -11,8 +11,9 @@ costed by flops.py's formula:
     the few-shot fit  WAVE: its backward passes (scalers and head through the
                       whole network) at 3F, its forward passes (held-out
                       checks, features) at F, head steps on cached features at
-                      6DC; every other method: a head on a frozen body, F + 4DC
-                      per image and step
+                      6DC, and the weights' composition at every scaler step
+                      (flops.compose_step, the bank's N templates); every other
+                      method: a head on a frozen body, F + 4DC per image and step
     training          every image pass at 3F
 
     research/scripts/compute_report.py TASK [--check]
@@ -24,11 +25,12 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import flops  # noqa: E402
-from protocol import base_method  # noqa: E402
+from protocol import base_method, recipe_flags  # noqa: E402
 
 CLASSES = {"main": 10, "transfer": 5}
 HEAD_ONLY_FITS = {"direct", "weight-selection", "heur-lg", "mimetic"}
 BANK_SIZE = "6x128"  # every Fashion-MNIST bank's ancestry and auxiliary
+TEMPLATES = 16      # every Fashion-MNIST bank's templates per kind (models/README.md)
 SERVED_BANK = "fashion-mnist-vit"  # the server's default bank
 
 
@@ -44,7 +46,15 @@ def head_steps(choices, size, method):
     return 0
 
 
-def run_flops(rows, size, method, classes, choices, fit_batch=64):
+def fit_batch(method):
+    """The scaler steps' batch of a method's fit: the protocol's 64, or its recipe's."""
+    for flag in recipe_flags(method):
+        if flag.startswith("--fit_batch="):
+            return int(flag.split("=", 1)[1])
+    return 64
+
+
+def run_flops(rows, size, method, classes, choices):
     """{epoch: FLOPs so far} of one run's rows (one seed), fit included."""
     by_epoch = {int(r["epoch"]): r for r in rows}
     fit = by_epoch[0]
@@ -53,9 +63,12 @@ def run_flops(rows, size, method, classes, choices, fit_batch=64):
     if base_method(method) in HEAD_ONLY_FITS:
         fit_cost = fit_passes * flops.frozen_head_pass(size, classes)
     else:
+        depth, width = flops.size_of(size)
+        batch = fit_batch(method)
         fit_cost = (fit_passes * flops.train_pass(size, classes) + fit_forward * forward +
-                    head_steps(choices, size, method) * fit_batch *
-                    flops.cached_head_step(size, classes))
+                    head_steps(choices, size, method) * batch *
+                    flops.cached_head_step(size, classes) +
+                    fit_passes / batch * flops.compose_step(width, TEMPLATES, depth))
     return {e: fit_cost + (float(r["passes"]) - fit_passes) * flops.train_pass(size, classes)
             for e, r in by_epoch.items()}
 

@@ -16,6 +16,10 @@ What each image pass costs:
     forward and backward through the whole network        3 F   (backward = 2 F)
     a head fitted on a frozen body, features recomputed   F + 4 D C
     a head step on cached features                        6 D C
+A WAVE fit also composes the trained blocks' weights from their templates at
+every scaler step: 2N FLOPs per composed element forward and 2N for the
+scalers' gradient, N templates (compose_step; the final norm's 2D elements
+left out).
 """
 import argparse
 
@@ -51,6 +55,18 @@ def frozen_head_pass(size, classes, channels=1):
 def cached_head_step(size, classes):
     """One image of a head step on features computed once."""
     return 6 * size_of(size)[1] * classes
+
+
+def block_params(width, mlp_ratio=MLP_RATIO):
+    """Parameters of one encoder block (all of them templated)."""
+    hidden = mlp_ratio * width
+    return 4 * width + 3 * width * width + 3 * width + width * width + width + \
+        2 * width * hidden + hidden + width
+
+
+def compose_step(width, templates, blocks):
+    """FLOPs of one scaler step's composition of `blocks` blocks' weights."""
+    return 4 * templates * blocks * block_params(width)
 
 
 def main():

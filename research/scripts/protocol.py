@@ -37,16 +37,19 @@ TASKS = {
                   "--ancestry=research/banks/transfer/fashion-mnist-0-4-vit.ancestry.safetensors",
                   "--classes=5,6,7,8,9", "--val_samples=2500"],
         "epochs": {"direct": 10},  # every other method: 5
-        "seeds": "1,2,3",
+        # WAVE, Direct and WAVE's variants: five seeds; the other baselines three.
+        "seeds": "1,2,3,4,5",
         "baseline_seeds": "1,2,3",
+        "variant_seeds": "1,2,3,4,5",
         "baselines": ["weight-selection", "heur-lg", "mimetic"],
         # Direct as a whole schedule of each reported length, each with its own
         # rate search: "direct-e1" is one whole epoch, not epoch 1 of ten
         # (Direct's own 10 epochs are the other; 5 is yet to run).
         "schedules": ["direct-e1"],
-        # The server's fit exactly as served (no fit option set), trained at
-        # WAVE's rate.
-        "variants": ["wave-default"],
+        # The server's fit exactly as served (no fit option set), and the
+        # cheap fit chosen on the glyph task's validation split (RECIPES),
+        # both trained at WAVE's rate.
+        "variants": ["wave-default", "wave-b4-p2.5"],
     },
     "main": {
         "out": "research/results/main",
@@ -72,20 +75,37 @@ TASKS = {
 # variants take WAVE's rate; a method that cannot build a size (n/a) takes the
 # rate of the method it resembles, which it never uses.
 LR_FROM = {"weight-selection": "wave", "heur-lg": "wave", "mimetic": "direct",
-           "wave-naive": "wave", "wave-select": "wave", "wave-default": "wave"}
+           "wave-naive": "wave", "wave-select": "wave", "wave-default": "wave",
+           "wave-b4-p2.5": "wave"}
+# Variants that are WAVE with a fit recipe of their own: its flags replace the
+# protocol's fit steps and batch. "wave-b4-p2.5" is the cheap fit chosen on the
+# glyph task's validation split (research/results/cheap-fit-glyphs/): batch 4, at
+# most 2.5 passes over the fit images, checked every 100 steps, a fresh head, at
+# the server's default precision (as it would be served).
+RECIPES = {
+    "wave-b4-p2.5": ("wave", ["--fit_batch=4", "--fit_max_passes=2.5", "--fit_steps=800",
+                              "--eval_every=100", "--patience=4", "--fit_precision=auto"]),
+}
 SCHEDULE = re.compile(r"(?P<base>.+)-e(?P<epochs>\d+)")
 
 
 def base_method(method):
     """wave-eval's method of a comparison's method: "direct-e5" is Direct."""
+    if method in RECIPES:
+        return RECIPES[method][0]
     m = SCHEDULE.fullmatch(method)
     return m.group("base") if m else method
 
 
 def method_flags(method):
-    """wave-eval's flags that name a method and label its rows."""
+    """wave-eval's flags that name a method and label its rows (a recipe's
+    own flags come last in a command, after the protocol's)."""
     base = base_method(method)
     return [f"--methods={base}"] + ([f"--label={method}"] if base != method else [])
+
+
+def recipe_flags(method):
+    return RECIPES[method][1] if method in RECIPES else []
 
 
 def common(args):
@@ -216,7 +236,7 @@ def main():
         run(args, ["--csv=test.csv", "--split=test", f"--seeds={seed}",
                    f"--sizes={size}", *method_flags(method),
                    f"--fit_steps={steps[size]}", f"--epochs={epochs(method)}",
-                   f"--lr={lr[(size, method)]}"])
+                   f"--lr={lr[(size, method)]}", *recipe_flags(method)])
 
     for seed in (args.seeds or task["seeds"]).split(","):
         for size in sizes:
@@ -233,7 +253,7 @@ def main():
     #    the comparison, the sweep's third seed only narrows figures its first
     #    two already give.
     for method in task.get("variants", []):
-        for seed in (args.seeds or task["baseline_seeds"]).split(","):
+        for seed in (args.seeds or task.get("variant_seeds", task["baseline_seeds"])).split(","):
             for size in sizes:
                 test_run(seed, size, method)
 
