@@ -22,7 +22,7 @@ import protocol  # noqa: E402
 FAKE_EVAL = textwrap.dedent("""\
     import math, os, sys
     PEAK = {"wave": 1e-5, "direct": 1e-3, "heur-lg": 1e-4, "mimetic": 3e-3,
-            "weight-selection": 3e-3}
+            "weight-selection": 3e-3, "wave-default": 1e-5}
     flags = dict(a[2:].split("=", 1) for a in sys.argv[1:] if "=" in a)
     path = os.path.join(flags["out_dir"], flags["csv"])
     method, size, seed = flags["methods"], flags["sizes"], flags["seeds"]
@@ -67,11 +67,11 @@ def run_protocol(tmp_path):
     wrapper.chmod(0o755)
     out, log = tmp_path / "out", tmp_path / "calls.log"
 
-    def run(task="main"):
+    def run(task="main", extras=False):
         log.write_text("")
         subprocess.run([sys.executable, os.path.join(SOURCE, "research/scripts/protocol.py"),
                         f"--task={task}", f"--eval={wrapper}", f"--out={out}", "--seeds=1",
-                        "--sizes=3x64,12x128", "--no_extras"],
+                        "--sizes=3x64,12x128"] + ([] if extras else ["--no_extras"]),
                        check=True, capture_output=True,
                        env={**os.environ, "FAKE_EVAL_LOG": str(log)})
         return str(out), log.read_text().splitlines()
@@ -149,3 +149,16 @@ def test_direct_at_each_length_is_a_whole_schedule_with_its_own_rate(run_protoco
     test = rows(os.path.join(out, "test.csv"))
     e1 = [r for r in test if (r["size"], r["method"]) == ("3x64", "direct-e1")]
     assert [r["epoch"] for r in e1] == ["0", "1"]
+
+
+def test_a_recipe_variant_is_wave_with_its_own_fit_flags_last(run_protocol):
+    out, calls = run_protocol("transfer", extras=True)
+    name, (base, flags) = "wave-b4-p2.5", protocol.RECIPES["wave-b4-p2.5"]
+    runs = [c for c in calls if f"--label={name} " in c]
+    assert len(runs) == 2  # seed 1 at both sizes, on the test images
+    for c in runs:
+        assert f"--methods={base} " in c and "--split=test" in c
+        assert c.endswith(" ".join(flags))  # after the protocol's own --fit_steps
+    got = choices(out)
+    for size in ["3x64", "12x128"]:
+        assert got[(size, name)] == (got[(size, "wave")][0], "the rate chosen for wave")
