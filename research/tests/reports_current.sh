@@ -24,10 +24,11 @@ for split in val test; do
   (cd "$scratch" && /usr/bin/python3 research/scripts/cheap_fit_report.py "$split" > /dev/null 2>&1) ||
     { echo "research/scripts/cheap_fit_report.py $split failed" >&2; exit 1; }
 done
-if [[ -f research/results/transfer-bank-spread/test.csv ]]; then
-  (cd "$scratch" && EVAL="$EVAL" REPORT_ONLY=1 bash research/scripts/bank_spread.sh > /dev/null 2>&1) ||
-    { echo "REPORT_ONLY=1 research/scripts/bank_spread.sh failed" >&2; exit 1; }
-fi
+for task in transfer glyphs; do
+  [[ -f research/results/$task-bank-spread/test.csv ]] || continue
+  (cd "$scratch" && TASK=$task EVAL="$EVAL" REPORT_ONLY=1 bash research/scripts/bank_spread.sh > /dev/null 2>&1) ||
+    { echo "TASK=$task REPORT_ONLY=1 research/scripts/bank_spread.sh failed" >&2; exit 1; }
+done
 if [[ -f research/results/precision/results.csv ]]; then
   (cd "$scratch" && /usr/bin/python3 research/scripts/precision_report.py > /dev/null 2>&1) ||
     { echo "research/scripts/precision_report.py failed" >&2; exit 1; }
