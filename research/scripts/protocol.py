@@ -161,6 +161,9 @@ def main():
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--seeds", default="", help="default: the task's seeds")
     p.add_argument("--sizes", default=",".join(SIZES))
+    p.add_argument("--only", default="",
+                   help="comma-separated methods: the test runs of these alone (the "
+                        "choices are made as always; no sweep)")
     p.add_argument("--no_extras", action="store_true",
                    help="stop after the test runs of the issue's methods (no sweep, no variants)")
     args = p.parse_args()
@@ -232,7 +235,11 @@ def main():
     # 3. The final figures on the test images, seed by seed so that a partial
     #    run still pairs: WAVE and Direct first, then the baselines one at a
     #    time in the task's order, so a partial run has whole baselines.
+    only = set(filter(None, args.only.split(",")))
+
     def test_run(seed, size, method):
+        if only and method not in only:
+            return
         run(args, ["--csv=test.csv", "--split=test", f"--seeds={seed}",
                    f"--sizes={size}", *method_flags(method),
                    f"--fit_steps={steps[size]}", f"--epochs={epochs(method)}",
@@ -259,7 +266,7 @@ def main():
 
     # 5. The fit-steps sweep on the test images (sweep.csv): every budget, the
     #    fit then one epoch, so accuracy can be read against image passes.
-    for seed in task["sweep_seeds"].split(",") if "sweep_seeds" in task else []:
+    for seed in task["sweep_seeds"].split(",") if "sweep_seeds" in task and not only else []:
         for size in sizes:
             for s in FIT_STEPS:
                 run(args, ["--csv=sweep.csv", "--split=test", f"--seeds={seed}",

@@ -67,11 +67,11 @@ def run_protocol(tmp_path):
     wrapper.chmod(0o755)
     out, log = tmp_path / "out", tmp_path / "calls.log"
 
-    def run(task="main", extras=False):
+    def run(task="main", extras=False, flags=()):
         log.write_text("")
         subprocess.run([sys.executable, os.path.join(SOURCE, "research/scripts/protocol.py"),
                         f"--task={task}", f"--eval={wrapper}", f"--out={out}", "--seeds=1",
-                        "--sizes=3x64,12x128"] + ([] if extras else ["--no_extras"]),
+                        "--sizes=3x64,12x128", *flags] + ([] if extras else ["--no_extras"]),
                        check=True, capture_output=True,
                        env={**os.environ, "FAKE_EVAL_LOG": str(log)})
         return str(out), log.read_text().splitlines()
@@ -162,3 +162,13 @@ def test_a_recipe_variant_is_wave_with_its_own_fit_flags_last(run_protocol):
     got = choices(out)
     for size in ["3x64", "12x128"]:
         assert got[(size, name)] == (got[(size, "wave")][0], "the rate chosen for wave")
+
+
+def test_only_limits_the_test_runs_to_the_methods_named(run_protocol):
+    out, calls = run_protocol("transfer", extras=True, flags=["--only=direct,wave-b4-p2.5"])
+    tested = {c.split("--methods=")[1].split()[0] + (" " + c.split("--label=")[1].split()[0]
+                                                     if "--label=" in c else "")
+              for c in calls if "--split=test" in c}
+    assert tested == {"direct", "wave wave-b4-p2.5"}
+    # The choices are made as always, for every method.
+    assert ("3x64", "mimetic") in choices(out)
