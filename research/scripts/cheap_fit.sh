@@ -43,6 +43,9 @@
 #   bash research/scripts/cheap_fit.sh            # research/results/cheap-fit-glyphs/val.csv
 #   SPLIT=test bash research/scripts/cheap_fit.sh # research/results/cheap-fit-glyphs/test.csv
 #   FIT_ONLY=1 bash research/scripts/cheap_fit.sh # fit-9x192.csv (validation, epoch 0)
+#   FIT_ONLY=1 SERVED=1 THREADS=2 bash research/scripts/cheap_fit.sh
+#                       # fit-9x192-served.csv: the same at the server's default
+#                       # precision (bf16 where the CPU has it) on both cores
 # LABELS=a,b runs only those recipes (the chosen one on test, say).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -56,14 +59,18 @@ mkdir -p "$OUT"
 # default's fit is slowest, into fit-9x192.csv: what each recipe costs there.
 EPOCHS=5
 CSV="$SPLIT.csv"
+PRECISION=()
 if [[ "${FIT_ONLY:-0}" == 1 ]]; then EPOCHS=0; SIZES=9x192; CSV="fit-9x192.csv"; fi
+if [[ "${FIT_ONLY:-0}" == 1 && "${SERVED:-0}" == 1 ]]; then
+  CSV="fit-9x192-served.csv"; PRECISION=(--fit_precision=auto)
+fi
 only() { [[ -z "${LABELS:-}" || ",$LABELS," == *",$1,"* ]]; }
 COMMON=(--bank=research/banks/glyphs-ae/glyphs-ae-vit.safetensors
   --ancestry=research/banks/glyphs-ae/glyphs-ae-vit.ancestry.safetensors
   --data=data/glyphs/train --test_data=data/glyphs/test --classes=5,6,7,8,9
   --sizes="$SIZES" --seeds=1,2,3 --epochs="$EPOCHS" --train_samples=5000 --val_samples=1000
   --split="$SPLIT" --few_shot=1000 --fit_held_out=100 --threads="${THREADS:-1}"
-  --out_dir="$OUT" --csv="$CSV" --resume --noreport)
+  --out_dir="$OUT" --csv="$CSV" --resume --noreport "${PRECISION[@]}")
 only today && "$EVAL" "${COMMON[@]}" --methods=wave --label=today --fit_steps=400 --eval_every=25 --patience=4
 only head300 && "$EVAL" "${COMMON[@]}" --methods=wave --label=head300 --fit_steps=0 --fit_head_steps=300
 only head300-s43 && "$EVAL" "${COMMON[@]}" --methods=wave --label=head300-s43 --fit_steps=43 --fit_head_steps=300

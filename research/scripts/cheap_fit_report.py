@@ -170,11 +170,15 @@ def main():
             _, passes, secs = curve[hit]
             out.append(f"| {size} | {target:.1f}% | {recipe} | {hit} | {passes:,.0f} | "
                        f"{passes / base_passes:.2f} | {secs:.1f} | {secs / base_secs:.2f} |")
-    fits = f"{folder}/fit-9x192.csv"
-    if split == "val" and os.path.exists(fits):
+    for name, how in [("fit-9x192.csv", "fit seconds on one thread, f32"),
+                      ("fit-9x192-served.csv", "fit seconds on both cores, at the server's "
+                       "default precision (bf16 where the CPU has it)")]:
+        fits = f"{folder}/{name}"
+        if split != "val" or not os.path.exists(fits):
+            continue
         fit_rows = load(fits)
-        out += ["", "The fits alone at 9x192 (`fit-9x192.csv`: validation, no training after; "
-                "fit seconds on one thread):", "",
+        out += ["", f"The fits alone at 9x192 (`{name}`: validation, no training after; "
+                f"{how}):", "",
                 "| recipe | seeds | backward passes | forward passes | whole fit over the upload | "
                 "fit seconds | epoch 0 |", "|---|---|---|---|---|---|---|"]
         for recipe in RECIPES:
