@@ -12,7 +12,7 @@
 #             (research/banks/glyphs-ae{,-seed2,-seed3}/), as
 #             research/scripts/cheap_fit.sh runs them (lr 1e-3)
 #   bash research/scripts/bank_spread.sh                  # research/results/TASK-bank-spread/test.csv
-#   REPORT_ONLY=1 bash research/scripts/bank_spread.sh    # results.md from the CSV alone
+#   REPORT_ONLY=1 bash research/scripts/bank_spread.sh    # results.md and spread.md from the CSV alone
 # The report sets each bank against seed 1's (the task's own bank), paired by
 # target seed.
 set -euo pipefail
@@ -58,3 +58,5 @@ for seed in $([[ "${REPORT_ONLY:-0}" == 1 ]] || echo "${SEEDS:-1 2 3}"); do
 done
 "$EVAL" --report_only --inputs="$OUT/test.csv" --out_dir="$OUT" --reference=bank-seed1 \
   --report_epochs=0,1,5 --yardstick=none
+# The spread between banks, and intervals over banks and target seeds: spread.md.
+/usr/bin/python3 research/scripts/bank_spread_report.py "$TASK" > /dev/null

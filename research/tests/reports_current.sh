@@ -37,7 +37,7 @@ cd "$scratch"
 stale=0
 # Text only: the PNGs embed the plotting library's build, the gnuplot scripts nothing new.
 for made in README.md research/results/summary.md docs/own-data.md research/results/precision/README.md \
-    $(find research/results -name 'results.md' -o -name 'curve_*.dat' -o -name 'compute.md') \
+    $(find research/results -name 'results.md' -o -name 'curve_*.dat' -o -name 'compute.md' -o -name 'spread.md') \
     $(find research/results/cheap-fit-glyphs -name '*.md' ! -name 'README.md' ! -name 'runs.md'); do
   if ! cmp -s "$made" "$OLDPWD/$made"; then
     echo "$made does not match what the committed CSVs make: run research/scripts/report.sh (docs/own-data.md: research/scripts/own_data_report.py)" >&2
