@@ -116,8 +116,22 @@ def common(args):
     ]
 
 
+def done(out, flags):
+    """Whether the CSV already holds the run `flags` names to its last epoch (or
+    as n/a): what wave-eval --resume would skip, known without starting it."""
+    f = dict(a[2:].split("=", 1) for a in flags if a.startswith("--") and "=" in a)
+    path = os.path.join(out, f["csv"])
+    if not os.path.exists(path) or "," in f["seeds"] or "," in f["sizes"]:
+        return False
+    label = f.get("label", f["methods"])
+    return any(r["seed"] == f["seeds"] and r["size"] == f["sizes"] and r["method"] == label and
+               (r["epoch"] == f["epochs"] or r["accuracy"] == "n/a") for r in rows(path))
+
+
 def run(args, extra):
     cmd = common(args) + extra
+    if done(args.out, cmd):
+        return
     print("+", " ".join(cmd), flush=True)
     subprocess.run(cmd, check=True)
 
