@@ -170,10 +170,12 @@ def report(task):
            "(do not edit by hand). FLOPs by `research/scripts/flops.py`'s formula (the "
            "passes each kind of step makes, counted apart); seconds as measured, means over "
            "the seeds. The yardstick is Direct's final mean accuracy (the end of its whole "
-           "schedule); ratios are to Direct's whole schedule.", "",
-           "| size | method | seeds | whole run GFLOPs | reaches Direct's final at epoch | "
-           "GFLOPs there | FLOPs ratio | seconds there | seconds ratio |",
-           "|---|---|---|---|---|---|---|---|---|"]
+           "schedule); ratios are to Direct's whole schedule. The fit is what the method "
+           "spends before epoch 0 (Direct's: its head on the frozen body).", "",
+           "| size | method | seeds | whole run GFLOPs | fit GFLOPs | fit ratio | "
+           "reaches Direct's final at epoch | GFLOPs there | FLOPs ratio | seconds there | "
+           "seconds ratio |",
+           "|---|---|---|---|---|---|---|---|---|---|---|"]
     savings = {}
     for size in sizes:
         if (size, "direct") not in c:
@@ -184,13 +186,14 @@ def report(task):
                 continue
             hit = hits[method]
             whole = curve[-1][2] / 1e9
+            fit = f"{curve[0][2] / 1e9:,.1f} | {curve[0][2] / d_flops:.4f}"
             if hit is None:
-                out.append(f"| {size} | {method} | {curve[-1][4]} | {whole:,.1f} | not within "
-                           f"{curve[-1][0]} epochs | - | - | - | - |")
+                out.append(f"| {size} | {method} | {curve[-1][4]} | {whole:,.1f} | {fit} | "
+                           f"not within {curve[-1][0]} epochs | - | - | - | - |")
                 continue
             e, _, f, secs, n = hit
-            out.append(f"| {size} | {method} | {n} | {whole:,.1f} | {e} | {f / 1e9:,.1f} | "
-                       f"{f / d_flops:.3f} | {secs:.1f} | {secs / d_secs:.3f} |")
+            out.append(f"| {size} | {method} | {n} | {whole:,.1f} | {fit} | {e} | "
+                       f"{f / 1e9:,.1f} | {f / d_flops:.3f} | {secs:.1f} | {secs / d_secs:.3f} |")
             if method == "wave":
                 savings[size] = (d_flops - f, d_secs - secs)
     out += ["", "What the banks cost once (`research/results/bank_cost.csv`: ancestry epochs "
