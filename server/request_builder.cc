@@ -109,6 +109,10 @@ absl::StatusOr<FitOptions> RequestBuilder::FitFromHeader(const v1::FitOptions& f
     return LimitRefusal("fit.head_steps", fit.head_steps, limits_.max_fit_steps,
                         "--max_fit_steps", "ask for fewer head steps");
   }
+  if (fit.head_refit_steps > limits_.max_fit_steps) {
+    return LimitRefusal("fit.head_refit_steps", fit.head_refit_steps, limits_.max_fit_steps,
+                        "--max_fit_steps", "ask for fewer head refit steps");
+  }
   if (fit.batch > limits_.max_batch) {
     return LimitRefusal("fit.batch", fit.batch, limits_.max_batch, "--max_batch",
                         "ask for a smaller batch");

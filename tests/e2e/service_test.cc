@@ -151,6 +151,9 @@ INSTANTIATE_TEST_SUITE_P(
                   "(--max_target_params)"},
         ErrorCase{"TooManySteps", {"--max_fit_steps=5"}, {}, "FAILED_PRECONDITION",
                   "fit.steps: 10 exceeds the server's limit of 5 (--max_fit_steps)"},
+        ErrorCase{"TooManyHeadRefitSteps", {"--max_fit_steps=20"}, {"--head_refit_steps=50"},
+                  "FAILED_PRECONDITION",
+                  "fit.head_refit_steps: 50 exceeds the server's limit of 20 (--max_fit_steps)"},
         ErrorCase{"Deadline", {}, {"--steps=5000", "--deadline=1.5"}, "DEADLINE_EXCEEDED", "Deadline Exceeded"}),
     [](const auto& info) { return std::string(info.param.name); });
 
