@@ -72,8 +72,9 @@ ABSL_FLAG(double, fit_max_passes, 0,
           "WAVE only: scaler steps at most this many passes over the fit samples (0: "
           "--fit_steps as given).");
 ABSL_FLAG(bool, fit_head_from_bank, false,
-          "WAVE only, the bank's own classes only: start the head from the bank's (resampled "
-          "to the target's width), as the service does when the classes agree.");
+          "WAVE only: start the head from the bank's (resampled to the target's width) where "
+          "the class counts agree, as the service does; with --classes, the bank's head maps "
+          "other classes onto the target's.");
 ABSL_FLAG(std::string, aux_mix, "nearest",
           "WAVE only, banks with several auxiliaries: the target's scalers from the nearest "
           "auxiliary (nearest), the nearest no wider than the target (narrower) or the two "
@@ -196,10 +197,6 @@ absl::StatusOr<EvalOptions> EvalOptionsFromFlags() {
   if (!o.classes.empty() && o.fit_distill > 0) {
     return absl::InvalidArgumentError(
         "--fit_distill: the ancestry's classes are not the target's (--classes)");
-  }
-  if (!o.classes.empty() && o.fit_head_from_bank) {
-    return absl::InvalidArgumentError(
-        "--fit_head_from_bank: the bank's head knows other classes than the target's (--classes)");
   }
   if (o.split != "test" && o.split != "val") {
     return absl::InvalidArgumentError("--split: test or val");
@@ -395,13 +392,19 @@ absl::Status EvaluateOne(const std::string& size_name, const ViTConfig& c,
       });
 }
 
+// The training data's name in a report: Fashion-MNIST, or the --data path.
+std::string DataName() {
+  const std::string data = absl::GetFlag(FLAGS_data);
+  return data == kFashionMnistDir ? "Fashion-MNIST" : absl::StrCat("`", data, "`");
+}
+
 std::string Header(const Context& ctx) {
   const EvalOptions& o = ctx.options;
   return absl::StrCat(
       "Bank `", ctx.bank.name, "` (sha256 ", ctx.bank.file_sha256.substr(0, 16), "...), ancestry ",
       ctx.bank.ancestry.ShortName(), ". Task: ",
       o.classes.empty() ? "the bank's own classes"
-                        : absl::StrCat("Fashion-MNIST classes ", absl::StrJoin(o.classes, ","),
+                        : absl::StrCat(DataName(), " classes ", absl::StrJoin(o.classes, ","),
                                        " relabelled 0.. (fresh heads)"),
       ". Every method gets the same few-shot budget before epoch 0 (", o.few_shot,
       " training images, ", o.fit_steps, " steps of batch ", o.fit_batch,

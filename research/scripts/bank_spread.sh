@@ -10,7 +10,9 @@
 #             on validation (research/results/transfer/choices.csv)
 #   glyphs    the glyph letters F-J from banks learned on A-E
 #             (research/banks/glyphs-ae{,-seed2,-seed3}/), as
-#             research/scripts/cheap_fit.sh runs them (lr 1e-3)
+#             research/scripts/cheap_fit.sh runs them (lr 1e-3); beside them
+#             bf16-seed1 and bf16-seed2, seeds 1 and 2 of the recipe learned at bf16
+#             (research/banks/glyphs-ae-bf16/), set against the f32 banks
 #   bash research/scripts/bank_spread.sh                  # research/results/TASK-bank-spread/test.csv
 #   REPORT_ONLY=1 bash research/scripts/bank_spread.sh    # results.md and spread.md from the CSV alone
 # The report sets each bank against seed 1's (the task's own bank), paired by
@@ -36,7 +38,9 @@ case "$TASK" in
   glyphs)
     BANKS=([bank-seed1]=research/banks/glyphs-ae/glyphs-ae-vit.safetensors
            [bank-seed2]=research/banks/glyphs-ae-seed2/glyphs-ae-vit-seed2.safetensors
-           [bank-seed3]=research/banks/glyphs-ae-seed3/glyphs-ae-vit-seed3.safetensors)
+           [bank-seed3]=research/banks/glyphs-ae-seed3/glyphs-ae-vit-seed3.safetensors
+           [bf16-seed1]=research/banks/glyphs-ae-bf16/glyphs-ae-vit-bf16.safetensors
+           [bf16-seed2]=research/banks/glyphs-ae-bf16/glyphs-ae-vit-bf16-seed2.safetensors)
     SIZES="3x64 4x96"
     FLAGS=(--data=data/glyphs/train --test_data=data/glyphs/test --classes=5,6,7,8,9
            --train_samples=5000 --val_samples=1000 --few_shot=1000 --fit_held_out=100)
@@ -46,7 +50,7 @@ case "$TASK" in
 esac
 mkdir -p "$OUT"
 for seed in $([[ "${REPORT_ONLY:-0}" == 1 ]] || echo "${SEEDS:-1 2 3}"); do
-  for label in bank-seed1 bank-seed2 bank-seed3; do
+  for label in $(printf '%s\n' "${!BANKS[@]}" | sort); do
     for size in $SIZES; do
       "$EVAL" --bank="${BANKS[$label]}" \
         --ancestry="${BANKS[$label]%.safetensors}.ancestry.safetensors" "${FLAGS[@]}" \

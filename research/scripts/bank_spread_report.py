@@ -8,7 +8,9 @@ spread between banks (the standard deviation of the bank means, and the largest
 minus the smallest); the spread of target seeds around one bank (the pooled
 standard deviation within banks); and the recipe's mean with a 95% t interval
 whose unit is the bank (each bank's mean over the target seeds), which holds the
-bank's variation and the target seeds' together.
+bank's variation and the target seeds' together. The recipe's banks are the
+labels bank-seed*; any other bank in the CSV (a variant of the recipe, such as
+bf16-seed1: seed 1's recipe learned at bf16) is set against that interval.
 
     research/scripts/bank_spread_report.py TASK
 """
@@ -18,7 +20,7 @@ import statistics
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from paired import T975  # noqa: E402
+from paired import interval, verdict  # noqa: E402
 
 EPOCHS = (0, 1, 5)
 
@@ -32,11 +34,36 @@ def load(path):
     return acc
 
 
-def report(task):
-    folder = f"research/results/{task}-bank-spread"
-    acc = load(f"{folder}/test.csv")
+def seeds_of(acc, size, epoch, banks):
+    """The target seeds every one of `banks` has at this size and epoch."""
+    return sorted(set.intersection(*[
+        {k[2] for k in acc if k[0] == size and k[1] == b and k[3] == epoch} for b in banks]))
+
+
+def same_seed_bank(other, banks):
+    """The recipe's bank learned with the seed `other` names ("bf16-seed2":
+    "bank-seed2"), or None."""
+    bank = "bank-seed" + other.rpartition("-seed")[2]
+    return bank if "-seed" in other and bank in banks else None
+
+
+def paired_cell(acc, size, epoch, other, bank):
+    """`other` minus `bank`, paired by the target seeds both have."""
+    seeds = seeds_of(acc, size, epoch, [other, bank])
+    if len(seeds) < 2:
+        return "-"
+    mean, half = interval([acc[(size, other, s, epoch)] - acc[(size, bank, s, epoch)]
+                           for s in seeds])
+    return f"{mean:+.2f} [{mean - half:+.2f}, {mean + half:+.2f}] {verdict(mean, half)}"
+
+
+def report(task, path):
+    """spread.md's text for `task` from the bank-spread CSV at `path`."""
+    acc = load(path)
     sizes = list(dict.fromkeys(k[0] for k in acc))
-    banks = sorted({k[1] for k in acc})
+    labels = sorted({k[1] for k in acc})
+    banks = [b for b in labels if b.startswith("bank-seed")]
+    others = [b for b in labels if b not in banks]
     out = [f"# The spread between banks: {task}", "",
            "Made by `research/scripts/bank_spread_report.py` from `test.csv` (do not edit by "
            "hand): accuracy (%) on the test images, on the target seeds every bank has at "
@@ -49,31 +76,50 @@ def report(task):
            "|---|---|---|" + "---|" * len(banks) + "---|---|---|---|"]
     for size in sizes:
         for epoch in EPOCHS:
-            seeds = sorted(set.intersection(*[
-                {k[2] for k in acc if k[0] == size and k[1] == b and k[3] == epoch}
-                for b in banks]))
+            seeds = seeds_of(acc, size, epoch, banks)
             if not seeds:
                 continue
             runs = {b: [acc[(size, b, s, epoch)] for s in seeds] for b in banks}
             means = [statistics.mean(v) for v in runs.values()]
-            between = statistics.stdev(means)
             within = (statistics.mean(statistics.variance(v) for v in runs.values()) ** 0.5
                       if len(seeds) > 1 else float("nan"))
-            half = T975[len(means) - 1] * between / len(means) ** 0.5
+            mean, half = interval(means)
             cells = " | ".join(f"{m:.2f}" for m in means)
             within_cell = f"{within:.2f}" if len(seeds) > 1 else "-"
             out.append(f"| {size} | {epoch} | {','.join(map(str, seeds))} | {cells} | "
-                       f"{between:.2f} | {max(means) - min(means):.2f} | {within_cell} | "
-                       f"{statistics.mean(means):.2f} [{statistics.mean(means) - half:.2f}, "
-                       f"{statistics.mean(means) + half:.2f}] |")
+                       f"{statistics.stdev(means):.2f} | {max(means) - min(means):.2f} | "
+                       f"{within_cell} | {mean:.2f} [{mean - half:.2f}, {mean + half:.2f}] |")
+    if others:
+        out += ["", "Other banks set against the recipe's interval, on the target seeds they "
+                "share with every recipe bank, and minus the recipe's bank of the same seed, "
+                "paired by target seed:", "",
+                "| size | epoch | target seeds | bank | its mean | recipe mean [95% over banks] "
+                "| where | minus the same seed's bank [95%] |", "|---|---|---|---|---|---|---|---|"]
+        for size in sizes:
+            for epoch in EPOCHS:
+                for other in others:
+                    seeds = seeds_of(acc, size, epoch, banks + [other])
+                    if not seeds:
+                        continue
+                    mean, half = interval([statistics.mean(acc[(size, b, s, epoch)] for s in seeds)
+                                           for b in banks])
+                    its = statistics.mean(acc[(size, other, s, epoch)] for s in seeds)
+                    where = ("below" if its < mean - half else
+                             "above" if its > mean + half else "inside")
+                    bank = same_seed_bank(other, banks)
+                    same = paired_cell(acc, size, epoch, other, bank) if bank else "-"
+                    out.append(f"| {size} | {epoch} | {','.join(map(str, seeds))} | {other} | "
+                               f"{its:.2f} | {mean:.2f} [{mean - half:.2f}, {mean + half:.2f}] "
+                               f"| {where} | {same} |")
     return "\n".join(out) + "\n"
 
 
 def main():
     os.chdir(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".."))
     task = sys.argv[1]
-    text = report(task)
-    with open(f"research/results/{task}-bank-spread/spread.md", "w") as f:
+    folder = f"research/results/{task}-bank-spread"
+    text = report(task, f"{folder}/test.csv")
+    with open(f"{folder}/spread.md", "w") as f:
         f.write(text)
     print(text)
 

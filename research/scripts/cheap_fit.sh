@@ -33,6 +33,10 @@
 #                the features of the fit images as the scaler steps left the body
 #                (one forward pass over the upload: a third of a pass), kept
 #                unless the held-out accuracy drops
+#   b4-p2.5-r100, b4-p2.5-r30  the same refit with 100 or 30 steps: a head
+#                less sharp when training starts
+#   b4-p2.5-bh   b4-p2.5 starting from the bank's head, as the served fit does
+#                where the class counts agree (the bank's A-E head on F-J)
 #
 # The choice: the protocol's one rule (research/PROTOCOL.md, made by
 # cheap_fit_report.py): among the recipes whose fit costs at most 3
@@ -97,4 +101,11 @@ only b4-p2.5 && "$EVAL" "${COMMON[@]}" --methods=wave --label=b4-p2.5 --fit_batc
   --fit_steps=800 --eval_every=100 --patience=4
 only b4-p2.5-r300 && "$EVAL" "${COMMON[@]}" --methods=wave --label=b4-p2.5-r300 --fit_batch=4 \
   --fit_max_passes=2.5 --fit_steps=800 --eval_every=100 --patience=4 --fit_head_refit_steps=300
+for refit in 100 30; do
+  only "b4-p2.5-r$refit" && "$EVAL" "${COMMON[@]}" --methods=wave --label="b4-p2.5-r$refit" \
+    --fit_batch=4 --fit_max_passes=2.5 --fit_steps=800 --eval_every=100 --patience=4 \
+    --fit_head_refit_steps="$refit"
+done
+only b4-p2.5-bh && "$EVAL" "${COMMON[@]}" --methods=wave --label=b4-p2.5-bh --fit_batch=4 \
+  --fit_max_passes=2.5 --fit_steps=800 --eval_every=100 --patience=4 --fit_head_from_bank
 true

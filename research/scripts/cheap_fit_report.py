@@ -27,7 +27,8 @@ RECIPES = {"today": (64, 0), "head300": (64, 0), "head300-s43": (64, 0), "s43": 
            "direct": (64, 0), "wave-default": (64, 0), "b16-p3": (16, 0), "b8-p3": (8, 0),
            "b8-p3-e50": (8, 0), "head300-b8-p3": (8, 0), "b4-p3": (4, 0), "t1-b8-p3": (8, 1),
            "b2-p3": (2, 0), "t1-b4-p3": (4, 1), "b4-p2.5": (4, 0),
-           "b4-p2.5-r300": (4, 0)}
+           "b4-p2.5-r300": (4, 0), "b4-p2.5-r100": (4, 0), "b4-p2.5-r30": (4, 0),
+           "b4-p2.5-bh": (4, 0)}
 # The glyph bank's geometry (research/banks/glyphs-ae/README.md): 32x32 RGB
 # images in 8x8 patches, 8 templates per kind, 5 classes.
 IMAGE, PATCH, CHANNELS, TEMPLATES, CLASSES = 32, 8, 3, 8, 5
