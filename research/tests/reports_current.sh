@@ -29,6 +29,10 @@ for task in transfer glyphs; do
   (cd "$scratch" && TASK=$task EVAL="$EVAL" REPORT_ONLY=1 bash research/scripts/bank_spread.sh > /dev/null 2>&1) ||
     { echo "TASK=$task REPORT_ONLY=1 research/scripts/bank_spread.sh failed" >&2; exit 1; }
 done
+if [[ -f research/results/glyphs-cross-domain/test.csv ]]; then
+  (cd "$scratch" && EVAL="$EVAL" REPORT_ONLY=1 bash research/scripts/cross_domain.sh > /dev/null 2>&1) ||
+    { echo "REPORT_ONLY=1 research/scripts/cross_domain.sh failed" >&2; exit 1; }
+fi
 if [[ -f research/results/precision/results.csv ]]; then
   (cd "$scratch" && /usr/bin/python3 research/scripts/precision_report.py > /dev/null 2>&1) ||
     { echo "research/scripts/precision_report.py failed" >&2; exit 1; }
