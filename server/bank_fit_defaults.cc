@@ -52,6 +52,23 @@ absl::Status CheckFitSchemes(const v1::FitOptions& f) {
   return absl::OkStatus();
 }
 
+bool NamesOtherClasses(const TemplateBank& bank,
+                       const google::protobuf::RepeatedPtrField<std::string>& names) {
+  const std::vector<std::string> own = BankClassNames(bank);
+  for (int i = 0; i < names.size(); ++i) {
+    if (static_cast<size_t>(i) >= own.size() || names[i] != own[i]) return true;
+  }
+  return false;
+}
+
+v1::FitOptions WithClassNames(const TemplateBank& bank, const v1::InitializeHeader& header) {
+  v1::FitOptions fit = header.fit();
+  if (!fit.has_head_from_bank() && NamesOtherClasses(bank, header.class_names())) {
+    fit.set_head_from_bank(false);
+  }
+  return fit;
+}
+
 bool OnBankClasses(const TemplateBank& bank, int64_t classes, const v1::FitOptions& request) {
   return OnBankClasses(bank, classes, !request.has_head_from_bank() || request.head_from_bank());
 }

@@ -24,9 +24,23 @@ inline constexpr char kFitDefaultsOtherClassesKey[] = "fit_defaults_other_classe
 // research/results/multi-aux). INVALID_ARGUMENT names the field.
 absl::Status CheckFitSchemes(const v1::FitOptions& f);
 
+// Whether a request's class names (index i for label i) name other classes
+// than the bank's: some name differs from the bank's at its index
+// (BankClassNames: its provenance's names, else "0", "1", ...). No names
+// say nothing.
+bool NamesOtherClasses(const TemplateBank& bank,
+                       const google::protobuf::RepeatedPtrField<std::string>& names);
+
+// The request's fit options with what its class names say: names of other
+// classes turn the bank's head off where the request leaves head_from_bank
+// unset, so that its fit, its defaults and its training recipe are those
+// for other classes. A request that sets head_from_bank keeps it.
+v1::FitOptions WithClassNames(const TemplateBank& bank, const v1::InitializeHeader& header);
+
 // Whether a request is on the bank's own classes: as many classes as every
 // auxiliary has, and the request does not turn the bank's head off
-// (head_from_bank false says the classes are others).
+// (head_from_bank false, set or implied by its class names, says the
+// classes are others).
 bool OnBankClasses(const TemplateBank& bank, int64_t classes, const v1::FitOptions& request);
 // The same for a fit already resolved: its head_from_bank says whether the
 // request turned the bank's head off.

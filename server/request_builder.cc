@@ -181,8 +181,9 @@ absl::Status ForEntry(const absl::Status& status, size_t index) {
 
 absl::Status RequestBuilder::AddHeader(const v1::InitializeHeader& h) {
   ASSIGN_OR_RETURN(bank_, banks_.Get(h.bank()));
+  const v1::FitOptions asked = WithClassNames(*bank_, h);
   if (h.targets_size() == 0) {
-    ASSIGN_OR_RETURN(CheckedRequest request, CheckTarget(h.target(), h.fit()));
+    ASSIGN_OR_RETURN(CheckedRequest request, CheckTarget(h.target(), asked));
     requests_.push_back(std::move(request));
   } else {
     if (h.has_target()) return Invalid("targets", "set either target or targets, not both");
@@ -192,7 +193,7 @@ absl::Status RequestBuilder::AddHeader(const v1::InitializeHeader& h) {
     }
     int64_t params = 0;
     for (int i = 0; i < h.targets_size(); ++i) {
-      absl::StatusOr<CheckedRequest> request = CheckTarget(h.targets(i), h.fit());
+      absl::StatusOr<CheckedRequest> request = CheckTarget(h.targets(i), asked);
       if (!request.ok()) return ForEntry(request.status(), i);
       params += request->target().ParamCount();
       requests_.push_back(*std::move(request));

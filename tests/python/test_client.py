@@ -529,6 +529,24 @@ def test_a_head_refit_after_the_steps_is_kept_only_where_it_holds_held_out_accur
                               np.asarray(refit.weights["head.weight"]))
 
 
+def test_class_names_other_than_the_banks_start_from_a_fresh_head(server, fashion):
+    """Names other than the bank's say the classes are the user's own: the
+    head starts fresh, as with head_from_bank=False, unless the request asks
+    for the bank's head itself; no names keep the bank's head."""
+    names = list("abcdefghij")
+    with wave_init.Client(server.address) as client:
+        own = request(client, fashion, n=100, steps=0)
+        fresh = request(client, fashion, n=100, steps=0, head_from_bank=False)
+        named = request(client, fashion, n=100, steps=0, class_names=names)
+        asked = request(client, fashion, n=100, steps=0, class_names=names, head_from_bank=True)
+    own, fresh, named_head, asked = (np.asarray(r.weights["head.weight"])
+                                     for r in (own, fresh, named, asked))
+    assert np.array_equal(named_head, fresh)
+    assert not np.array_equal(named_head, own)
+    assert np.array_equal(asked, own)
+    assert named.class_names == names
+
+
 def test_a_fit_of_the_last_blocks_costs_their_share_of_a_pass(server, fashion):
     """tail_blocks trains only the last blocks: with max_passes, a step
     through one of three blocks costs a third of a pass, so three times the

@@ -3,8 +3,14 @@
 
 #include <unistd.h>
 
+#include <optional>
+#include <string>
+#include <tuple>
+#include <vector>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "core/base/status_macros.h"
 #include "server/bank_fit_defaults.h"
 #include "server/proto_convert.h"
@@ -419,6 +425,52 @@ TEST_F(RequestBuilderTest, OtherClassesTakeTheBanksOtherClassesDefaults) {
   ASSERT_EQ(each->size(), 2u);
   EXPECT_EQ((*each)[0].steps, 0);
   EXPECT_EQ((*each)[1].steps, 40);
+}
+
+// Class names other than the bank's say the classes are others: the bank's
+// head is off, and the defaults are those for other classes, unless the
+// request sets head_from_bank itself.
+TEST_F(RequestBuilderTest, ClassNamesOtherThanTheBanksTakeTheOtherClassesDefaults) {
+  TemplateBank bank = testing::TinyBank(2);
+  bank.name = "tiny";
+  bank.provenance[kFitDefaultsKey] = R"({"steps": 0, "head_steps": 300})";
+  bank.provenance[kFitDefaultsOtherClassesKey] = R"({"steps": 40, "head_steps": 0})";
+  ASSERT_OK(SaveBank(bank, path_));
+  ASSERT_OK(banks_.Load(path_));
+  auto served = [&](const std::vector<std::string>& names,
+                    std::optional<bool> head_from_bank) -> absl::StatusOr<InitCall> {
+    v1::InitializeRequest header = Header(6);  // ten classes, as many as the bank's
+    header.mutable_header()->clear_fit();
+    if (head_from_bank) header.mutable_header()->mutable_fit()->set_head_from_bank(*head_from_bank);
+    for (const std::string& name : names) header.mutable_header()->add_class_names(name);
+    RequestBuilder builder(limits_, banks_);
+    RETURN_IF_ERROR(builder.Add(header));
+    RETURN_IF_ERROR(builder.Add(Chunk(6, 0)));
+    return builder.Finish();
+  };
+  const std::vector<std::string> own = BankClassNames(bank);  // "0" ... "9"
+  ASSERT_EQ(own.size(), 10u);
+  const std::vector<std::string> others = {"cat", "dog", "ship", "frog", "deer",
+                                           "bird", "car", "truck", "horse", "plane"};
+  for (const auto& [names, steps, head] :
+       {std::tuple<std::vector<std::string>, int64_t, bool>{{}, 0, true},
+        {own, 0, true},
+        {{own[0], own[1]}, 0, true},
+        {others, 40, false},
+        {{own[0], "dog"}, 40, false}}) {
+    auto call = served(names, std::nullopt);
+    ASSERT_OK(call);
+    const std::string what = absl::StrJoin(names, ",");
+    EXPECT_EQ(call->targets[0].request.fit().steps, steps) << what;
+    EXPECT_EQ(call->targets[0].request.fit().head_from_bank, head) << what;
+    EXPECT_EQ(call->targets[0].resolved.fit().head_from_bank(), head) << what;
+  }
+  // The request's own head_from_bank wins over what its names say.
+  auto kept = served(others, true);
+  ASSERT_OK(kept);
+  EXPECT_EQ(kept->targets[0].request.fit().steps, 0);
+  EXPECT_TRUE(kept->targets[0].request.fit().head_from_bank);
+  EXPECT_EQ(kept->targets[0].resolved.class_names(0), "cat");
 }
 
 // What an evaluation runs as "the server's defaults" (WithBankFitDefaults,

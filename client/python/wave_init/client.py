@@ -352,7 +352,10 @@ class Client:
         side before upload (grayscale to RGB or RGB to luma; resize and centre
         crop as torchvision's Resize then CenterCrop). Options:
         normalized (float32 already (x - mean) / std by the bank's figures),
-        class_names (written into the file's metadata), bank, steps, seed, batch, lr,
+        class_names (written into the file's metadata; names other than the bank's,
+        describe()'s class_names, say the classes are your own: a fresh head and the
+        bank's defaults for other classes unless head_from_bank is given), bank,
+        steps, seed, batch, lr,
         held_out, head_from_bank, eval_every, patience, head_steps, max_passes
         (scaler steps at most this many passes over the fit's samples), tail_blocks
         (the scaler steps train only the last this many blocks; 0: every block),
