@@ -78,7 +78,8 @@ ABSL_FLAG(int32_t, threads, 0, "LibTorch intra-op threads (0: all cores).");
 ABSL_FLAG(std::string, precision, "f32",
           "Training's forward passes (ancestry and distillation): f32, bf16 (bfloat16 matrix "
           "products where the CPU has AVX512-BF16, else f32 with the reason) or auto; "
-          "parameters and optimizer state stay float32.");
+          "parameters and optimizer state stay float32. f32 by default: a bf16 bank is "
+          "another draw of the recipe, not shown to match (research/banks/glyphs-ae-bf16).");
 ABSL_FLAG(double, rendezvous_timeout, 120,
           "Data-parallel (WORLD_SIZE > 1): seconds for every rank to join.");
 ABSL_FLAG(double, collective_timeout, 120,
