@@ -29,6 +29,10 @@ RECIPES = {"today": (64, 0), "head300": (64, 0), "head300-s43": (64, 0), "s43": 
            "b2-p3": (2, 0), "t1-b4-p3": (4, 1), "b4-p2.5": (4, 0),
            "b4-p2.5-r300": (4, 0), "b4-p2.5-r100": (4, 0), "b4-p2.5-r30": (4, 0),
            "b4-p2.5-bh": (4, 0)}
+# The head's full-batch refit steps after the scaler steps (fit.head_refit_steps),
+# over the fit images' features: the upload less the 100 held out.
+REFIT_STEPS = {"b4-p2.5-r300": 300, "b4-p2.5-r100": 100, "b4-p2.5-r30": 30}
+FIT_IMAGES = UPLOADED - 100
 # The glyph bank's geometry (research/banks/glyphs-ae/README.md): 32x32 RGB
 # images in 8x8 patches, 8 templates per kind, 5 classes.
 IMAGE, PATCH, CHANNELS, TEMPLATES, CLASSES = 32, 8, 3, 8, 5
@@ -43,14 +47,17 @@ def fit_cost(recipe, size, passes, forward_passes):
     third, and the composition of the trained weights at every step: 2N
     FLOPs per composed element forward and 2N for the scalers' gradient
     (N templates), (passes / batch) * (L / k) steps over the k trained blocks'
-    parameters. Direct's weights are plain tensors: nothing to compose."""
+    parameters; a head refitted after the steps adds its head steps on the
+    fit images' features (6DC per image and step). Direct's weights are plain
+    tensors: nothing to compose."""
     depth, width = (int(x) for x in size.split("x"))
     batch, tail = RECIPES[recipe]
     trained = tail or depth
     train_pass = 3 * flops.forward(depth, width, CLASSES, CHANNELS, image=IMAGE, patch=PATCH)
     steps = passes / batch * depth / trained
     compose = 0 if recipe == "direct" else steps * flops.compose_step(width, TEMPLATES, trained)
-    return passes + forward_passes / 3 + compose / train_pass
+    refit = REFIT_STEPS.get(recipe, 0) * FIT_IMAGES * 6 * width * CLASSES
+    return passes + forward_passes / 3 + (compose + refit) / train_pass
 
 
 def load(path):

@@ -25,7 +25,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import flops  # noqa: E402
-from protocol import base_method, recipe_flags  # noqa: E402
+from protocol import FEW_SHOT, base_method, recipe_flags  # noqa: E402
 
 CLASSES = {"main": 10, "transfer": 5}
 HEAD_ONLY_FITS = {"direct", "weight-selection", "heur-lg", "mimetic"}
@@ -46,12 +46,17 @@ def head_steps(choices, size, method):
     return 0
 
 
+def recipe_int(method, flag, default):
+    """A method's recipe's value of `flag` (e.g. "--fit_batch"), else `default`."""
+    for f in recipe_flags(method):
+        if f.startswith(flag + "="):
+            return int(f.split("=", 1)[1])
+    return default
+
+
 def fit_batch(method):
     """The scaler steps' batch of a method's fit: the protocol's 64, or its recipe's."""
-    for flag in recipe_flags(method):
-        if flag.startswith("--fit_batch="):
-            return int(flag.split("=", 1)[1])
-    return 64
+    return recipe_int(method, "--fit_batch", 64)
 
 
 def run_flops(rows, size, method, classes, choices):
@@ -65,8 +70,11 @@ def run_flops(rows, size, method, classes, choices):
     else:
         depth, width = flops.size_of(size)
         batch = fit_batch(method)
+        # A head refitted after the steps: full-batch steps over the fit
+        # images' features (their forward passes are in fit_forward).
+        refit = recipe_int(method, "--fit_head_refit_steps", 0) * FEW_SHOT
         fit_cost = (fit_passes * flops.train_pass(size, classes) + fit_forward * forward +
-                    head_steps(choices, size, method) * batch *
+                    (head_steps(choices, size, method) * batch + refit) *
                     flops.cached_head_step(size, classes) +
                     fit_passes / batch * flops.compose_step(width, TEMPLATES, depth))
     return {e: fit_cost + (float(r["passes"]) - fit_passes) * flops.train_pass(size, classes)

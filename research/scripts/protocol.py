@@ -29,6 +29,9 @@ SIZES = ["3x64", "4x96", "12x128", "9x192"]
 # The schedule every protocol run trains under (weight decay 0.05 and a cosine
 # floor of 1% are wave-eval's, core's TrainLoopOptions).
 WARMUP_EPOCHS, BATCH, WEIGHT_DECAY, MIN_LR_RATIO = 0.2, 128, 0.05, 0.01
+# The labelled images every method gets before epoch 0 (none held out: the
+# protocol's runs set no --fit_held_out).
+FEW_SHOT = 1000
 
 TASKS = {
     "transfer": {
@@ -114,7 +117,7 @@ def recipe_flags(method):
 
 def common(args):
     return [args.eval] + TASKS[args.task]["flags"] + [
-        "--train_samples=5000", "--few_shot=1000", "--fit_batch=64", f"--batch={BATCH}",
+        "--train_samples=5000", f"--few_shot={FEW_SHOT}", "--fit_batch=64", f"--batch={BATCH}",
         f"--warmup_epochs={WARMUP_EPOCHS}", f"--threads={args.threads}", f"--out_dir={args.out}",
         "--resume", "--noreport",
     ]
