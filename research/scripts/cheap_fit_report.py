@@ -48,7 +48,7 @@ def fit_cost(recipe, size, passes, forward_passes):
     FLOPs per composed element forward and 2N for the scalers' gradient
     (N templates), (passes / batch) * (L / k) steps over the k trained blocks'
     parameters; a head refitted after the steps adds its head steps on the
-    fit images' features (6DC per image and step). Direct's weights are plain
+    fit images' features (flops.cached_head_step). Direct's weights are plain
     tensors: nothing to compose."""
     depth, width = (int(x) for x in size.split("x"))
     batch, tail = RECIPES[recipe]
@@ -56,7 +56,7 @@ def fit_cost(recipe, size, passes, forward_passes):
     train_pass = 3 * flops.forward(depth, width, CLASSES, CHANNELS, image=IMAGE, patch=PATCH)
     steps = passes / batch * depth / trained
     compose = 0 if recipe == "direct" else steps * flops.compose_step(width, TEMPLATES, trained)
-    refit = REFIT_STEPS.get(recipe, 0) * FIT_IMAGES * 6 * width * CLASSES
+    refit = REFIT_STEPS.get(recipe, 0) * FIT_IMAGES * flops.cached_head_step(size, CLASSES)
     return passes + forward_passes / 3 + (compose + refit) / train_pass
 
 
