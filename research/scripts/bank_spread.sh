@@ -13,6 +13,12 @@
 #             research/scripts/cheap_fit.sh runs them (lr 1e-3); beside them
 #             bf16-seed1 and bf16-seed2, seeds 1 and 2 of the recipe learned at bf16
 #             (research/banks/glyphs-ae-bf16/), set against the f32 banks
+#   main      all ten Fashion-MNIST classes from banks of the bundled recipe
+#             (models/, research/banks/single-process-seed{2,3}/), learned on the
+#             same classes, at WAVE's rate chosen on validation
+#             (research/results/main/choices.csv)
+# SEEDS picks the target seeds (default 1 2 3), LABELS the banks and SIZES the sizes
+# (default all of the task's), OUT the folder (default research/results/TASK-bank-spread).
 #   bash research/scripts/bank_spread.sh                  # research/results/TASK-bank-spread/test.csv
 #   REPORT_ONLY=1 bash research/scripts/bank_spread.sh    # results.md and spread.md from the CSV alone
 # The report sets each bank against seed 1's (the task's own bank), paired by
@@ -21,9 +27,21 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 EVAL=${EVAL:-build/research/eval/wave-eval}
 TASK=${TASK:-transfer}
-OUT=research/results/$TASK-bank-spread
+OUT=${OUT:-research/results/$TASK-bank-spread}
+ASKED_SIZES=${SIZES:-}
 declare -A BANKS
 case "$TASK" in
+  main)
+    BANKS=([bank-seed1]=models/fashion-mnist-vit.safetensors
+           [bank-seed2]=research/banks/single-process-seed2/fashion-mnist-vit-seed2.safetensors
+           [bank-seed3]=research/banks/single-process-seed3/fashion-mnist-vit-seed3.safetensors)
+    SIZES="3x64 4x96 12x128 9x192"
+    FLAGS=(--val_samples=5000 --train_samples=5000 --few_shot=1000
+           --fit_batch=64 --batch=128 --warmup_epochs=0.2)
+    rate() {
+      awk -F, -v size="$1" '$1 == size && $2 == "wave" { print $4 }' \
+        research/results/main/choices.csv
+    } ;;
   transfer)
     BANKS=([bank-seed1]=research/banks/transfer/fashion-mnist-0-4-vit.safetensors
            [bank-seed2]=research/banks/transfer-seed2/fashion-mnist-0-4-vit-seed2.safetensors
@@ -46,11 +64,12 @@ case "$TASK" in
            --train_samples=5000 --val_samples=1000 --few_shot=1000 --fit_held_out=100)
     [[ "${REPORT_ONLY:-0}" == 1 || -d data/glyphs/train ]] || /usr/bin/python3 examples/glyphs/make_glyphs.py --out=data/glyphs
     rate() { echo 1e-3; } ;;
-  *) echo "TASK: transfer or glyphs, not '$TASK'" >&2; exit 2 ;;
+  *) echo "TASK: main, transfer or glyphs, not '$TASK'" >&2; exit 2 ;;
 esac
+SIZES=${ASKED_SIZES:-$SIZES}
 mkdir -p "$OUT"
 for seed in $([[ "${REPORT_ONLY:-0}" == 1 ]] || echo "${SEEDS:-1 2 3}"); do
-  for label in $(printf '%s\n' "${!BANKS[@]}" | sort); do
+  for label in ${LABELS:-$(printf '%s\n' "${!BANKS[@]}" | sort)}; do
     for size in $SIZES; do
       "$EVAL" --bank="${BANKS[$label]}" \
         --ancestry="${BANKS[$label]%.safetensors}.ancestry.safetensors" "${FLAGS[@]}" \

@@ -66,6 +66,9 @@ TASKS = {
         # Selection at 4x96 was not distinguishable either way.
         "baseline_seeds": "1,2,3,4,5",
         "baselines": ["weight-selection", "heur-lg", "mimetic"],
+        # Direct as a whole schedule of each length WAVE is read at, each with
+        # its own rate search (Direct's own 20 epochs are the third).
+        "schedules": ["direct-e1", "direct-e5"],
         # WAVE's own variants, measured before the fit-steps sweep; tiles selected
         # first (the scheme a default could take), naive resampling after.
         "variants": ["wave-default", "wave-select", "wave-naive"],

@@ -24,7 +24,7 @@ for split in val test; do
   (cd "$scratch" && /usr/bin/python3 research/scripts/cheap_fit_report.py "$split" > /dev/null 2>&1) ||
     { echo "research/scripts/cheap_fit_report.py $split failed" >&2; exit 1; }
 done
-for task in transfer glyphs; do
+for task in main transfer glyphs; do
   [[ -f research/results/$task-bank-spread/test.csv ]] || continue
   (cd "$scratch" && TASK=$task EVAL="$EVAL" REPORT_ONLY=1 bash research/scripts/bank_spread.sh > /dev/null 2>&1) ||
     { echo "TASK=$task REPORT_ONLY=1 research/scripts/bank_spread.sh failed" >&2; exit 1; }

@@ -1,0 +1,26 @@
+set terminal pngcairo size 1680,680 font 'sans,9'
+set output 'research/results/main-bank-spread/results.png'
+set multiplot layout 2,4
+set datafile missing 'NaN'
+set key bottom right
+set grid
+set ylabel 'test accuracy (%)'
+set xlabel 'epoch'
+set title '3x64'
+plot 'research/results/main-bank-spread/curve_3x64.dat' using 1:2 with linespoints title 'bank-seed1', 'research/results/main-bank-spread/curve_3x64.dat' using 1:4 with linespoints title 'bank-seed2', 'research/results/main-bank-spread/curve_3x64.dat' using 1:6 with linespoints title 'bank-seed3'
+set title '4x96'
+plot 'research/results/main-bank-spread/curve_4x96.dat' using 1:2 with linespoints title 'bank-seed1', 'research/results/main-bank-spread/curve_4x96.dat' using 1:4 with linespoints title 'bank-seed2', 'research/results/main-bank-spread/curve_4x96.dat' using 1:6 with linespoints title 'bank-seed3'
+set title '12x128'
+plot 'research/results/main-bank-spread/curve_12x128.dat' using 1:2 with linespoints title 'bank-seed1', 'research/results/main-bank-spread/curve_12x128.dat' using 1:4 with linespoints title 'bank-seed2', 'research/results/main-bank-spread/curve_12x128.dat' using 1:6 with linespoints title 'bank-seed3'
+set title '9x192'
+plot 'research/results/main-bank-spread/curve_9x192.dat' using 1:2 with linespoints title 'bank-seed1', 'research/results/main-bank-spread/curve_9x192.dat' using 1:4 with linespoints title 'bank-seed2', 'research/results/main-bank-spread/curve_9x192.dat' using 1:6 with linespoints title 'bank-seed3'
+set xlabel 'image passes (fit + training)'
+set title '3x64'
+plot 'research/results/main-bank-spread/curve_3x64.dat' using 3:2 with linespoints title 'bank-seed1', 'research/results/main-bank-spread/curve_3x64.dat' using 5:4 with linespoints title 'bank-seed2', 'research/results/main-bank-spread/curve_3x64.dat' using 7:6 with linespoints title 'bank-seed3'
+set title '4x96'
+plot 'research/results/main-bank-spread/curve_4x96.dat' using 3:2 with linespoints title 'bank-seed1', 'research/results/main-bank-spread/curve_4x96.dat' using 5:4 with linespoints title 'bank-seed2', 'research/results/main-bank-spread/curve_4x96.dat' using 7:6 with linespoints title 'bank-seed3'
+set title '12x128'
+plot 'research/results/main-bank-spread/curve_12x128.dat' using 3:2 with linespoints title 'bank-seed1', 'research/results/main-bank-spread/curve_12x128.dat' using 5:4 with linespoints title 'bank-seed2', 'research/results/main-bank-spread/curve_12x128.dat' using 7:6 with linespoints title 'bank-seed3'
+set title '9x192'
+plot 'research/results/main-bank-spread/curve_9x192.dat' using 3:2 with linespoints title 'bank-seed1', 'research/results/main-bank-spread/curve_9x192.dat' using 5:4 with linespoints title 'bank-seed2', 'research/results/main-bank-spread/curve_9x192.dat' using 7:6 with linespoints title 'bank-seed3'
+unset multiplot
