@@ -101,10 +101,19 @@ def test_every_method_gets_its_own_rate_and_n_a_takes_the_one_it_resembles(run_p
         assert got[(size, "wave-select")][0] == "1e-5"  # a variant takes WAVE's
     assert got[("3x64", "weight-selection")] == ("3e-3", protocol.CHOSEN_ON)
     assert got[("12x128", "weight-selection")] == ("1e-5", "n/a at this size")
+    # Direct's whole shorter schedules search rates of their own.
+    for size in ["3x64", "12x128"]:
+        for schedule in ["direct-e1", "direct-e5"]:
+            assert got[(size, schedule)][1] == protocol.CHOSEN_ON
     test = rows(os.path.join(out, "test.csv"))
     assert {(r["size"], r["method"]) for r in test} == {
         (s, m) for s in ["3x64", "12x128"]
-        for m in ["wave", "direct", "weight-selection", "heur-lg", "mimetic"]}
+        for m in ["wave", "direct", "weight-selection", "heur-lg", "mimetic",
+                  "direct-e1", "direct-e5"]}
+    # A whole schedule ends at its own length.
+    assert {(r["method"], max(int(x["epoch"]) for x in test if x["method"] == r["method"]))
+            for r in test if r["method"].startswith("direct-e")} == {
+        ("direct-e1", 1), ("direct-e5", 5)}
 
 
 def test_a_changed_choice_has_its_test_runs_redone(run_protocol):
