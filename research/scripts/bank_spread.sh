@@ -29,6 +29,9 @@ EVAL=${EVAL:-build/research/eval/wave-eval}
 TASK=${TASK:-transfer}
 OUT=${OUT:-research/results/$TASK-bank-spread}
 ASKED_SIZES=${SIZES:-}
+chosen_wave_rate() {  # WAVE's rate chosen on validation at a size, from the task's choices
+  awk -F, -v size="$1" '$1 == size && $2 == "wave" { print $4 }' "research/results/$TASK/choices.csv"
+}
 declare -A BANKS
 case "$TASK" in
   main)
@@ -38,10 +41,7 @@ case "$TASK" in
     SIZES="3x64 4x96 12x128 9x192"
     FLAGS=(--val_samples=5000 --train_samples=5000 --few_shot=1000
            --fit_batch=64 --batch=128 --warmup_epochs=0.2)
-    rate() {
-      awk -F, -v size="$1" '$1 == size && $2 == "wave" { print $4 }' \
-        research/results/main/choices.csv
-    } ;;
+    rate() { chosen_wave_rate "$1"; } ;;
   transfer)
     BANKS=([bank-seed1]=research/banks/transfer/fashion-mnist-0-4-vit.safetensors
            [bank-seed2]=research/banks/transfer-seed2/fashion-mnist-0-4-vit-seed2.safetensors
@@ -49,10 +49,7 @@ case "$TASK" in
     SIZES="3x64 4x96 12x128 9x192"
     FLAGS=(--classes=5,6,7,8,9 --val_samples=2500 --train_samples=5000 --few_shot=1000
            --fit_batch=64 --batch=128 --warmup_epochs=0.2)
-    rate() {  # WAVE's chosen rate at a size, from the task's choices
-      awk -F, -v size="$1" '$1 == size && $2 == "wave" { print $4 }' \
-        research/results/transfer/choices.csv
-    } ;;
+    rate() { chosen_wave_rate "$1"; } ;;
   glyphs)
     BANKS=([bank-seed1]=research/banks/glyphs-ae/glyphs-ae-vit.safetensors
            [bank-seed2]=research/banks/glyphs-ae-seed2/glyphs-ae-vit-seed2.safetensors
